@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+// DistributedLSTM: online LSTM training over MPI, one rank per graph node.
+//
+// Layers, each a module that imports only the ones below it:
+//   CMPI (C shim over Open MPI) -> MPI (Swift binding) -> ... -> dlstm (CLI)
+import PackageDescription
+
+let package = Package(
+    name: "DistributedLSTM",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "dlstm", targets: ["dlstm"]),
+        .library(name: "MPI", targets: ["MPI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Open MPI's C API plus static-inline getters for the handle macros Swift cannot import.
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
+        ),
+        // The only module that touches the C API.
+        .target(name: "MPI", dependencies: ["CMPI"]),
+        // Multi-rank checks of the binding, run under mpirun by the test suite.
+        .executableTarget(name: "MPIScenarios", dependencies: ["MPI"]),
+        .executableTarget(
+            name: "dlstm",
+            dependencies: [
+                "MPI",
+                "CMPI",  // only for the raw-C side of `dlstm bench mpi`
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "MPITests", dependencies: ["MPIScenarios"]),
+    ]
+)
