@@ -2,6 +2,7 @@ import CMPI
 
 extension Communicator {
     /// Blocks until every rank has called it (`MPI_Barrier`).
+    @inlinable
     public func barrier() throws {
         try check(MPI_Barrier(handle), "MPI_Barrier")
     }
@@ -10,6 +11,7 @@ extension Communicator {
 
     /// Broadcasts `root`'s `buffer` into every rank's `buffer`, which must already have the same
     /// length everywhere (`MPI_Bcast`): the allocation-free form.
+    @inlinable
     public func broadcast<T: MPIElement>(_ buffer: inout [T], root: Int) throws {
         let count = try mpiCount(buffer.count, of: T.self, call: "MPI_Bcast")
         let rc = buffer.withUnsafeMutableBufferPointer {
@@ -55,6 +57,7 @@ extension Communicator {
     }
 
     /// Element-wise reduction of every rank's `values`, returned on every rank (`MPI_Allreduce`).
+    @inlinable
     public func allreduce<T: MPIReducible>(_ values: [T], _ operation: ReductionOperation) throws -> [T] {
         let count = try mpiCount(values.count, of: T.self, call: "MPI_Allreduce")
         var result = [T](unsafeUninitializedCapacity: values.count) { _, n in n = values.count }
@@ -67,6 +70,7 @@ extension Communicator {
         return result
     }
 
+    @inlinable
     public func allreduce<T: MPIReducible>(_ value: T, _ operation: ReductionOperation) throws -> T {
         try allreduce([value], operation)[0]
     }
@@ -168,13 +172,22 @@ struct VariableLayout {
         self.totalElements = elementCounts.reduce(0, +)
     }
 
-    func split<T>(_ flat: [T]) -> [[T]] {
+    /// Cuts `flat` into one array per rank, copying raw memory: element types are plain bits.
+    func split<T: BitwiseCopyable>(_ flat: [T]) -> [[T]] {
         var parts = [[T]]()
         parts.reserveCapacity(elementCounts.count)
         var start = 0
-        for count in elementCounts {
-            parts.append(Array(flat[start..<start + count]))
-            start += count
+        flat.withUnsafeBufferPointer { source in
+            for count in elementCounts {
+                parts.append([T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                    if count > 0 {
+                        UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(
+                            from: source.baseAddress! + start, byteCount: count * MemoryLayout<T>.stride)
+                    }
+                    initialized = count
+                })
+                start += count
+            }
         }
         return parts
     }

@@ -2,16 +2,16 @@ import CMPI
 
 /// An MPI datatype handle. Only predefined types are used: no commit or free is ever needed.
 public struct Datatype: @unchecked Sendable {
-    let handle: MPI_Datatype?
-    init(_ handle: MPI_Datatype?) { self.handle = handle }
+    @usableFromInline let handle: MPI_Datatype?
+    @inlinable init(_ handle: MPI_Datatype?) { self.handle = handle }
 
-    public static var double: Datatype { Datatype(cmpi_double()) }
-    public static var float: Datatype { Datatype(cmpi_float()) }
-    public static var int32: Datatype { Datatype(cmpi_int32()) }
-    public static var int64: Datatype { Datatype(cmpi_int64()) }
-    public static var uint8: Datatype { Datatype(cmpi_uint8()) }
-    public static var uint64: Datatype { Datatype(cmpi_uint64()) }
-    public static var byte: Datatype { Datatype(cmpi_byte()) }
+    @inlinable public static var double: Datatype { Datatype(cmpi_double()) }
+    @inlinable public static var float: Datatype { Datatype(cmpi_float()) }
+    @inlinable public static var int32: Datatype { Datatype(cmpi_int32()) }
+    @inlinable public static var int64: Datatype { Datatype(cmpi_int64()) }
+    @inlinable public static var uint8: Datatype { Datatype(cmpi_uint8()) }
+    @inlinable public static var uint64: Datatype { Datatype(cmpi_uint64()) }
+    @inlinable public static var byte: Datatype { Datatype(cmpi_byte()) }
 }
 
 /// A Swift type that can travel in an MPI buffer.
@@ -27,7 +27,7 @@ public protocol MPIElement: BitwiseCopyable {
 }
 
 extension MPIElement {
-    public static var mpiUnitsPerElement: Int { 1 }
+    @inlinable public static var mpiUnitsPerElement: Int { 1 }
 }
 
 /// Element types MPI can reduce with `sum`, `max`, `min`, `product`.
@@ -38,26 +38,26 @@ public protocol MPIReducible: MPIElement {}
 public protocol MPIPlainStruct: MPIElement {}
 
 extension MPIPlainStruct {
-    public static var mpiDatatype: Datatype { .byte }
-    public static var mpiUnitsPerElement: Int { MemoryLayout<Self>.stride }
+    @inlinable public static var mpiDatatype: Datatype { .byte }
+    @inlinable public static var mpiUnitsPerElement: Int { MemoryLayout<Self>.stride }
 }
 
-extension Double: MPIReducible { public static var mpiDatatype: Datatype { .double } }
-extension Float: MPIReducible { public static var mpiDatatype: Datatype { .float } }
-extension Int32: MPIReducible { public static var mpiDatatype: Datatype { .int32 } }
-extension Int64: MPIReducible { public static var mpiDatatype: Datatype { .int64 } }
-extension UInt8: MPIReducible { public static var mpiDatatype: Datatype { .uint8 } }
-extension UInt64: MPIReducible { public static var mpiDatatype: Datatype { .uint64 } }
+extension Double: MPIReducible { @inlinable public static var mpiDatatype: Datatype { .double } }
+extension Float: MPIReducible { @inlinable public static var mpiDatatype: Datatype { .float } }
+extension Int32: MPIReducible { @inlinable public static var mpiDatatype: Datatype { .int32 } }
+extension Int64: MPIReducible { @inlinable public static var mpiDatatype: Datatype { .int64 } }
+extension UInt8: MPIReducible { @inlinable public static var mpiDatatype: Datatype { .uint8 } }
+extension UInt64: MPIReducible { @inlinable public static var mpiDatatype: Datatype { .uint64 } }
 extension Int: MPIReducible {
     // Swift's Int is 64-bit on every platform this targets.
-    public static var mpiDatatype: Datatype { .int64 }
+    @inlinable public static var mpiDatatype: Datatype { .int64 }
 }
 
 /// Reduction operations for `reduce` and `allreduce`.
 public enum ReductionOperation: Sendable {
     case sum, max, min, product
 
-    var handle: MPI_Op? {
+    @inlinable var handle: MPI_Op? {
         switch self {
         case .sum: cmpi_op_sum()
         case .max: cmpi_op_max()
@@ -68,7 +68,7 @@ public enum ReductionOperation: Sendable {
 }
 
 /// The `int` count MPI takes for `n` elements of `T`, or an error naming the limit.
-@inline(__always)
+@inlinable @inline(__always)
 func mpiCount<T: MPIElement>(_ n: Int, of _: T.Type, call: @autoclosure () -> String) throws -> Int32 {
     let units = n * T.mpiUnitsPerElement
     guard units >= 0, units <= Int(Int32.max) else {
@@ -79,7 +79,7 @@ func mpiCount<T: MPIElement>(_ n: Int, of _: T.Type, call: @autoclosure () -> St
 }
 
 /// Elements of `T` in a message of `units` MPI units, or an error if the size is not a multiple.
-@inline(__always)
+@inlinable @inline(__always)
 func elementCount<T: MPIElement>(units: Int32, of _: T.Type, call: @autoclosure () -> String) throws -> Int {
     let per = T.mpiUnitsPerElement
     guard units >= 0, Int(units) % per == 0 else {

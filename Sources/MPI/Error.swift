@@ -14,6 +14,7 @@ public struct MPIError: Error, CustomStringConvertible, Sendable {
     /// The C function (or binding method) that failed.
     public let call: String
 
+    @usableFromInline
     init(code: Int32, call: String) {
         self.code = code
         self.call = call
@@ -30,6 +31,7 @@ public struct MPIError: Error, CustomStringConvertible, Sendable {
     }
 
     /// An error the binding detects before calling MPI, reported in MPI's own terms.
+    @usableFromInline
     init(errorClass: Int32, call: String, message: String) {
         self.errorClass = errorClass
         self.code = errorClass
@@ -41,7 +43,7 @@ public struct MPIError: Error, CustomStringConvertible, Sendable {
 }
 
 /// Throws `MPIError` unless `rc` is `MPI_SUCCESS`.
-@inline(__always)
+@inlinable @inline(__always)
 func check(_ rc: Int32, _ call: @autoclosure () -> String) throws {
     if rc != MPI_SUCCESS { throw MPIError(code: rc, call: call()) }
 }

@@ -104,8 +104,9 @@ public final class ReceiveRequest<T: MPIElement>: Request {
     override var cancelOnDrop: Bool { true }
 
     override func didComplete(_ raw: MPI_Status) throws {
-        status = try Status(raw, of: T.self, call: "MPI_Irecv")
-        receivedCount = status!.count
+        let status = Status(raw, of: T.self)
+        self.status = status
+        receivedCount = status.count
     }
 
     /// The received elements. Valid once the request has completed.

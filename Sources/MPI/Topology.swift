@@ -72,57 +72,103 @@ public final class GraphCommunicator: Communicator {
             throw MPIError(errorClass: MPI_ERR_ARG, call: "MPI_Neighbor_alltoallv",
                            message: "got \(perNeighbor.count) arrays for \(outNeighbors.count) out-neighbours")
         }
-        let flat = Array(perNeighbor.joined())
-        let counts = perNeighbor.map(\.count)
-        var exchange = NeighborExchange<T>(inDegree: inNeighbors.count)
-        try flat.withUnsafeBufferPointer { try neighborAlltoallv(flat: $0, counts: counts, into: &exchange) }
-        return exchange.layout.split(exchange.received)
+        let flat = concatenate(perNeighbor)
+        var exchange = NeighborExchange<T>(for: self)
+        try flat.withUnsafeBufferPointer { try neighborAlltoallv(flat: $0, counts: perNeighbor.map(\.count), into: &exchange) }
+        return (0..<inNeighbors.count).map { Array(exchange.values(from: $0)) }
     }
+}
 
-    /// The allocation-light form for hot loops: `flat` holds the messages for each out-neighbour
-    /// back to back, `counts[i]` elements for `outNeighbors[i]`; `exchange` is reused across calls.
+// The hot-loop form, `@inlinable` so that it is specialised at the call site.
+extension GraphCommunicator {
+    /// The allocation-free form for hot loops: `flat` holds the messages for each out-neighbour
+    /// back to back, `counts[i]` elements for `outNeighbors[i]`; `exchange` keeps its storage
+    /// between calls, so a steady exchange allocates nothing.
+    @inlinable
     public func neighborAlltoallv<T: MPIElement>(flat: UnsafeBufferPointer<T>, counts: [Int],
                                                  into exchange: inout NeighborExchange<T>) throws {
         let call = "MPI_Neighbor_alltoallv"
-        let sendCounts = try counts.map { try mpiCount($0, of: T.self, call: call) }
-        var receiveCounts = [Int32](repeating: 0, count: inNeighbors.count)
-        try check(MPI_Neighbor_alltoall(sendCounts, 1, cmpi_int32(), &receiveCounts, 1, cmpi_int32(), handle),
-                  "MPI_Neighbor_alltoall (counts)")
-        let sendLayout = try VariableLayout(unitCounts: sendCounts, of: T.self, call: call)
-        guard sendLayout.totalElements <= flat.count else {
+        guard counts.count == outNeighbors.count, exchange.receiveCounts.count == inNeighbors.count,
+              exchange.sendCounts.count == outNeighbors.count else {
             throw MPIError(errorClass: MPI_ERR_ARG, call: call,
-                           message: "counts add up to \(sendLayout.totalElements) elements, buffer holds \(flat.count)")
+                           message: "\(counts.count) counts and an exchange for \(exchange.receiveCounts.count) in-neighbours "
+                               + "on a rank with \(outNeighbors.count) out- and \(inNeighbors.count) in-neighbours")
         }
-        exchange.layout = try VariableLayout(unitCounts: receiveCounts, of: T.self, call: call)
-        let total = exchange.layout.totalElements
-        if exchange.received.count != total {
+        var offset = 0
+        for (i, count) in counts.enumerated() {
+            exchange.sendCounts[i] = try mpiCount(count, of: T.self, call: call)
+            exchange.sendDisplacements[i] = try mpiCount(offset, of: T.self, call: call)
+            offset += count
+        }
+        guard offset <= flat.count else {
+            throw MPIError(errorClass: MPI_ERR_ARG, call: call, message: "counts add up to \(offset) elements, buffer holds \(flat.count)")
+        }
+        try check(MPI_Neighbor_alltoall(exchange.sendCounts, 1, cmpi_int32(), &exchange.receiveCounts, 1, cmpi_int32(), handle),
+                  "MPI_Neighbor_alltoall (counts)")
+        var units = 0
+        for i in exchange.receiveCounts.indices {
+            exchange.receiveDisplacements[i] = Int32(truncatingIfNeeded: units)
+            units += Int(exchange.receiveCounts[i])
+        }
+        guard units <= Int(Int32.max) else {
+            throw MPIError(errorClass: MPI_ERR_COUNT, call: call, message: "\(units) units exceed MPI's int displacement limit")
+        }
+        let total = try elementCount(units: Int32(units), of: T.self, call: call)
+        if exchange.received.count < total {
             exchange.received = [T](unsafeUninitializedCapacity: total) { _, n in n = total }
         }
         let rc = exchange.received.withUnsafeMutableBufferPointer { receive in
-            MPI_Neighbor_alltoallv(flat.baseAddress, sendLayout.unitCounts, sendLayout.unitDisplacements,
-                                   T.mpiDatatype.handle, receive.baseAddress, exchange.layout.unitCounts,
-                                   exchange.layout.unitDisplacements, T.mpiDatatype.handle, handle)
+            MPI_Neighbor_alltoallv(flat.baseAddress, exchange.sendCounts, exchange.sendDisplacements, T.mpiDatatype.handle,
+                                   receive.baseAddress, exchange.receiveCounts, exchange.receiveDisplacements,
+                                   T.mpiDatatype.handle, handle)
         }
         try check(rc, call)
     }
 }
 
-/// The receive side of a neighbour all-to-all-v, kept between calls so its storage is reused.
+/// Counts, displacements and the receive buffer of a neighbour all-to-all-v, kept between calls
+/// so that a steady exchange allocates nothing.
 public struct NeighborExchange<T: MPIElement> {
-    /// Everything received, in-neighbour by in-neighbour.
-    public internal(set) var received: [T] = []
-    var layout: VariableLayout
+    @usableFromInline var sendCounts: [Int32]
+    @usableFromInline var sendDisplacements: [Int32]
+    @usableFromInline var receiveCounts: [Int32]
+    @usableFromInline var receiveDisplacements: [Int32]
+    /// Storage for what was received; only the first `totalReceived` elements are meaningful.
+    @usableFromInline var received: [T] = []
 
-    public init(inDegree: Int) {
-        layout = try! VariableLayout(unitCounts: [Int32](repeating: 0, count: inDegree), of: T.self, call: "")
+    public init(for graph: GraphCommunicator) {
+        sendCounts = [Int32](repeating: 0, count: graph.outNeighbors.count)
+        sendDisplacements = sendCounts
+        receiveCounts = [Int32](repeating: 0, count: graph.inNeighbors.count)
+        receiveDisplacements = receiveCounts
     }
 
     /// Elements received from the i-th in-neighbour.
-    public func count(from i: Int) -> Int { layout.elementCounts[i] }
+    @inlinable public func count(from i: Int) -> Int { Int(receiveCounts[i]) / T.mpiUnitsPerElement }
+
+    /// Elements received in all.
+    public var totalReceived: Int { receiveCounts.reduce(0) { $0 + Int($1) } / T.mpiUnitsPerElement }
 
     /// The slice received from the i-th in-neighbour.
-    public func values(from i: Int) -> ArraySlice<T> {
-        let start = Int(layout.unitDisplacements[i]) / T.mpiUnitsPerElement
-        return received[start..<start + layout.elementCounts[i]]
+    @inlinable public func values(from i: Int) -> ArraySlice<T> {
+        let start = Int(receiveDisplacements[i]) / T.mpiUnitsPerElement
+        return received[start..<start + count(from: i)]
+    }
+}
+
+/// The arrays back to back, copied as raw memory: element types are plain bits.
+func concatenate<T: BitwiseCopyable>(_ parts: [[T]]) -> [T] {
+    let total = parts.reduce(0) { $0 + $1.count }
+    return [T](unsafeUninitializedCapacity: total) { buffer, initialized in
+        var offset = 0
+        for part in parts {
+            part.withUnsafeBytes { source in
+                if let base = source.baseAddress {
+                    UnsafeMutableRawPointer(buffer.baseAddress! + offset).copyMemory(from: base, byteCount: source.count)
+                }
+            }
+            offset += part.count
+        }
+        initialized = total
     }
 }

@@ -181,7 +181,7 @@ func neighborExchange(_ world: Communicator, neighbors: [Int], corrupt: Bool) th
     }
 
     // The reusable-buffer form, twice, so the second call reuses the exchange's storage.
-    var exchange = NeighborExchange<Double>(inDegree: graph.inNeighbors.count)
+    var exchange = NeighborExchange<Double>(for: graph)
     for round in 0..<2 {
         let flat = outgoing.flatMap { $0.map { $0 + Double(round) } }
         try flat.withUnsafeBufferPointer {
