@@ -28,6 +28,16 @@ let package = Package(
         ),
         // The only module that touches the C API.
         .target(name: "MPI", dependencies: ["CMPI"], swiftSettings: crossModuleOptimization),
+        // OpenBLAS (CBLAS) and LAPACKE for dense linear algebra.
+        .systemLibrary(
+            name: "CBLAS",
+            pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
+        ),
+        // Random numbers, linear algebra, log-weights: no MPI.
+        .target(name: "Numerics", dependencies: ["CBLAS"], swiftSettings: crossModuleOptimization),
+        // The LSTM regression model, its derivatives and the batched particle kernel: no MPI.
+        .target(name: "LSTM", dependencies: ["Numerics", "CBLAS"], swiftSettings: crossModuleOptimization),
         // The binding against the same calls made through the C API (`dlstm bench mpi`).
         .target(name: "MPIBenchmark", dependencies: ["MPI", "CMPI"]),
         // Multi-rank checks of the binding, run under mpirun by the test suite.
@@ -41,5 +51,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "MPITests", dependencies: ["MPIScenarios"]),
+        .testTarget(name: "ModelTests", dependencies: ["LSTM", "Numerics"]),
     ]
 )

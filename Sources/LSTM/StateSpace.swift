@@ -1,0 +1,73 @@
+import Numerics
+
+/// The state-space form of the paper (eqs. 6-11) for one node:
+///   a_t = phi(a_{t-1}, X_t) + gamma_t,   a = [c_bar; y_bar; theta],
+///   d_t = h(a_t) + eps_t = w^T y_bar + eps_t.
+/// phi runs the sequence with the parameters in a_{t-1}, starting from zero state, or, with
+/// `carryState`, from the previous pooled (c_bar, y_bar) (eqs. 6-7); theta is static (eq. 8).
+public struct LSTMStateSpace: Sendable {
+    public let model: LSTMModel
+    public let carryState: Bool
+
+    public init(model: LSTMModel, carryState: Bool = false) {
+        self.model = model
+        self.carryState = carryState
+    }
+
+    public var shape: LSTMShape { model.shape }
+
+    /// theta, the last n_theta entries of a.
+    public func parameters(of state: [Double]) -> [Double] {
+        Array(state[(2 * shape.hidden)...])
+    }
+
+    /// phi(a, X) and, if asked, its Jacobian F = d phi / d a (n_a x n_a): rows for c_bar and y_bar
+    /// come from 2n backward passes; the theta block is the identity.
+    public func transition(_ state: [Double], sample: Sample, jacobian: Bool) -> (state: [Double], jacobian: Matrix?) {
+        let n = shape.hidden, nA = shape.stateCount
+        let theta = parameters(of: state)
+        let initialCell = carryState ? Array(state[0..<n]) : nil
+        let initialOutput = carryState ? Array(state[n..<2 * n]) : nil
+        let trace = model.forward(theta: theta, sample: sample, initialCell: initialCell, initialOutput: initialOutput)
+        let next = trace.pooledCell + trace.pooledOutput + theta
+        guard jacobian else { return (next, nil) }
+
+        var f = Matrix(rows: nA, columns: nA)
+        let zeros = [Double](repeating: 0, count: n)
+        for row in 0..<(2 * n) {
+            var seed = zeros
+            seed[row % n] = 1
+            let (dTheta, dCell, dOutput) = model.backward(trace, theta: theta, sample: sample,
+                                                          cellSeed: row < n ? seed : zeros,
+                                                          outputSeed: row < n ? zeros : seed)
+            if carryState {
+                for k in 0..<n {
+                    f[row, k] = dCell[k]
+                    f[row, n + k] = dOutput[k]
+                }
+            }
+            for j in 0..<shape.parameterCount { f[row, 2 * n + j] = dTheta[j] }
+        }
+        for j in (2 * n)..<nA { f[j, j] = 1 }
+        return (next, f)
+    }
+
+    /// h(a) = w^T y_bar.
+    public func observation(_ state: [Double]) -> Double {
+        let n = shape.hidden
+        var sum = 0.0
+        for k in 0..<n { sum += state[2 * n + shape.regressionOffset + k] * state[n + k] }
+        return sum
+    }
+
+    /// H = dh/da: w in the y_bar block, y_bar in the w block of theta.
+    public func observationJacobian(_ state: [Double]) -> [Double] {
+        let n = shape.hidden
+        var h = [Double](repeating: 0, count: shape.stateCount)
+        for k in 0..<n {
+            h[n + k] = state[2 * n + shape.regressionOffset + k]
+            h[2 * n + shape.regressionOffset + k] = state[n + k]
+        }
+        return h
+    }
+}

@@ -1,0 +1,55 @@
+import Numerics
+import Testing
+
+@Suite("counter-based random numbers")
+struct RandomTests {
+    /// Random123's known-answer vectors (kat_vectors): counter, key, expected output.
+    @Test("Philox4x32-10 matches the published test vectors")
+    func philoxKnownAnswers() {
+        let cases: [((UInt32, UInt32, UInt32, UInt32), (UInt32, UInt32), [UInt32])] = [
+            ((0, 0, 0, 0), (0, 0), [0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8]),
+            ((.max, .max, .max, .max), (.max, .max), [0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd]),
+            ((0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344), (0xa409_3822, 0x299f_31d0),
+             [0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1]),
+        ]
+        for (counter, key, expected) in cases {
+            let out = Philox4x32(key: key).block(counter)
+            #expect([out.0, out.1, out.2, out.3] == expected)
+        }
+    }
+
+    @Test("a stream depends on its coordinates only")
+    func streamsAreAddressable() {
+        func draws(_ node: Int, _ step: Int, _ purpose: RandomPurpose, _ index: Int) -> [UInt32] {
+            var stream = RandomStream(seed: 42, node: node, step: step, purpose: purpose, index: index)
+            return (0..<9).map { _ in stream.nextUInt32() }
+        }
+        let reference = draws(1, 7, .jitter, 3)
+        #expect(draws(1, 7, .jitter, 3) == reference)
+        for other in [draws(2, 7, .jitter, 3), draws(1, 8, .jitter, 3), draws(1, 7, .walk, 3), draws(1, 7, .jitter, 4)] {
+            #expect(other != reference)
+        }
+    }
+
+    @Test("uniforms and Gaussians have the right moments")
+    func moments() {
+        var stream = RandomStream(seed: 7, purpose: .testing)
+        let count = 200_000
+        var sum = 0.0, sumSquares = 0.0, uniformSum = 0.0
+        for _ in 0..<count {
+            let g = stream.nextGaussian()
+            sum += g
+            sumSquares += g * g
+            uniformSum += stream.nextUniform()
+        }
+        let mean = sum / Double(count), variance = sumSquares / Double(count) - mean * mean
+        // Five standard errors: sd(mean) = 1/sqrt(N), sd(variance) = sqrt(2/N), sd(uniform mean) = sqrt(1/12N).
+        #expect(abs(mean) < 5 / Double(count).squareRoot())
+        #expect(abs(variance - 1) < 5 * (2 / Double(count)).squareRoot())
+        #expect(abs(uniformSum / Double(count) - 0.5) < 5 * (1 / (12 * Double(count))).squareRoot())
+        var bounded = RandomStream(seed: 9, purpose: .testing)
+        var counts = [Int](repeating: 0, count: 5)
+        for _ in 0..<50_000 { counts[bounded.nextInt(below: 5)] += 1 }
+        #expect(counts.allSatisfy { abs($0 - 10_000) < 5 * 89 }, "\(counts)")  // sd = sqrt(N p (1-p)) ~ 89
+    }
+}
