@@ -22,6 +22,6 @@ struct DLSTM: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that print their raw figures (build with -c release first).",
-        subcommands: [BenchMPI.self]
+        subcommands: [BenchMPI.self, BenchModel.self]
     )
 }

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import LSTM
+import Numerics
+
+struct BenchModel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "Particle-kernel throughput and EKF step cost on one core (no MPI needed).",
+        discussion: """
+            Particle kernel: particle-columns per second, one particle evaluated on one sequence
+            column, for the batched kernel and for the scalar reference model (a plain loop per
+            particle) side by side. EKF: seconds per step (predict, update) at several n with p = n.
+            Build in release mode first:
+
+              swift build -c release && .build/release/dlstm bench model
+            """
+    )
+
+    @Option(help: "Particles.")
+    var particles = 80
+
+    @Option(help: "Columns per sequence.")
+    var length = 10
+
+    @Option(help: "Seconds to spend on each measurement (at least).")
+    var seconds = 1.0
+
+    func run() throws {
+        print("particle kernel: N = \(particles) particles, m = \(length) columns; particle-columns per second")
+        print(pad("n", 4) + pad("p", 4) + pad("n_theta", 9) + pad("kernel", 14) + pad("reference", 14) + pad("speed-up", 10))
+        for (n, p) in [(2, 2), (8, 8), (32, 32)] {
+            let shape = LSTMShape(hidden: n, input: p)
+            var stream = RandomStream(seed: 1, purpose: .testing)
+            let thetas = (0..<particles).map { _ in (0..<shape.parameterCount).map { _ in 0.3 * stream.nextGaussian() } }
+            let population = ParticleParameters(shape: shape, particles: thetas)
+            let sample = Sample(inputs: (0..<(length * p)).map { _ in stream.nextGaussian() }, length: length, label: 0)
+            let kernel = ParticleKernel(shape: shape)
+            var output = KernelOutput()
+            let kernelRate = measure(seconds: seconds, work: Double(particles * length)) {
+                kernel.evaluate(population, sample: sample, into: &output)
+            }
+            let model = LSTMModel(shape: shape)
+            var sink = 0.0
+            let referenceRate = measure(seconds: seconds / 2, work: Double(particles * length)) {
+                for theta in thetas { sink += model.estimate(theta: theta, sample: sample) }
+            }
+            if sink.isNaN { print("(NaN)") }
+            print(pad(String(n), 4) + pad(String(p), 4) + pad(String(shape.parameterCount), 9)
+                  + pad(String(format: "%.3g", kernelRate), 14) + pad(String(format: "%.3g", referenceRate), 14)
+                  + pad(String(format: "%.1fx", kernelRate / referenceRate), 10))
+        }
+    }
+}
+
+/// Repeats `body` for at least `seconds` and returns work units per second.
+func measure(seconds: Double, work: Double, _ body: () -> Void) -> Double {
+    body()  // warm-up: first-touch allocations, caches
+    var repetitions = 0
+    let start = Date()
+    var elapsed = 0.0
+    repeat {
+        body()
+        repetitions += 1
+        elapsed = Date().timeIntervalSince(start)
+    } while elapsed < seconds
+    return work * Double(repetitions) / elapsed
+}
