@@ -1,13 +1,14 @@
 import CBLAS
 
-/// The parameter vectors of many particles, stored parameter-major: entry (j, i), parameter j of
-/// particle i, is at `j * stride + i`. One parameter of all particles is contiguous, so the kernel
-/// works on 8 particles per SIMD operation and the input projection of all particles is one GEMM.
-/// `stride` is the particle count rounded up to 8; the padding particles are zeros and ignored.
+/// The parameter vectors of many particles, in groups of 8 (one SIMD lane per particle): particle
+/// i's parameter j is at `((i / 8) * n_theta + j) * 8 + i % 8`. One parameter of 8 particles is one
+/// 64-byte vector, and each group's parameters are contiguous, so a group's recurrent weights stay
+/// in cache across the steps of a sequence. Padding particles (up to a multiple of 8) are zeros.
 public struct ParticleParameters: Sendable, Equatable {
     public let shape: LSTMShape
     public let count: Int
-    public let stride: Int
+    /// Groups of `laneWidth` particles.
+    public let groups: Int
     public var values: [Double]
 
     public static let laneWidth = 8
@@ -16,8 +17,8 @@ public struct ParticleParameters: Sendable, Equatable {
         precondition(count >= 0)
         self.shape = shape
         self.count = count
-        self.stride = max(Self.laneWidth, (count + Self.laneWidth - 1) / Self.laneWidth * Self.laneWidth)
-        self.values = [Double](repeating: 0, count: shape.parameterCount * stride)
+        self.groups = max(1, (count + Self.laneWidth - 1) / Self.laneWidth)
+        self.values = [Double](repeating: 0, count: groups * shape.parameterCount * Self.laneWidth)
     }
 
     public init(shape: LSTMShape, particles: [[Double]]) {
@@ -25,25 +26,35 @@ public struct ParticleParameters: Sendable, Equatable {
         for (i, theta) in particles.enumerated() { setParticle(i, theta) }
     }
 
+    /// Particles including the padding: the length of per-particle kernel outputs.
+    public var paddedCount: Int { groups * Self.laneWidth }
+
+    @inlinable
+    public func index(parameter j: Int, particle i: Int) -> Int {
+        ((i / Self.laneWidth) * shape.parameterCount + j) * Self.laneWidth + i % Self.laneWidth
+    }
+
     @inlinable
     public subscript(parameter j: Int, particle i: Int) -> Double {
-        get { values[j * stride + i] }
-        set { values[j * stride + i] = newValue }
+        get { values[index(parameter: j, particle: i)] }
+        set { values[index(parameter: j, particle: i)] = newValue }
     }
 
     /// The parameter vector theta of particle i.
     public func particle(_ i: Int) -> [Double] {
-        (0..<shape.parameterCount).map { values[$0 * stride + i] }
+        let base = index(parameter: 0, particle: i)
+        return (0..<shape.parameterCount).map { values[base + $0 * Self.laneWidth] }
     }
 
     public mutating func setParticle(_ i: Int, _ theta: [Double]) {
         precondition(theta.count == shape.parameterCount)
-        for j in theta.indices { values[j * stride + i] = theta[j] }
+        let base = index(parameter: 0, particle: i)
+        for j in theta.indices { values[base + j * Self.laneWidth] = theta[j] }
     }
 }
 
-/// What the kernel computed for every particle on one sequence, parameter-major like the input:
-/// `pooledOutput[k * stride + i]` is y_bar_k of particle i.
+/// What the kernel computed for every particle on one sequence: `estimates[i]` is particle i's
+/// d_hat, `pooledOutput[k * paddedCount + i]` its y_bar_k (likewise `pooledCell`).
 public struct KernelOutput: Sendable {
     public var estimates: [Double] = []
     public var pooledCell: [Double] = []
@@ -52,11 +63,13 @@ public struct KernelOutput: Sendable {
 }
 
 /// Evaluates many parameter vectors (particles) on one sequence: the hot kernel of every particle
-/// filter. The input projections W x^(l) of all particles for all columns are one matrix product
-/// (BLAS); only the recurrent part runs per particle, 8 particles per SIMD lane group.
+/// filter. The input projections W x^(l) of a group's particles for all columns are one matrix
+/// product (BLAS); the recurrent part runs 8 particles per SIMD operation.
 public final class ParticleKernel {
     public let shape: LSTMShape
     public let pooling: Pooling
+    /// Below this input size the projections are computed in the SIMD loop: a BLAS call costs more.
+    public static let gemmMinimumInput = 4
     private var projections: [Double] = []
     /// Per lane group: preactivations (4n), c (n), y (n), pooled c (n), pooled y (n).
     private let scratch: UnsafeMutablePointer<Lanes>
@@ -69,40 +82,44 @@ public final class ParticleKernel {
 
     deinit { scratch.deallocate() }
 
-    /// Runs `sample` through every particle. `initialCell`/`initialOutput` (n x stride, parameter-major)
-    /// start each particle from its own carried state; nil means zeros.
+    /// Runs `sample` through every particle. `initialCell`/`initialOutput` (n x paddedCount, entry
+    /// (k, i) at k * paddedCount + i) start each particle from its own carried state; nil means zeros.
     public func evaluate(_ particles: ParticleParameters, sample: Sample, initialCell: [Double]? = nil,
                          initialOutput: [Double]? = nil, into output: inout KernelOutput) {
         precondition(particles.shape == shape, "particles are \(particles.shape), the kernel is \(shape)")
         precondition(sample.inputSize == shape.input, "sample columns have size \(sample.inputSize), expected \(shape.input)")
-        let n = shape.hidden, rows = shape.gateRows, m = sample.length, stride = particles.stride
-        let width = rows * stride
-        if projections.count < m * width { projections = [Double](repeating: 0, count: m * width) }
-        if output.estimates.count != stride {
-            output.estimates = [Double](repeating: 0, count: stride)
-            output.pooledCell = [Double](repeating: 0, count: n * stride)
-            output.pooledOutput = [Double](repeating: 0, count: n * stride)
+        let n = shape.hidden, m = sample.length, padded = particles.paddedCount
+        let useGEMM = shape.input >= Self.gemmMinimumInput
+        let width = shape.gateRows * ParticleParameters.laneWidth
+        if useGEMM && projections.count < m * width { projections = [Double](repeating: 0, count: m * width) }
+        if output.estimates.count != padded {
+            output.estimates = [Double](repeating: 0, count: padded)
+            output.pooledCell = [Double](repeating: 0, count: n * padded)
+            output.pooledOutput = [Double](repeating: 0, count: n * padded)
         }
-
-        particles.values.withUnsafeBufferPointer { theta in
-            // projections (m x 4n*stride) = X (m x p) * W' (p x 4n*stride), where row q of W' is
-            // W^T's row q for all particles: contiguous in the parameter-major layout.
+        let groupSize = shape.parameterCount * ParticleParameters.laneWidth
+        particles.values.withUnsafeBufferPointer { all in
             sample.inputs.withUnsafeBufferPointer { x in
                 projections.withUnsafeMutableBufferPointer { u in
-                    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(width), Int32(shape.input),
-                                1, x.baseAddress, Int32(shape.input), theta.baseAddress! + shape.inputWeightsOffset * stride,
-                                Int32(width), 0, u.baseAddress, Int32(width))
-                }
-            }
-            projections.withUnsafeBufferPointer { u in
-                output.estimates.withUnsafeMutableBufferPointer { estimates in
-                    output.pooledCell.withUnsafeMutableBufferPointer { pooledCell in
-                        output.pooledOutput.withUnsafeMutableBufferPointer { pooledOutput in
-                            for lane in Swift.stride(from: 0, to: stride, by: ParticleParameters.laneWidth) {
-                                runLaneGroup(lane: lane, theta: theta.baseAddress!, projections: u.baseAddress!, length: m,
-                                             stride: stride, initialCell: initialCell, initialOutput: initialOutput,
-                                             estimates: estimates.baseAddress!, pooledCell: pooledCell.baseAddress!,
-                                             pooledOutput: pooledOutput.baseAddress!)
+                    output.estimates.withUnsafeMutableBufferPointer { estimates in
+                        output.pooledCell.withUnsafeMutableBufferPointer { pooledCell in
+                            output.pooledOutput.withUnsafeMutableBufferPointer { pooledOutput in
+                                for group in 0..<particles.groups {
+                                    let theta = all.baseAddress! + group * groupSize
+                                    if useGEMM {
+                                        // u (m x 4n*8) = X (m x p) * W' (p x 4n*8): row q of W' is W^T's
+                                        // row q for the group's 8 particles, contiguous.
+                                        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(width),
+                                                    Int32(shape.input), 1, x.baseAddress, Int32(shape.input),
+                                                    theta + shape.inputWeightsOffset * ParticleParameters.laneWidth,
+                                                    Int32(width), 0, u.baseAddress, Int32(width))
+                                    }
+                                    runLaneGroup(lane: group * ParticleParameters.laneWidth, theta: theta,
+                                                 inputs: x.baseAddress!, projections: useGEMM ? UnsafePointer(u.baseAddress) : nil,
+                                                 length: m, padded: padded, initialCell: initialCell, initialOutput: initialOutput,
+                                                 estimates: estimates.baseAddress!, pooledCell: pooledCell.baseAddress!,
+                                                 pooledOutput: pooledOutput.baseAddress!)
+                                }
                             }
                         }
                     }
@@ -121,32 +138,42 @@ public final class ParticleKernel {
         UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: Lanes.self)
     }
 
-    private func runLaneGroup(lane: Int, theta: UnsafePointer<Double>, projections: UnsafePointer<Double>, length m: Int,
-                              stride: Int, initialCell: [Double]?, initialOutput: [Double]?,
+    /// One group of 8 particles through the whole sequence. `theta` is the group's block, entry
+    /// (j, lane) at j * 8 + lane; `lane` is the group's first particle.
+    private func runLaneGroup(lane: Int, theta: UnsafePointer<Double>, inputs: UnsafePointer<Double>,
+                              projections: UnsafePointer<Double>?, length m: Int, padded: Int,
+                              initialCell: [Double]?, initialOutput: [Double]?,
                               estimates: UnsafeMutablePointer<Double>, pooledCell: UnsafeMutablePointer<Double>,
                               pooledOutput: UnsafeMutablePointer<Double>) {
-        let n = shape.hidden, rows = shape.gateRows
+        let n = shape.hidden, p = shape.input, rows = shape.gateRows, width = ParticleParameters.laneWidth
         let pre = scratch, c = scratch + rows, y = c + n, cPool = y + n, yPool = cPool + n
-        let bias = theta + shape.biasOffset * stride + lane
-        let recurrent = theta + shape.recurrentWeightsOffset * stride + lane
+        let bias = theta + shape.biasOffset * width
+        let recurrent = theta + shape.recurrentWeightsOffset * width
+        let inputWeights = theta + shape.inputWeightsOffset * width
         for k in 0..<n {
-            c[k] = initialCell.map { $0.withUnsafeBufferPointer { load($0.baseAddress! + k * stride + lane) } } ?? .zero
-            y[k] = initialOutput.map { $0.withUnsafeBufferPointer { load($0.baseAddress! + k * stride + lane) } } ?? .zero
+            c[k] = initialCell.map { $0.withUnsafeBufferPointer { load($0.baseAddress! + k * padded + lane) } } ?? .zero
+            y[k] = initialOutput.map { $0.withUnsafeBufferPointer { load($0.baseAddress! + k * padded + lane) } } ?? .zero
             cPool[k] = pooling == .max ? Lanes(repeating: -.infinity) : .zero
             yPool[k] = cPool[k]
         }
         for l in 0..<m {
-            let u = projections + l * rows * stride + lane
+            if let projections {
+                let u = projections + l * rows * width
+                for r in 0..<rows { pre[r] = load(u + r * width) + load(bias + r * width) }
+            } else {
+                for r in 0..<rows { pre[r] = load(bias + r * width) }
+                for q in 0..<p {
+                    let xq = Lanes(repeating: inputs[l * p + q]), weights = inputWeights + q * rows * width
+                    for r in 0..<rows { pre[r] = multiplyAdd(load(weights + r * width), xq, pre[r]) }
+                }
+            }
             // Four gate rows at a time: four independent accumulation chains instead of one
             // serial chain of dependent adds, and each y_j loaded once for four rows.
             for r in Swift.stride(from: 0, to: rows, by: 4) {
-                var s0 = load(u + r * stride) + load(bias + r * stride)
-                var s1 = load(u + (r + 1) * stride) + load(bias + (r + 1) * stride)
-                var s2 = load(u + (r + 2) * stride) + load(bias + (r + 2) * stride)
-                var s3 = load(u + (r + 3) * stride) + load(bias + (r + 3) * stride)
-                let w0 = recurrent + r * n * stride, w1 = w0 + n * stride, w2 = w1 + n * stride, w3 = w2 + n * stride
+                var s0 = pre[r], s1 = pre[r + 1], s2 = pre[r + 2], s3 = pre[r + 3]
+                let w0 = recurrent + r * n * width, w1 = w0 + n * width, w2 = w1 + n * width, w3 = w2 + n * width
                 for j in 0..<n {
-                    let yj = y[j], offset = j * stride
+                    let yj = y[j], offset = j * width
                     s0 = multiplyAdd(load(w0 + offset), yj, s0)
                     s1 = multiplyAdd(load(w1 + offset), yj, s1)
                     s2 = multiplyAdd(load(w2 + offset), yj, s2)
@@ -177,13 +204,13 @@ public final class ParticleKernel {
             }
         }
         var estimate = Lanes.zero
-        let w = theta + shape.regressionOffset * stride + lane
+        let w = theta + shape.regressionOffset * width
         let scale = pooling == .mean ? 1 / Double(m) : 1
         for k in 0..<n {
             let cBar = cPool[k] * scale, yBar = yPool[k] * scale
-            store(cBar, pooledCell + k * stride + lane)
-            store(yBar, pooledOutput + k * stride + lane)
-            estimate += load(w + k * stride) * yBar
+            store(cBar, pooledCell + k * padded + lane)
+            store(yBar, pooledOutput + k * padded + lane)
+            estimate = multiplyAdd(load(w + k * width), yBar, estimate)
         }
         store(estimate, estimates + lane)
     }

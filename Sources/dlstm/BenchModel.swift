@@ -26,10 +26,33 @@ struct BenchModel: ParsableCommand {
     @Option(help: "Seconds to spend on each measurement (at least).")
     var seconds = 1.0
 
+    @Option(help: "Model sizes n x p for the kernel, comma-separated.")
+    var shapes = "2x2,8x8,32x32"
+
+    @Flag(help: "Skip the scalar reference (for profiling the kernel alone).")
+    var kernelOnly = false
+
+    func validate() throws {
+        guard parsedShapes != nil else { throw ValidationError("--shapes takes sizes like 2x2,32x32 (n x p, each >= 1)") }
+        guard particles >= 1, length >= 1, seconds > 0 else {
+            throw ValidationError("--particles and --length must be at least 1, --seconds positive")
+        }
+    }
+
+    var parsedShapes: [(Int, Int)]? {
+        var result = [(Int, Int)]()
+        for item in shapes.split(separator: ",") {
+            let parts = item.split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 2, parts[0] >= 1, parts[1] >= 1 else { return nil }
+            result.append((parts[0], parts[1]))
+        }
+        return result.isEmpty ? nil : result
+    }
+
     func run() throws {
         print("particle kernel: N = \(particles) particles, m = \(length) columns; particle-columns per second")
         print(pad("n", 4) + pad("p", 4) + pad("n_theta", 9) + pad("kernel", 14) + pad("reference", 14) + pad("speed-up", 10))
-        for (n, p) in [(2, 2), (8, 8), (32, 32)] {
+        for (n, p) in parsedShapes! {
             let shape = LSTMShape(hidden: n, input: p)
             var stream = RandomStream(seed: 1, purpose: .testing)
             let thetas = (0..<particles).map { _ in (0..<shape.parameterCount).map { _ in 0.3 * stream.nextGaussian() } }
@@ -42,7 +65,7 @@ struct BenchModel: ParsableCommand {
             }
             let model = LSTMModel(shape: shape)
             var sink = 0.0
-            let referenceRate = measure(seconds: seconds / 2, work: Double(particles * length)) {
+            let referenceRate = kernelOnly ? .nan : measure(seconds: seconds / 2, work: Double(particles * length)) {
                 for theta in thetas { sink += model.estimate(theta: theta, sample: sample) }
             }
             if sink.isNaN { print("(NaN)") }

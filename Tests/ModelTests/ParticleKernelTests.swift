@@ -4,7 +4,7 @@ import Testing
 
 @Suite("batched particle kernel against the reference model")
 struct ParticleKernelTests {
-    @Test("every particle's estimate and pooled state", arguments: Pooling.allCases, [(2, 2, 1, 80), (3, 1, 6, 13), (5, 4, 9, 17), (1, 3, 2, 1)])
+    @Test("every particle's estimate and pooled state", arguments: Pooling.allCases, [(2, 2, 1, 80), (3, 1, 6, 13), (5, 4, 9, 17), (1, 3, 2, 1), (4, 6, 3, 9)])
     func kernelMatchesReference(pooling: Pooling, sizes: (Int, Int, Int, Int)) {
         let (n, p, m, count) = sizes
         let model = LSTMModel(shape: LSTMShape(hidden: n, input: p), pooling: pooling)
@@ -14,12 +14,12 @@ struct ParticleKernelTests {
         // Carried state, different for every particle.
         let cells = (0..<count).map { randomVector(n, seed: UInt64(2000 + $0)) }
         let outputs = (0..<count).map { randomVector(n, seed: UInt64(3000 + $0)) }
-        var initialCell = [Double](repeating: 0, count: n * particles.stride)
+        var initialCell = [Double](repeating: 0, count: n * particles.paddedCount)
         var initialOutput = initialCell
         for i in 0..<count {
             for k in 0..<n {
-                initialCell[k * particles.stride + i] = cells[i][k]
-                initialOutput[k * particles.stride + i] = outputs[i][k]
+                initialCell[k * particles.paddedCount + i] = cells[i][k]
+                initialOutput[k * particles.paddedCount + i] = outputs[i][k]
             }
         }
         let kernel = ParticleKernel(shape: model.shape, pooling: pooling)
@@ -33,8 +33,8 @@ struct ParticleKernelTests {
                                           initialOutput: carried ? outputs[i] : nil)
                 worst = max(worst, abs(output.estimates[i] - trace.estimate))
                 for k in 0..<n {
-                    worst = max(worst, abs(output.pooledCell[k * particles.stride + i] - trace.pooledCell[k]))
-                    worst = max(worst, abs(output.pooledOutput[k * particles.stride + i] - trace.pooledOutput[k]))
+                    worst = max(worst, abs(output.pooledCell[k * particles.paddedCount + i] - trace.pooledCell[k]))
+                    worst = max(worst, abs(output.pooledOutput[k * particles.paddedCount + i] - trace.pooledOutput[k]))
                 }
             }
             #expect(worst < 1e-12, "n=\(n) p=\(p) m=\(m) N=\(count) \(pooling) carried=\(carried): largest difference \(worst)")
