@@ -52,6 +52,10 @@ let package = Package(
         .target(name: "Numerics", dependencies: ["CBLAS"], swiftSettings: crossModuleOptimization),
         // The LSTM regression model, its derivatives and the batched particle kernel: no MPI.
         .target(name: "LSTM", dependencies: ["Numerics", "CBLAS"], swiftSettings: crossModuleOptimization + vectorSettings),
+        // Data layer: CSV time series, labelled text with word vectors, JSON Lines, a synthetic teacher.
+        .target(name: "DataSources", dependencies: ["LSTM", "Numerics"]),
+        // Local online trainers (SGD, EKF, PF) and the filters they are built on: no MPI.
+        .target(name: "Trainers", dependencies: ["LSTM", "Numerics", "CBLAS"], swiftSettings: crossModuleOptimization),
         // The binding against the same calls made through the C API (`dlstm bench mpi`).
         .target(name: "MPIBenchmark", dependencies: ["MPI", "CMPI"]),
         // Multi-rank checks of the binding, run under mpirun by the test suite.
@@ -68,5 +72,7 @@ let package = Package(
         ),
         .testTarget(name: "MPITests", dependencies: ["MPIScenarios"]),
         .testTarget(name: "ModelTests", dependencies: ["LSTM", "Numerics"]),
+        .testTarget(name: "TrainerTests", dependencies: ["Trainers", "LSTM", "Numerics", "DataSources"]),
+        .testTarget(name: "DataTests", dependencies: ["DataSources", "LSTM"]),
     ]
 )

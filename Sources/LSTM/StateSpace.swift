@@ -21,9 +21,10 @@ public struct LSTMStateSpace: Sendable {
         Array(state[(2 * shape.hidden)...])
     }
 
-    /// phi(a, X) and, if asked, its Jacobian F = d phi / d a (n_a x n_a): rows for c_bar and y_bar
-    /// come from 2n backward passes; the theta block is the identity.
-    public func transition(_ state: [Double], sample: Sample, jacobian: Bool) -> (state: [Double], jacobian: Matrix?) {
+    /// phi(a, X) and, if asked, the top 2n rows of its Jacobian F = d phi / d a (the rows of c_bar
+    /// and y_bar, 2n x n_a, from 2n backward passes). The remaining rows, those of theta, are
+    /// [0 | I]: F is never formed in full.
+    public func transition(_ state: [Double], sample: Sample, jacobian: Bool) -> (state: [Double], jacobianHead: Matrix?) {
         let n = shape.hidden, nA = shape.stateCount
         let theta = parameters(of: state)
         let initialCell = carryState ? Array(state[0..<n]) : nil
@@ -32,7 +33,7 @@ public struct LSTMStateSpace: Sendable {
         let next = trace.pooledCell + trace.pooledOutput + theta
         guard jacobian else { return (next, nil) }
 
-        var f = Matrix(rows: nA, columns: nA)
+        var head = Matrix(rows: 2 * n, columns: nA)
         let zeros = [Double](repeating: 0, count: n)
         for row in 0..<(2 * n) {
             var seed = zeros
@@ -42,14 +43,23 @@ public struct LSTMStateSpace: Sendable {
                                                           outputSeed: row < n ? zeros : seed)
             if carryState {
                 for k in 0..<n {
-                    f[row, k] = dCell[k]
-                    f[row, n + k] = dOutput[k]
+                    head[row, k] = dCell[k]
+                    head[row, n + k] = dOutput[k]
                 }
             }
-            for j in 0..<shape.parameterCount { f[row, 2 * n + j] = dTheta[j] }
+            for j in 0..<shape.parameterCount { head[row, 2 * n + j] = dTheta[j] }
         }
-        for j in (2 * n)..<nA { f[j, j] = 1 }
-        return (next, f)
+        return (next, head)
+    }
+
+    /// The full Jacobian F (n_a x n_a), for tests and small models.
+    public func fullJacobian(_ state: [Double], sample: Sample) -> Matrix {
+        let head = transition(state, sample: sample, jacobian: true).jacobianHead!
+        let nA = shape.stateCount, rows = head.rows
+        var f = Matrix(rows: nA, columns: nA)
+        f.elements.replaceSubrange(0..<(rows * nA), with: head.elements)
+        for j in rows..<nA { f[j, j] = 1 }
+        return f
     }
 
     /// h(a) = w^T y_bar.

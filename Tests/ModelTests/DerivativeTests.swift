@@ -27,7 +27,7 @@ struct DerivativeTests {
                                         carryState: carryState)
             let state = randomVector(system.shape.stateCount, seed: UInt64(300 + index))
             let sample = randomSample(length: m, input: p, seed: UInt64(400 + index))
-            let analytic = system.transition(state, sample: sample, jacobian: true).jacobian!
+            let analytic = system.fullJacobian(state, sample: sample)
             let numeric = finiteDifferenceJacobian(at: state) { system.transition($0, sample: sample, jacobian: false).state }
             let error = relativeError(analytic.elements, numeric.flatMap { $0 })
             #expect(error < 1e-6, "n=\(n) p=\(p) m=\(m) \(pooling) carry=\(carryState): relative error \(error)")

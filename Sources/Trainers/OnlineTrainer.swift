@@ -1,0 +1,137 @@
+import LSTM
+import Numerics
+
+/// The online protocol every trainer follows at each step (DESIGN.md section 2):
+/// 1. `predict` d_hat for the sample before its label is seen (the prequential error is
+///    (d - d_hat)^2);
+/// 2. `update` with the label.
+public protocol OnlineTrainer {
+    var name: String { get }
+    mutating func predict(_ sample: Sample) throws -> Double
+    /// Learns from `sample.label`; call after `predict` on the same sample.
+    mutating func update(_ sample: Sample) throws
+    /// The current estimate of theta.
+    var parameters: [Double] { get }
+}
+
+/// Settings shared by the trainers, with the paper's defaults (Ergen & Kozat, sec. 4).
+public struct TrainerSettings: Sendable {
+    /// SGD step mu.
+    public var learningRate = 0.1
+    /// N, particles per node.
+    public var particles = 80
+    /// Cov[gamma] = jitterVariance * I: the random walk of the parameters (PF) and Q (EKF).
+    public var jitterVariance = 0.0004
+    /// Var[eps]: the observation noise variance (PF likelihood, EKF R).
+    public var observationNoise = 0.01
+    /// Standard deviation of the initial parameters (SGD, EKF) ...
+    public var initialScale = 0.1
+    /// ... and of the initial particle cloud, which must be wide enough to contain good parameters.
+    public var initialSpread = 0.5
+    /// P0 = initialVariance * I for the EKF.
+    public var initialVariance = 0.1
+    public var resampling = ResamplingScheme.systematic
+    public var resamplingPolicy = ResamplingPolicy.everyStep
+    /// Liu-West shrinkage h, or nil for the paper's fixed jitter.
+    public var liuWestShrinkage: Double?
+    public var carryState = false
+
+    public init() {}
+}
+
+/// Initial parameters theta_0 ~ N(0, scale^2 I), keyed by (seed, node).
+public func initialParameters(shape: LSTMShape, scale: Double, seed: UInt64, node: Int) -> [Double] {
+    var random = RandomStream(seed: seed, node: node, purpose: .initialization, index: Int(UInt32.max))
+    return (0..<shape.parameterCount).map { _ in scale * random.nextGaussian() }
+}
+
+/// Stochastic gradient descent on (d - d_hat)^2 / 2, gradient by backpropagation through the sequence.
+public struct SGDTrainer: OnlineTrainer {
+    public let name = "sgd"
+    public let model: LSTMModel
+    public private(set) var parameters: [Double]
+    public let learningRate: Double
+    private var pending: (estimate: Double, gradient: [Double])?
+    private var step = 0
+
+    public init(model: LSTMModel, settings: TrainerSettings, seed: UInt64, node: Int = 0) {
+        self.model = model
+        self.learningRate = settings.learningRate
+        self.parameters = initialParameters(shape: model.shape, scale: settings.initialScale, seed: seed, node: node)
+    }
+
+    public mutating func predict(_ sample: Sample) throws -> Double {
+        step += 1
+        let result = model.gradient(theta: parameters, sample: sample)
+        guard result.estimate.isFinite else { throw TrainerError.nonFinite(trainer: name, step: step, what: "the prediction") }
+        pending = result
+        return result.estimate
+    }
+
+    public mutating func update(_ sample: Sample) throws {
+        let (estimate, gradient) = pending ?? model.gradient(theta: parameters, sample: sample)
+        pending = nil
+        let scale = learningRate * (sample.label - estimate)
+        for j in parameters.indices { parameters[j] += scale * gradient[j] }
+        guard parameters.allSatisfy(\.isFinite) else {
+            throw TrainerError.nonFinite(trainer: name, step: step, what: "the parameter vector (the step diverged)")
+        }
+    }
+
+    /// Replaces the parameters (diffusion SGD combines neighbours' estimates).
+    public mutating func setParameters(_ theta: [Double]) { parameters = theta }
+}
+
+/// The EKF on a = [c_bar; y_bar; theta] (paper eqs. 10-11).
+public struct EKFTrainer: OnlineTrainer {
+    public let name = "ekf"
+    public private(set) var filter: ExtendedKalmanFilter<LSTMStateSpace>
+
+    public init(system: LSTMStateSpace, settings: TrainerSettings, seed: UInt64, node: Int = 0) {
+        let n = system.shape.hidden
+        let theta = initialParameters(shape: system.shape, scale: settings.initialScale, seed: seed, node: node)
+        filter = ExtendedKalmanFilter(model: system, initialState: [Double](repeating: 0, count: 2 * n) + theta,
+                                      initialCovariance: .identity(system.shape.stateCount, scale: settings.initialVariance),
+                                      processNoise: settings.jitterVariance, observationNoise: settings.observationNoise)
+    }
+
+    public var parameters: [Double] { filter.model.parameters(of: filter.state) }
+
+    public mutating func predict(_ sample: Sample) throws -> Double {
+        filter.timeUpdate(input: sample)
+        let prediction = filter.predictedObservation(input: sample)
+        guard prediction.isFinite else { throw TrainerError.nonFinite(trainer: name, step: filter.step, what: "the prediction") }
+        return prediction
+    }
+
+    public mutating func update(_ sample: Sample) throws {
+        try filter.measurementUpdate(observation: sample.label, input: sample)
+    }
+}
+
+/// The particle filter on the LSTM's parameters (paper sec. 3.1).
+public struct PFTrainer: OnlineTrainer {
+    public let name = "pf"
+    public private(set) var filter: ParticleFilter<LSTMParticleCloud>
+    public private(set) var parameters: [Double]
+
+    public init(model: LSTMModel, settings: TrainerSettings, seed: UInt64, node: Int = 0) {
+        let cloud = LSTMParticleCloud(model: model, count: settings.particles, initialSpread: settings.initialSpread,
+                                      jitterVariance: settings.jitterVariance, liuWestShrinkage: settings.liuWestShrinkage,
+                                      carryState: settings.carryState, seed: seed, node: node)
+        filter = ParticleFilter(cloud: cloud, observationNoise: settings.observationNoise, scheme: settings.resampling,
+                                policy: settings.resamplingPolicy, seed: seed, node: node)
+        parameters = cloud.weightedMean(filter.weights)
+    }
+
+    public mutating func predict(_ sample: Sample) throws -> Double {
+        try filter.predict(input: sample)
+    }
+
+    public mutating func update(_ sample: Sample) throws {
+        parameters = filter.update(observation: sample.label)
+        guard parameters.allSatisfy(\.isFinite) else {
+            throw TrainerError.nonFinite(trainer: name, step: filter.step, what: "the posterior mean")
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import Numerics
+
+/// How a particle filter draws the next generation from weighted particles.
+public enum ResamplingScheme: String, CaseIterable, Sendable {
+    /// One uniform, N evenly spaced points: lowest variance of the four in practice (the default).
+    case systematic
+    /// One uniform in each of N strata.
+    case stratified
+    /// floor(N w_i) copies of each particle, the remainder drawn systematically from the residual weights.
+    case residual
+    /// N independent draws.
+    case multinomial
+
+    /// Ancestor indices (sorted ascending) for `count` offspring from normalised `weights`.
+    /// Every scheme is unbiased: E[offspring of i] = count * w_i.
+    public func ancestors(weights: [Double], count: Int, random: inout RandomStream) -> [Int] {
+        switch self {
+        case .systematic:
+            let u = random.nextUniform()
+            return Self.invert(weights: weights, points: (0..<count).map { (Double($0) + u) / Double(count) })
+        case .stratified:
+            return Self.invert(weights: weights, points: (0..<count).map { (Double($0) + random.nextUniform()) / Double(count) })
+        case .multinomial:
+            return Self.invert(weights: weights, points: (0..<count).map { _ in random.nextUniform() }.sorted())
+        case .residual:
+            var result = [Int]()
+            result.reserveCapacity(count)
+            var residual = [Double](repeating: 0, count: weights.count)
+            for (i, w) in weights.enumerated() {
+                let copies = Int((Double(count) * w).rounded(.down))
+                result.append(contentsOf: repeatElement(i, count: copies))
+                residual[i] = Double(count) * w - Double(copies)
+            }
+            let remaining = count - result.count
+            if remaining > 0 {
+                let total = residual.reduce(0, +)
+                let u = random.nextUniform()
+                let drawn = Self.invert(weights: residual.map { $0 / total },
+                                        points: (0..<remaining).map { (Double($0) + u) / Double(remaining) })
+                result.append(contentsOf: drawn)
+                result.sort()
+            }
+            return result
+        }
+    }
+
+    /// Inverse-CDF lookup of sorted points in [0, 1). The cumulative sum is clamped to 1 at the end
+    /// so that rounding can never leave a point beyond the last particle.
+    static func invert(weights: [Double], points: [Double]) -> [Int] {
+        var cumulative = [Double](repeating: 0, count: weights.count)
+        var sum = 0.0
+        for (i, w) in weights.enumerated() {
+            sum += w
+            cumulative[i] = sum
+        }
+        if !cumulative.isEmpty { cumulative[cumulative.count - 1] = 1 }
+        var result = [Int]()
+        result.reserveCapacity(points.count)
+        var i = 0
+        for point in points {
+            while i < cumulative.count - 1 && cumulative[i] <= point { i += 1 }
+            result.append(i)
+        }
+        return result
+    }
+}
