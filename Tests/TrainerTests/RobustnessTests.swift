@@ -1,0 +1,60 @@
+import DataSources
+import LSTM
+import Numerics
+import Testing
+import Trainers
+
+@Suite("extreme settings: no silent NaN")
+struct RobustnessTests {
+    func samples(scale: Double, count: Int = 50) throws -> [Sample] {
+        var teacher = SyntheticTeacher(shape: LSTMShape(hidden: 2, input: 2), noiseVariance: 0.01, count: count, seed: 3)
+        return try teacher.collect().map { Sample(inputs: $0.inputs.map { $0 * scale }, length: $0.length, label: $0.label) }
+    }
+
+    @Test("a tiny observation variance makes every weight zero: the PF recovers and stays finite")
+    func tinyObservationNoise() throws {
+        var settings = TrainerSettings()
+        settings.observationNoise = .leastNonzeroMagnitude  // -0.5 / Var[eps] overflows: every log-weight is -inf
+        var trainer = PFTrainer(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2)), settings: settings, seed: 1)
+        for sample in try samples(scale: 1) {
+            let prediction = try trainer.predict(sample)
+            #expect(prediction.isFinite)
+            try trainer.update(sample)
+        }
+        let finite = trainer.parameters.allSatisfy { $0.isFinite }
+        #expect(finite)
+        #expect(trainer.filter.degenerateSteps > 0, "the test did not reach the all-zero-weight case")
+    }
+
+    @Test("huge inputs saturate the gates without NaN", arguments: ["sgd", "ekf", "pf"])
+    func hugeInputs(name: String) throws {
+        let model = LSTMModel(shape: LSTMShape(hidden: 2, input: 2))
+        let data = try samples(scale: 1e150)
+        var trainer: any OnlineTrainer = switch name {
+        case "sgd": SGDTrainer(model: model, settings: TrainerSettings(), seed: 1)
+        case "ekf": EKFTrainer(system: LSTMStateSpace(model: model), settings: TrainerSettings(), seed: 1)
+        default: PFTrainer(model: model, settings: TrainerSettings(), seed: 1)
+        }
+        for sample in data {
+            let prediction = try trainer.predict(sample)
+            #expect(prediction.isFinite)
+            try trainer.update(sample)
+        }
+        let finite = trainer.parameters.allSatisfy { $0.isFinite }
+        #expect(finite)
+    }
+
+    @Test("an exploding SGD stops with a clear error instead of NaN")
+    func explodingSGD() throws {
+        var settings = TrainerSettings()
+        settings.learningRate = 1e200
+        var trainer = SGDTrainer(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2)), settings: settings, seed: 1)
+        let error = #expect(throws: TrainerError.self) {
+            for sample in try self.samples(scale: 1) {
+                _ = try trainer.predict(sample)
+                try trainer.update(sample)
+            }
+        }
+        #expect(error.map { "\($0)".contains("sgd") && "\($0)".contains("not finite") } == true, "\(String(describing: error))")
+    }
+}
