@@ -95,14 +95,15 @@ public struct CSVTimeSeries: SampleSource {
         let reader = try LineReader(path: path)
         guard let first = try reader.next() else { throw DataError(file: path, "the file is empty") }
         let fields = first.split(separator: ",", omittingEmptySubsequences: false).map { String($0.trimmingCharacters()) }
-        let hasHeader = fields.contains { parseFinite(Substring($0)) == nil }
+        // A header is a first line whose field in the chosen column is not a number; other columns
+        // (dates, weekday names) may hold text in every line.
         if let number = Int(column) {
             guard number >= 1 && number <= fields.count else {
                 throw DataError(file: path, line: 1, "column \(number) does not exist: the file has \(fields.count) columns")
             }
-            return (number - 1, hasHeader)
+            return (number - 1, parseFinite(Substring(fields[number - 1])) == nil)
         }
-        guard hasHeader, let index = fields.firstIndex(of: column) else {
+        guard let index = fields.firstIndex(of: column) else {
             throw DataError(file: path, line: 1, "no column named '\(column)'; columns: \(fields.joined(separator: ", "))")
         }
         return (index, true)

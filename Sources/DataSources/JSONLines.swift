@@ -30,6 +30,15 @@ public struct JSONLinesSource: SampleSource {
         return nil
     }
 
+    /// A JSON number as a Double; nil for anything else, booleans included. JSONSerialization
+    /// returns both as NSNumber (and `is Bool` holds for the numbers 0 and 1 through bridging);
+    /// a boolean's objCType is "c".
+    static func number(_ value: Any?) -> Double? {
+        guard let value, type(of: value) != Bool.self, let number = value as? NSNumber,
+              String(cString: number.objCType) != "c" else { return nil }
+        return number.doubleValue
+    }
+
     static func parse(_ line: String, path: String, lineNumber: Int, expectedWidth: Int?) throws -> Sample {
         func fail(_ message: String) -> DataError { DataError(file: path, line: lineNumber, message) }
         guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
@@ -37,7 +46,7 @@ public struct JSONLinesSource: SampleSource {
         }
         let unknown = Set(object.keys).subtracting(["x", "d"])
         guard unknown.isEmpty else { throw fail("unknown key(s) \(unknown.sorted().joined(separator: ", ")); expected \"x\" and \"d\"") }
-        guard let label = (object["d"] as? NSNumber)?.doubleValue, !(object["d"] is Bool) else {
+        guard let label = number(object["d"]) else {
             throw fail("\"d\" must be a number")
         }
         guard label.isFinite else { throw fail("\"d\" is not finite") }
@@ -51,7 +60,7 @@ public struct JSONLinesSource: SampleSource {
             if let width, values.count != width { throw fail("column \(l + 1) has \(values.count) values, column 1 has \(width) (ragged x)") }
             width = values.count
             for value in values {
-                guard let number = (value as? NSNumber)?.doubleValue, !(value is Bool), number.isFinite else {
+                guard let number = number(value), number.isFinite else {
                     throw fail("column \(l + 1) of \"x\" holds a value that is not a finite number")
                 }
                 inputs.append(number)
