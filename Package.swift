@@ -67,6 +67,7 @@ let package = Package(
                 "MPIBenchmark",
                 "LSTM",
                 "Numerics",
+                "Trainers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -114,3 +114,14 @@ public func cholesky(_ a: Matrix) -> Matrix? {
     for i in 0..<a.rows { for j in (i + 1)..<a.columns { l.elements[i * a.columns + j] = 0 } }
     return l
 }
+
+/// One BLAS thread per process unless OPENBLAS_NUM_THREADS says otherwise: under mpirun every rank
+/// is already one core's worth of work, and OpenBLAS's default of a thread per core would
+/// oversubscribe the node.
+public func useOneBLASThreadPerProcess() {
+    if getenv("OPENBLAS_NUM_THREADS") == nil { openblas_set_num_threads(1) }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

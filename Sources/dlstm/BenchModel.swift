@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LSTM
 import Numerics
+import Trainers
 
 struct BenchModel: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,6 +51,7 @@ struct BenchModel: ParsableCommand {
     }
 
     func run() throws {
+        useOneBLASThreadPerProcess()
         print("particle kernel: N = \(particles) particles, m = \(length) columns; particle-columns per second")
         print(pad("n", 4) + pad("p", 4) + pad("n_theta", 9) + pad("kernel", 14) + pad("reference", 14) + pad("speed-up", 10))
         for (n, p) in parsedShapes! {
@@ -72,6 +74,34 @@ struct BenchModel: ParsableCommand {
             print(pad(String(n), 4) + pad(String(p), 4) + pad(String(shape.parameterCount), 9)
                   + pad(String(format: "%.3g", kernelRate), 14) + pad(String(format: "%.3g", referenceRate), 14)
                   + pad(String(format: "%.1fx", kernelRate / referenceRate), 10))
+        }
+
+        print("\nEKF on a = [c_bar; y_bar; theta], p = n, m = \(length): one step = time update (F from 2n backward")
+        print("passes, F P F^T with F's identity block) + measurement update")
+        print(pad("n", 4) + pad("n_a", 7) + pad("ms/step", 10) + pad("n_a^2 n / 1e6", 15))
+        for n in [2, 4, 8, 16] {
+            let shape = LSTMShape(hidden: n, input: n)
+            let system = LSTMStateSpace(model: LSTMModel(shape: shape))
+            var settings = TrainerSettings()
+            settings.initialVariance = 0.01
+            var trainer = EKFTrainer(system: system, settings: settings, seed: 1)
+            var stream = RandomStream(seed: 2, purpose: .testing)
+            let samples = (0..<16).map { _ in
+                Sample(inputs: (0..<(length * n)).map { _ in stream.nextGaussian() }, length: length, label: 0.1 * stream.nextGaussian())
+            }
+            var index = 0
+            var failure: Error?
+            let rate = measure(seconds: seconds, work: 1) {
+                do {
+                    _ = try trainer.predict(samples[index % samples.count])
+                    try trainer.update(samples[index % samples.count])
+                } catch { failure = error }
+                index += 1
+            }
+            if let failure { print("EKF failed at n = \(n): \(failure)") }
+            let nA = Double(shape.stateCount)
+            print(pad(String(n), 4) + pad(String(shape.stateCount), 7) + pad(String(format: "%.3f", 1000 / rate), 10)
+                  + pad(String(format: "%.2f", nA * nA * Double(n) / 1e6), 15))
         }
     }
 }
