@@ -13,10 +13,16 @@ public class Request {
 
     init(handle: MPI_Request?) { self.handle = handle }
 
-    deinit {
+    deinit { finishBeforeRelease() }
+
+    /// Completes a pending operation so its buffer can be freed: a receive is cancelled, a send
+    /// waited for. Subclasses call it first in their deinit, because Swift runs a subclass's
+    /// deinit (which frees the buffer) before its superclass's.
+    func finishBeforeRelease() {
         guard !isComplete, MPI.isActive, handle != cmpi_request_null() else { return }
         if cancelOnDrop { MPI_Cancel(&handle) }
         MPI_Wait(&handle, cmpi_status_ignore())
+        isComplete = true
     }
 
     var cancelOnDrop: Bool { false }
@@ -79,7 +85,10 @@ public final class SendRequest<T: MPIElement>: Request {
         }
     }
 
-    deinit { buffer.deallocate() }
+    deinit {
+        finishBeforeRelease()
+        buffer.deallocate()
+    }
 }
 
 /// A nonblocking receive into a buffer the request owns; `values` is what arrived.
@@ -99,7 +108,10 @@ public final class ReceiveRequest<T: MPIElement>: Request {
         }
     }
 
-    deinit { buffer.deallocate() }
+    deinit {
+        finishBeforeRelease()
+        buffer.deallocate()
+    }
 
     override var cancelOnDrop: Bool { true }
 

@@ -34,6 +34,13 @@ let scenarios: [Scenario] = [
         try request.wait()
         try expect(status.source == left && status.count == left + 2, "probed receive status \(status)")
         try expect(values == [Int64](repeating: Int64(left), count: left + 2), "probed receive got \(values)")
+
+        // A receive that never matches, dropped: it must be cancelled, not left writing into freed memory.
+        do {
+            let orphan = try world.irecv(Double.self, capacity: 8, from: left, tag: 12345)
+            try expect(!(try orphan.test()), "a receive nobody sent to completed")
+        }
+        try world.barrier()
     },
 
     Scenario(name: "plain-struct", summary: "arrays of a plain struct around the ring as bytes") { world, corrupt in
