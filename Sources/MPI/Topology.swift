@@ -26,6 +26,16 @@ extension Communicator {
 
 /// A communicator with a graph topology: exchanges go to graph neighbours only.
 public final class GraphCommunicator: Communicator {
+    /// The neighbours of `rank` on the undirected ring of `size` ranks, without self loops or
+    /// repeats: none at size 1, one at size 2, two from size 3.
+    public static func ringNeighbors(of rank: Int, size: Int) -> [Int] {
+        var neighbors = [Int]()
+        for candidate in [(rank + size - 1) % size, (rank + 1) % size] where candidate != rank && !neighbors.contains(candidate) {
+            neighbors.append(candidate)
+        }
+        return neighbors
+    }
+
     /// Ranks this rank receives from, in the order neighbour collectives deliver them.
     public let inNeighbors: [Int]
     /// Ranks this rank sends to, in the order neighbour collectives take them.

@@ -114,11 +114,7 @@ public enum MPIBenchmark {
     /// reusable-buffer form, the same two C calls, and the binding's allocating `[[T]]` form.
     /// Returns the rows on rank 0 (the maximum over ranks of each median), empty elsewhere.
     public static func ringExchange(world: Communicator, sizes: [Int], rounds: Int, scale: Double = 1) throws -> [BenchmarkRow] {
-        let k = world.size
-        var neighbors = [Int]()
-        for candidate in [(world.rank + k - 1) % k, (world.rank + 1) % k] where candidate != world.rank && !neighbors.contains(candidate) {
-            neighbors.append(candidate)
-        }
+        let neighbors = GraphCommunicator.ringNeighbors(of: world.rank, size: world.size)
         let graph = try world.distributedGraph(neighbors: neighbors)
         defer { graph.free() }
         var rawGraph = cmpi_comm_null()

@@ -28,15 +28,6 @@ func payloadCount(from sender: Int, to receiver: Int) -> Int {
     (sender * 3 + receiver * 5) % 7
 }
 
-/// The undirected ring on `size` nodes without self loops or repeated neighbours.
-func ringNeighbors(of rank: Int, size: Int) -> [Int] {
-    var neighbors = [Int]()
-    for candidate in [(rank + size - 1) % size, (rank + 1) % size] where candidate != rank && !neighbors.contains(candidate) {
-        neighbors.append(candidate)
-    }
-    return neighbors
-}
-
 /// The star with centre 0.
 func starNeighbors(of rank: Int, size: Int) -> [Int] {
     rank == 0 ? Array(1..<size) : [0]

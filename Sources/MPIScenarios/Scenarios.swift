@@ -59,7 +59,7 @@ let scenarios: [Scenario] = [
     },
 
     Scenario(name: "alltoallv-ring", summary: "neighbour alltoallv with uneven counts on the ring") { world, corrupt in
-        try neighborExchange(world, neighbors: ringNeighbors(of: world.rank, size: world.size), corrupt: corrupt)
+        try neighborExchange(world, neighbors: GraphCommunicator.ringNeighbors(of: world.rank, size: world.size), corrupt: corrupt)
     },
 
     Scenario(name: "alltoallv-star", summary: "neighbour alltoallv with uneven counts on the star") { world, corrupt in
@@ -145,7 +145,7 @@ let scenarios: [Scenario] = [
     },
 
     Scenario(name: "neighbor-allgather", summary: "neighbour allgather on the ring, neighbour lists checked") { world, corrupt in
-        let neighbors = ringNeighbors(of: world.rank, size: world.size)
+        let neighbors = GraphCommunicator.ringNeighbors(of: world.rank, size: world.size)
         let graph = try world.distributedGraph(neighbors: neighbors)
         try expect(graph.rank == world.rank, "graph communicator reordered ranks")
         try expect(graph.inNeighbors == neighbors && graph.outNeighbors == neighbors,

@@ -28,10 +28,7 @@ struct Demo: ParsableCommand {
                 print("dlstm demo: \(world.size) ranks on \(names.joined(separator: ", ")); \(try MPI.libraryVersion().split(separator: ",").first ?? "")")
             }
             let k = world.size
-            var neighbors = [Int]()
-            for candidate in [(world.rank + k - 1) % k, (world.rank + 1) % k] where candidate != world.rank && !neighbors.contains(candidate) {
-                neighbors.append(candidate)
-            }
+            let neighbors = GraphCommunicator.ringNeighbors(of: world.rank, size: k)
             let ring = try world.distributedGraph(neighbors: neighbors)
             let degrees = try ring.neighborAllgather([neighbors.count])
             // Metropolis weights: 1 / (1 + max(degree_k, degree_l)) per neighbour, the rest on self.
