@@ -120,14 +120,12 @@ public enum MPI {
     /// This is how one rank's failure reaches the others: they may be blocked in a receive that
     /// will never match, and only an abort turns that into a prompt, non-zero end of the job.
     public static func abort(_ message: String, exitCode: Int32 = 1) -> Never {
-        var line = message
         if isActive {
             let world = cmpi_comm_world()
             var rank: Int32 = 0, size: Int32 = 0
             MPI_Comm_rank(world, &rank)
             MPI_Comm_size(world, &size)
-            line = "\(programName): rank \(rank) of \(size): \(message)\n"
-            writeToStandardError(line)
+            writeToStandardError("\(programName): rank \(rank) of \(size): \(message)\n")
             MPI_Abort(world, exitCode)
         }
         writeToStandardError("\(programName): \(message)\n")

@@ -118,6 +118,9 @@ public struct LSTMParticleCloud: ParticleCloud {
         }
         // Offspring take their slot's id: ids stay unique and each offspring jitters independently.
         particles = next
-        if ids.count != ancestors.count { ids = Array(ids.first.map { $0..<($0 + ancestors.count) } ?? 0..<ancestors.count) }
+        if ids.count != ancestors.count {
+            let first = ids.first ?? 0
+            ids = Array(first..<(first + ancestors.count))
+        }
     }
 }

@@ -64,9 +64,10 @@ public struct ParticleFilter<Cloud: ParticleCloud> {
     /// sum_i w_i h(a_i), before the observation is seen.
     public mutating func predict(input: Cloud.Input) throws -> Double {
         step += 1
-        cloud.propagate(step: step, weights: weights)
-        observations = cloud.predictedObservations(input: input)
+        // Propagation moves particles but leaves their weights: one normalisation serves both.
         let w = weights
+        cloud.propagate(step: step, weights: w)
+        observations = cloud.predictedObservations(input: input)
         var prediction = 0.0
         for i in 0..<cloud.count { prediction += w[i] * observations[i] }
         guard prediction.isFinite else {
