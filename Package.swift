@@ -56,6 +56,9 @@ let package = Package(
         .target(name: "DataSources", dependencies: ["LSTM", "Numerics"]),
         // Local online trainers (SGD, EKF, PF) and the filters they are built on: no MPI.
         .target(name: "Trainers", dependencies: ["LSTM", "Numerics", "CBLAS"], swiftSettings: crossModuleOptimization),
+        // Distributed trainers (DPF, DEKF, diffusion SGD, centralized PF), topologies, and the two
+        // transports they run on: MPI (one node per rank) and in-process (all nodes in turn).
+        .target(name: "Distributed", dependencies: ["MPI", "LSTM", "Numerics", "Trainers"], swiftSettings: crossModuleOptimization),
         // The binding against the same calls made through the C API (`dlstm bench mpi`).
         .target(name: "MPIBenchmark", dependencies: ["MPI", "CMPI"]),
         // Multi-rank checks of the binding, run under mpirun by the test suite.
@@ -68,6 +71,8 @@ let package = Package(
                 "LSTM",
                 "Numerics",
                 "Trainers",
+                "Distributed",
+                "DataSources",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -75,5 +80,6 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["LSTM", "Numerics"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainers", "LSTM", "Numerics", "DataSources"]),
         .testTarget(name: "DataTests", dependencies: ["DataSources", "LSTM"]),
+        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Trainers", "LSTM", "Numerics", "DataSources"]),
     ]
 )

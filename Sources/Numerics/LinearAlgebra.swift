@@ -115,6 +115,17 @@ public func cholesky(_ a: Matrix) -> Matrix? {
     return l
 }
 
+/// The eigenvalues of a symmetric matrix in ascending order (LAPACK dsyev), or nil if it failed.
+public func symmetricEigenvalues(_ a: Matrix) -> [Double]? {
+    precondition(a.rows == a.columns)
+    guard a.rows > 0 else { return [] }
+    var copy = a.elements
+    var values = [Double](repeating: 0, count: a.rows)
+    let info = LAPACKE_dsyev(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "N")), Int8(UInt8(ascii: "U")), Int32(a.rows),
+                             &copy, Int32(a.rows), &values)
+    return info == 0 ? values : nil
+}
+
 /// One BLAS thread per process unless OPENBLAS_NUM_THREADS says otherwise: under mpirun every rank
 /// is already one core's worth of work, and OpenBLAS's default of a thread per core would
 /// oversubscribe the node.

@@ -68,14 +68,26 @@ public struct ExtendedKalmanFilter<Model: StateSpaceModel> {
 
     /// Folds in the observation d.
     public mutating func measurementUpdate(observation d: Double, input: Model.Input) throws {
+        try incrementalUpdate(observation: d, predicted: model.observation(state, input: input),
+                              jacobian: model.observationJacobian(state, input: input), linearizationPoint: nil)
+    }
+
+    /// The measurement update with h and H evaluated at a fixed point a_hat rather than at the
+    /// current state, as the diffusion EKF's incremental update over a neighbourhood needs:
+    /// a += K (d - h(a_hat) - H (a - a_hat)), P -= K H P. `linearizationPoint` nil means a_hat = a.
+    public mutating func incrementalUpdate(observation d: Double, predicted: Double, jacobian h: [Double],
+                                           linearizationPoint: [Double]?) throws {
         let n = covariance.rows
-        let h = model.observationJacobian(state, input: input)
+        precondition(h.count == n)
         var v = [Double](repeating: 0, count: n)
         covariance.elements.withUnsafeBufferPointer { p in
             cblas_dsymv(CblasRowMajor, CblasUpper, Int32(n), 1, p.baseAddress, Int32(n), h, 1, 0, &v, 1)
         }
         let s = dot(h, v) + observationNoise
-        let innovation = d - model.observation(state, input: input)
+        var innovation = d - predicted
+        if let aHat = linearizationPoint {
+            for i in 0..<n where h[i] != 0 { innovation -= h[i] * (state[i] - aHat[i]) }
+        }
         guard s > 0, s.isFinite, innovation.isFinite else {
             throw TrainerError.nonFinite(trainer: "ekf", step: step, what: s > 0 ? "the innovation" : "the innovation variance")
         }
@@ -86,5 +98,12 @@ public struct ExtendedKalmanFilter<Model: StateSpaceModel> {
             let value = covariance.elements[i * n + i]
             if !(value > 0) { throw TrainerError.covarianceNotPositiveDefinite(step: step, index: i, value: value) }
         }
+    }
+
+    /// Replaces the estimate, e.g. by the diffusion EKF's combination of its neighbours' estimates.
+    public mutating func setEstimate(state: [Double], covariance: Matrix) {
+        precondition(state.count == self.state.count && covariance.rows == self.covariance.rows && covariance.columns == covariance.rows)
+        self.state = state
+        self.covariance = covariance
     }
 }

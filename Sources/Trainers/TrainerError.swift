@@ -5,6 +5,8 @@ public enum TrainerError: Error, CustomStringConvertible, Equatable {
     case nonFinite(trainer: String, step: Int, what: String)
     /// The EKF's covariance lost positive definiteness (a non-positive or NaN diagonal entry).
     case covarianceNotPositiveDefinite(step: Int, index: Int, value: Double)
+    /// A neighbour sent something that is not what the algorithm exchanges.
+    case malformedMessage(from: Int, what: String)
 
     public var description: String {
         switch self {
@@ -14,6 +16,8 @@ public enum TrainerError: Error, CustomStringConvertible, Equatable {
         case let .covarianceNotPositiveDefinite(step, index, value):
             return "ekf: the state covariance lost positive definiteness at step \(step) (P[\(index),\(index)] = \(value)); "
                 + "increase the measurement noise variance or the initial covariance"
+        case let .malformedMessage(node, what):
+            return "received a malformed message from node \(node): \(what)"
         }
     }
 }

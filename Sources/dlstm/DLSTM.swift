@@ -9,13 +9,14 @@ struct DLSTM: ParsableCommand {
             Each MPI rank is one node of a graph; nodes talk only to their graph neighbours.
             Run every subcommand under mpirun, e.g.
 
+              mpirun -np 4 dlstm train --algorithm dpf --out runs/dpf
               mpirun -np 4 dlstm demo
               mpirun -np 4 dlstm bench mpi
 
             As root or with more ranks than cores, use scripts/mpirun-local, which sets what
             Open MPI needs for that.
             """,
-        subcommands: [Demo.self, Bench.self]
+        subcommands: [Train.self, Demo.self, Bench.self]
     )
 }
 

@@ -1,0 +1,94 @@
+import Foundation
+
+/// What one node sent, and how long it waited on the network.
+public struct Traffic: Sendable, Equatable {
+    /// Payload bytes sent to other nodes (an allgather counts one's contribution once per other node).
+    public var bytesSent = 0
+    /// Non-empty messages sent to other nodes.
+    public var messagesSent = 0
+    /// Seconds spent inside exchanges and collectives.
+    public var communicationSeconds = 0.0
+    public init() {}
+}
+
+/// How the nodes of a graph talk: the only thing a distributed trainer knows of MPI.
+///
+/// A process runs one or more graph nodes in lockstep (`localNodes`): one under MPI (its rank),
+/// all of them in-process. Every call is collective over all nodes, and every argument and result
+/// is indexed by local node. Trainers written against this protocol compute the same numbers on
+/// either transport, because each node's arithmetic depends only on what it received, and what it
+/// received is indexed by sender, never by arrival order.
+public protocol Network: AnyObject {
+    var topology: Topology { get }
+    /// The nodes this process runs, ascending.
+    var localNodes: [Int] { get }
+    /// Per local node.
+    var traffic: [Traffic] { get }
+    /// True in the process that writes reports (the one running node 0).
+    var isReporter: Bool { get }
+    /// "mpi" or "in-process".
+    var transportName: String { get }
+
+    /// Neighbour exchange: `outgoing[a][b]` goes from local node a to its b-th neighbour
+    /// (`topology.neighbors[node][b]`); the result's `[a][b]` came from that neighbour.
+    func exchange(_ outgoing: [[[Double]]]) throws -> [[[Double]]]
+    /// Every node's `values[a]`, in node order, on every process (used by the centralized PF only).
+    func allgather(_ values: [[Double]]) throws -> [[Double]]
+    /// Every node's values in node order at the reporter, nil elsewhere: for reporting only, not
+    /// counted as traffic, never read by a trainer.
+    func gatherForReport(_ values: [[Double]]) throws -> [[Double]]?
+    /// True on every process if any node's flag is true (collective decisions such as stopping).
+    func anyNode(_ flags: [Bool]) throws -> Bool
+}
+
+/// All K nodes in one process, simulated in turn: the reference the MPI run must match bit for bit,
+/// and a way to run small experiments without mpirun.
+public final class InProcessNetwork: Network {
+    public let topology: Topology
+    public let localNodes: [Int]
+    public private(set) var traffic: [Traffic]
+    public let isReporter = true
+    public let transportName = "in-process"
+
+    public init(topology: Topology) {
+        self.topology = topology
+        self.localNodes = Array(0..<topology.nodeCount)
+        self.traffic = [Traffic](repeating: Traffic(), count: topology.nodeCount)
+    }
+
+    public func exchange(_ outgoing: [[[Double]]]) throws -> [[[Double]]] {
+        let start = DispatchTime.now().uptimeNanoseconds
+        precondition(outgoing.count == topology.nodeCount)
+        var incoming = [[[Double]]]()
+        for k in 0..<topology.nodeCount {
+            precondition(outgoing[k].count == topology.neighbors[k].count, "node \(k): one message per neighbour")
+            for message in outgoing[k] where !message.isEmpty {
+                traffic[k].bytesSent += message.count * MemoryLayout<Double>.size
+                traffic[k].messagesSent += 1
+            }
+            // From neighbour l, the message l addressed to k.
+            incoming.append(topology.neighbors[k].map { l in outgoing[l][topology.neighbors[l].firstIndex(of: k)!] })
+        }
+        chargeCommunication(since: start)
+        return incoming
+    }
+
+    public func allgather(_ values: [[Double]]) throws -> [[Double]] {
+        let others = topology.nodeCount - 1
+        for k in 0..<topology.nodeCount where others > 0 && !values[k].isEmpty {
+            traffic[k].bytesSent += values[k].count * MemoryLayout<Double>.size * others
+            traffic[k].messagesSent += others
+        }
+        return values
+    }
+
+    public func gatherForReport(_ values: [[Double]]) throws -> [[Double]]? { values }
+
+    public func anyNode(_ flags: [Bool]) throws -> Bool { flags.contains(true) }
+
+    /// The copying time, shared equally: there is no network to wait on in one process.
+    private func chargeCommunication(since start: UInt64) {
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 / Double(topology.nodeCount)
+        for k in traffic.indices { traffic[k].communicationSeconds += seconds }
+    }
+}

@@ -1,0 +1,258 @@
+import Foundation
+import LSTM
+import Numerics
+import Trainers
+
+/// log N(d; h, R), the full Gaussian log-density. The constant matters in the DPF: particles that
+/// took different walks collect different total exponents. NaN (a diverged particle) becomes -inf.
+@inline(__always)
+func logLikelihood(_ d: Double, _ h: Double, variance r: Double) -> Double {
+    let residual = d - h
+    let value = -0.5 * (log(2 * Double.pi * r) + residual * residual / r)
+    return value.isNaN ? -.infinity : value
+}
+
+/// The Markov-chain distributed particle filter (Lee & West; paper Algorithm 1).
+///
+/// Each node holds N particles (theta, a global id). At step t, node k:
+/// 1. jitters its particles (theta += gamma, keyed by (seed, k, t, id)) and predicts
+///    d_hat = mean of h(theta_i; X_k,t) (weights are equal after resampling);
+/// 2. then, for each of s moves, every particle draws its next node from the walk (keyed by
+///    (seed, node, move, id)), particles are packed per neighbour as [id, log-weight, theta...] and
+///    sent by one neighbour exchange; each node sorts what it holds by id (the canonical order) and
+///    adds exponent_j * log p(d_j | theta) for its own (X_j, d_j), exponent_j = 1 / (s pi_j);
+/// 3. normalises, estimates theta by the weighted mean, and resamples back to N particles with
+///    ids k N + i.
+///
+/// A node that ends the walk holding no particle falls back on a local PF step: it keeps the N
+/// particles it jittered in step 1, weighted by its own likelihood only (counted as `empty_steps`).
+/// The walk's particle count is conserved: every particle is either kept or sent to exactly one
+/// neighbour, and every sent particle is received (`particles_held` lets a test check the total).
+public final class DistributedParticleFilter: DistributedTrainer {
+    public let algorithm = Algorithm.dpf
+    private let network: Network
+    private let settings: DistributedSettings
+    public let walk: RandomWalk
+    private let kernel: ParticleKernel
+    private var output = KernelOutput()
+    private var particles: [[[Double]]]
+    private var ids: [[Int]]
+    private var ownObservations: [[Double]]
+    private var step = 0
+    public private(set) var estimates: [[Double]]
+    private var emptySteps: [Int]
+    private var particlesHeld: [Int]
+    private var degenerateSteps: [Int]
+
+    public init(settings: DistributedSettings, network: Network) {
+        self.network = network
+        self.settings = settings
+        walk = RandomWalk(topology: network.topology, kind: settings.walk)
+        kernel = ParticleKernel(shape: settings.model.shape, pooling: settings.model.pooling)
+        let count = settings.trainer.particles, nTheta = settings.model.shape.parameterCount
+        ids = network.localNodes.map { k in Array((k * count)..<((k + 1) * count)) }
+        particles = zip(network.localNodes, ids).map { node, nodeIDs in
+            nodeIDs.map { id in
+                var random = RandomStream(seed: settings.seed, node: node, purpose: .initialization, index: id)
+                return (0..<nTheta).map { _ in settings.trainer.initialSpread * random.nextGaussian() }
+            }
+        }
+        ownObservations = network.localNodes.map { _ in [] }
+        estimates = particles.map { cloud in
+            var sum = [Double](repeating: 0, count: nTheta)
+            for theta in cloud { for j in sum.indices { sum[j] += theta[j] / Double(count) } }
+            return sum
+        }
+        emptySteps = network.localNodes.map { _ in 0 }
+        particlesHeld = emptySteps
+        degenerateSteps = emptySteps
+    }
+
+    public var diagnostics: [[String: Double]] {
+        network.localNodes.indices.map {
+            ["empty_steps": Double(emptySteps[$0]), "particles_held": Double(particlesHeld[$0]),
+             "degenerate_steps": Double(degenerateSteps[$0])]
+        }
+    }
+
+    private func observations(_ cloud: [[Double]], on sample: Sample) -> [Double] {
+        guard !cloud.isEmpty else { return [] }
+        kernel.evaluate(ParticleParameters(shape: settings.model.shape, particles: cloud), sample: sample, into: &output)
+        return Array(output.estimates.prefix(cloud.count))
+    }
+
+    public func predict(_ samples: [Sample]) throws -> [Double] {
+        step += 1
+        let sd = settings.trainer.jitterVariance.squareRoot()
+        return try network.localNodes.enumerated().map { a, node in
+            for i in particles[a].indices {
+                var random = RandomStream(seed: settings.seed, node: node, step: step, purpose: .jitter, index: ids[a][i])
+                for j in particles[a][i].indices { particles[a][i][j] += sd * random.nextGaussian() }
+            }
+            ownObservations[a] = observations(particles[a], on: samples[a])
+            let prediction = ownObservations[a].reduce(0, +) / Double(particles[a].count)
+            guard prediction.isFinite else { throw TrainerError.nonFinite(trainer: "dpf", step: step, what: "the prediction") }
+            return prediction
+        }
+    }
+
+    /// A particle on the move.
+    private struct Walker {
+        var id: Int
+        var logWeight: Double
+        var theta: [Double]
+    }
+
+    public func update(_ samples: [Sample]) throws {
+        let topology = network.topology, nodes = network.localNodes
+        let s = settings.walkSteps, noise = settings.trainer.observationNoise
+        let nTheta = settings.model.shape.parameterCount
+        var walkers = nodes.indices.map { a in
+            particles[a].indices.map { Walker(id: ids[a][$0], logWeight: 0, theta: particles[a][$0]) }
+        }
+        for move in 0..<s {
+            var outgoing = nodes.map { topology.neighbors[$0].map { _ in [Double]() } }
+            var staying = nodes.map { _ in [Walker]() }
+            for (a, node) in nodes.enumerated() {
+                let choices = walk.transitions[node]
+                for walker in walkers[a] {
+                    var random = RandomStream(seed: settings.seed, node: node, step: (step - 1) * s + move, purpose: .walk, index: walker.id)
+                    let u = random.nextUniform()
+                    var next = choices[choices.count - 1].node, cumulative = 0.0
+                    for choice in choices {
+                        cumulative += choice.probability
+                        if u < cumulative { next = choice.node; break }
+                    }
+                    if next == node {
+                        staying[a].append(walker)
+                    } else {
+                        let b = topology.neighbors[node].firstIndex(of: next)!
+                        outgoing[a][b].append(Double(walker.id))
+                        outgoing[a][b].append(walker.logWeight)
+                        outgoing[a][b].append(contentsOf: walker.theta)
+                    }
+                }
+            }
+            let incoming = try network.exchange(outgoing)
+            for (a, node) in nodes.enumerated() {
+                var arrived = staying[a]
+                for (b, message) in incoming[a].enumerated() {
+                    let record = 2 + nTheta
+                    guard message.count % record == 0 else {
+                        throw TrainerError.malformedMessage(from: topology.neighbors[node][b], what: "\(message.count) numbers, not a whole number of particles")
+                    }
+                    for start in stride(from: 0, to: message.count, by: record) {
+                        guard let id = Int(exactly: message[start]) else {
+                            throw TrainerError.malformedMessage(from: topology.neighbors[node][b], what: "particle id \(message[start])")
+                        }
+                        arrived.append(Walker(id: id, logWeight: message[start + 1], theta: Array(message[(start + 2)..<(start + record)])))
+                    }
+                }
+                // The canonical order: results do not depend on which neighbour's message came first.
+                arrived.sort { $0.id < $1.id }
+                let h = observations(arrived.map(\.theta), on: samples[a])
+                let exponent = walk.exponent(node: node, steps: s)
+                for i in arrived.indices { arrived[i].logWeight += exponent * logLikelihood(samples[a].label, h[i], variance: noise) }
+                walkers[a] = arrived
+                particlesHeld[a] += arrived.count
+            }
+        }
+        for (a, node) in nodes.enumerated() {
+            var cloud = walkers[a]
+            if cloud.isEmpty {
+                emptySteps[a] += 1
+                cloud = particles[a].indices.map {
+                    Walker(id: ids[a][$0], logWeight: logLikelihood(samples[a].label, ownObservations[a][$0], variance: noise), theta: particles[a][$0])
+                }
+            }
+            var weights = normalizedWeights(fromLog: cloud.map(\.logWeight)) ?? []
+            if weights.isEmpty {
+                degenerateSteps[a] += 1
+                weights = [Double](repeating: 1 / Double(cloud.count), count: cloud.count)
+            }
+            var estimate = [Double](repeating: 0, count: nTheta)
+            for (walker, w) in zip(cloud, weights) where w > 0 {
+                for j in estimate.indices { estimate[j] += w * walker.theta[j] }
+            }
+            guard estimate.allSatisfy(\.isFinite) else { throw TrainerError.nonFinite(trainer: "dpf", step: step, what: "the posterior mean") }
+            estimates[a] = estimate
+            let count = settings.trainer.particles
+            var random = RandomStream(seed: settings.seed, node: node, step: step, purpose: .resampling)
+            let ancestors = settings.trainer.resampling.ancestors(weights: weights, count: count, random: &random)
+            particles[a] = ancestors.map { cloud[$0].theta }
+            ids[a] = Array((node * count)..<((node + 1) * count))
+        }
+    }
+}
+
+/// The centralized particle filter: one cloud of N particles weighted every step by the product of
+/// all K nodes' likelihoods (Theorem 1's optimum), without a node holding everyone's data.
+///
+/// Every process keeps an identical replica of the cloud (same seed, same keys, node id K). At step
+/// t each node evaluates the cloud on its own sequence only (its prediction is the mean of those
+/// h_i), the per-particle log-likelihoods are allgathered (N numbers per node), and every replica
+/// adds them in node order, normalises, estimates and resamples identically.
+public final class CentralizedParticleFilter: DistributedTrainer {
+    public let algorithm = Algorithm.cpf
+    private let network: Network
+    private let settings: DistributedSettings
+    private var clouds: [LSTMParticleCloud]
+    private var observed: [[Double]]
+    private var step = 0
+    public private(set) var estimates: [[Double]]
+    private var degenerateSteps = 0
+
+    public init(settings: DistributedSettings, network: Network) {
+        self.network = network
+        self.settings = settings
+        let replicaNode = network.topology.nodeCount
+        clouds = network.localNodes.map { _ in
+            LSTMParticleCloud(model: settings.model, count: settings.trainer.particles, initialSpread: settings.trainer.initialSpread,
+                              jitterVariance: settings.trainer.jitterVariance, liuWestShrinkage: settings.trainer.liuWestShrinkage,
+                              carryState: false, seed: settings.seed, node: replicaNode)
+        }
+        observed = network.localNodes.map { _ in [] }
+        let uniform = [Double](repeating: 1 / Double(settings.trainer.particles), count: settings.trainer.particles)
+        estimates = clouds.map { $0.weightedMean(uniform) }
+    }
+
+    public var diagnostics: [[String: Double]] {
+        network.localNodes.map { _ in ["degenerate_steps": Double(degenerateSteps)] }
+    }
+
+    private var uniform: [Double] { [Double](repeating: 1 / Double(settings.trainer.particles), count: settings.trainer.particles) }
+
+    public func predict(_ samples: [Sample]) throws -> [Double] {
+        step += 1
+        return try clouds.indices.map { a in
+            clouds[a].propagate(step: step, weights: uniform)
+            observed[a] = clouds[a].predictedObservations(input: samples[a])
+            let prediction = observed[a].reduce(0, +) / Double(observed[a].count)
+            guard prediction.isFinite else { throw TrainerError.nonFinite(trainer: "cpf", step: step, what: "the prediction") }
+            return prediction
+        }
+    }
+
+    public func update(_ samples: [Sample]) throws {
+        let noise = settings.trainer.observationNoise
+        let local = clouds.indices.map { a in observed[a].map { logLikelihood(samples[a].label, $0, variance: noise) } }
+        let all = try network.allgather(local)
+        let count = settings.trainer.particles
+        var total = [Double](repeating: 0, count: count)
+        for nodeValues in all {
+            guard nodeValues.count == count else { throw TrainerError.malformedMessage(from: -1, what: "\(nodeValues.count) log-likelihoods for \(count) particles") }
+            for i in 0..<count { total[i] += nodeValues[i] }
+        }
+        var weights = normalizedWeights(fromLog: total) ?? []
+        if weights.isEmpty {
+            degenerateSteps += 1
+            weights = uniform
+        }
+        for a in clouds.indices {
+            estimates[a] = clouds[a].weightedMean(weights)
+            guard estimates[a].allSatisfy(\.isFinite) else { throw TrainerError.nonFinite(trainer: "cpf", step: step, what: "the posterior mean") }
+            var random = RandomStream(seed: settings.seed, node: network.topology.nodeCount, step: step, purpose: .resampling)
+            clouds[a].select(settings.trainer.resampling.ancestors(weights: weights, count: count, random: &random))
+        }
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import LSTM
+
+/// What one node did over a run, as the reporter receives it.
+public struct NodeRecord: Sendable {
+    public var node: Int
+    /// d_hat before the label, and the label, at each step.
+    public var predictions: [Double]
+    public var labels: [Double]
+    public var traffic: Traffic
+    /// Step time minus communication time.
+    public var computeSeconds: Double
+    public var diagnostics: [String: Double]
+
+    /// (d - d_hat)^2 at each step: the prequential errors.
+    public var squaredErrors: [Double] { zip(labels, predictions).map { ($0 - $1) * ($0 - $1) } }
+}
+
+/// A progress report, every `reportEvery` steps, at the reporter only.
+public struct Progress: Sendable {
+    public var step: Int
+    public var steps: Int
+    public var elapsedSeconds: Double
+    /// Time-averaged squared error so far, averaged over nodes.
+    public var mse: Double
+}
+
+/// Runs the online protocol for `steps` steps at every local node: predict, record the error,
+/// update. Metrics stay with their node until the reporter gathers them (every `reportEvery` steps
+/// for progress, and at the end); no trainer reads them.
+public struct TrainingRun {
+    public let network: Network
+    public let trainer: DistributedTrainer
+    public let steps: Int
+    public var reportEvery: Int
+    /// The next sample of local node a (its index in `network.localNodes`).
+    public let nextSample: (Int) throws -> Sample
+
+    public init(network: Network, trainer: DistributedTrainer, steps: Int, reportEvery: Int = 0,
+                nextSample: @escaping (Int) throws -> Sample) {
+        self.network = network
+        self.trainer = trainer
+        self.steps = steps
+        self.reportEvery = reportEvery
+        self.nextSample = nextSample
+    }
+
+    /// Returns every node's record at the reporter, nil elsewhere.
+    public func run(progress: (Progress) -> Void = { _ in }) throws -> [NodeRecord]? {
+        let local = network.localNodes.count
+        var predictions = [[Double]](repeating: [], count: local)
+        var labels = predictions
+        var computeSeconds = [Double](repeating: 0, count: local)
+        var errorSums = [Double](repeating: 0, count: local)
+        let start = DispatchTime.now().uptimeNanoseconds
+        for step in 1...max(steps, 1) where steps > 0 {
+            let samples = try (0..<local).map { try nextSample($0) }
+            let stepStart = DispatchTime.now().uptimeNanoseconds
+            let communicationBefore = network.traffic.map(\.communicationSeconds)
+            let estimates = try trainer.predict(samples)
+            for a in 0..<local {
+                predictions[a].append(estimates[a])
+                labels[a].append(samples[a].label)
+                errorSums[a] += (samples[a].label - estimates[a]) * (samples[a].label - estimates[a])
+            }
+            try trainer.update(samples)
+            let stepSeconds = Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9 / Double(local)
+            for a in 0..<local {
+                computeSeconds[a] += max(0, stepSeconds - (network.traffic[a].communicationSeconds - communicationBefore[a]))
+            }
+            if reportEvery > 0 && step % reportEvery == 0 && step < steps {
+                if let sums = try network.gatherForReport(errorSums.map { [$0] }) {
+                    let mse = sums.map { $0[0] / Double(step) }.reduce(0, +) / Double(sums.count)
+                    progress(Progress(step: step, steps: steps, elapsedSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, mse: mse))
+                }
+            }
+        }
+        // Gathered in three collectives: curves, then counters, then diagnostics (keys sorted).
+        let curves = try network.gatherForReport((0..<local).map { predictions[$0] + labels[$0] })
+        let counters = try network.gatherForReport((0..<local).map {
+            [Double(network.traffic[$0].bytesSent), Double(network.traffic[$0].messagesSent),
+             network.traffic[$0].communicationSeconds, computeSeconds[$0]]
+        })
+        let diagnostics = trainer.diagnostics
+        let keys = (diagnostics.first ?? [:]).keys.sorted()
+        let gatheredDiagnostics = try network.gatherForReport((0..<local).map { a in keys.map { diagnostics[a][$0] ?? 0 } })
+        guard let curves, let counters, let gatheredDiagnostics else { return nil }
+        return curves.indices.map { k in
+            var traffic = Traffic()
+            traffic.bytesSent = Int(counters[k][0])
+            traffic.messagesSent = Int(counters[k][1])
+            traffic.communicationSeconds = counters[k][2]
+            let half = curves[k].count / 2
+            return NodeRecord(node: k, predictions: Array(curves[k][..<half]), labels: Array(curves[k][half...]),
+                              traffic: traffic, computeSeconds: counters[k][3],
+                              diagnostics: Dictionary(uniqueKeysWithValues: zip(keys, gatheredDiagnostics[k])))
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import Distributed
+import Foundation
+
+/// The reporter's view of a finished run: the figures of summary.json and the per-node curves.
+struct RunReport {
+    let records: [NodeRecord]
+    let algorithm: Algorithm
+    let settings: DistributedSettings
+    let topology: Topology
+    let walk: RandomWalk
+    let transport: String
+    let data: String
+    let wallSeconds: Double
+
+    var steps: Int { records.first?.labels.count ?? 0 }
+
+    /// Mean squared error over the last 10% of steps (at least one), averaged over nodes.
+    var finalMSE: Double {
+        let tail = max(1, steps / 10)
+        return records.map { $0.squaredErrors.suffix(tail).reduce(0, +) / Double(tail) }.reduce(0, +) / Double(records.count)
+    }
+
+    /// The paper's MSE curve: time-averaged squared error up to step t, averaged over nodes.
+    var timeAveragedMSE: [Double] {
+        var curve = [Double](repeating: 0, count: steps)
+        for record in records {
+            var sum = 0.0
+            for (t, e) in record.squaredErrors.enumerated() {
+                sum += e
+                curve[t] += sum / Double(t + 1) / Double(records.count)
+            }
+        }
+        return curve
+    }
+
+    var meanBytesPerNode: Double { Double(records.map(\.traffic.bytesSent).reduce(0, +)) / Double(records.count) }
+
+    private func spread(_ values: [Double]) -> [String: Double] {
+        ["min": values.min() ?? 0, "mean": values.reduce(0, +) / Double(max(values.count, 1)), "max": values.max() ?? 0]
+    }
+
+    func summary(parameters: [String: Any]) -> [String: Any] {
+        let curve = timeAveragedMSE
+        // At most ~500 points: enough to draw, small enough to read.
+        let stride = max(1, curve.count / 500)
+        let points = Swift.stride(from: stride - 1, to: curve.count, by: stride).map { [Double($0 + 1), curve[$0]] }
+            + (curve.count % stride == 0 ? [] : [[Double(curve.count), curve[curve.count - 1]]])
+        var diagnostics = [String: Any]()
+        for key in records.first?.diagnostics.keys.sorted() ?? [] {
+            diagnostics[key] = records.map { $0.diagnostics[key] ?? 0 }
+        }
+        return [
+            "algorithm": algorithm.rawValue,
+            "parameters": parameters,
+            "seed": settings.seed,
+            "nodes": records.count,
+            "transport": transport,
+            "data": data,
+            "topology": [
+                "name": topology.name, "edges": topology.edgeCount, "degrees": topology.degrees,
+                "walk": walk.kind.rawValue, "slem": walk.slem, "periodic": walk.isPeriodic,
+            ] as [String: Any],
+            "samples_per_node": steps,
+            "final_mse": finalMSE,
+            "final_mse_window": max(1, steps / 10),
+            "mse_curve": points,
+            "bytes_per_node": records.map(\.traffic.bytesSent),
+            "messages_per_node": records.map(\.traffic.messagesSent),
+            "compute_seconds": spread(records.map(\.computeSeconds)),
+            "communication_seconds": spread(records.map(\.traffic.communicationSeconds)),
+            "wall_seconds": wallSeconds,
+            "diagnostics": diagnostics,
+        ]
+    }
+
+    /// summary.json and node-K.csv (step, prediction, label, squared error, time-averaged MSE),
+    /// each written atomically.
+    func write(to directory: String, parameters: [String: Any]) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw InputError(message: "--out \(directory): cannot create the directory (\(error.localizedDescription))")
+        }
+        let json = try JSONSerialization.data(withJSONObject: summary(parameters: parameters), options: [.prettyPrinted, .sortedKeys])
+        try writeAtomically(json + Data("\n".utf8), to: directory + "/summary.json")
+        for record in records {
+            var csv = "step,prediction,label,squared_error,mse\n"
+            var sum = 0.0
+            for (t, (d, dHat)) in zip(record.labels, record.predictions).enumerated() {
+                let e = (d - dHat) * (d - dHat)
+                sum += e
+                // %.17g: the exact double, so runs can be compared bit for bit.
+                csv += "\(t + 1),\(exact(dHat)),\(exact(d)),\(exact(e)),\(exact(sum / Double(t + 1)))\n"
+            }
+            try writeAtomically(Data(csv.utf8), to: directory + "/node-\(record.node).csv")
+        }
+    }
+}
+
+func exact(_ x: Double) -> String { String(format: "%.17g", x) }
+
+/// Writes to a temporary file in the same directory, fsyncs it, and renames it over `path`: a
+/// reader sees the old file or the new one, never half of one.
+func writeAtomically(_ data: Data, to path: String) throws {
+    let temporary = path + ".tmp.\(getpid())"
+    let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    guard fd >= 0 else { throw InputError(message: "\(path): cannot write (\(String(cString: strerror(errno))))") }
+    var failed = false
+    data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+        var offset = 0
+        while offset < bytes.count {
+            let written = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if written <= 0 { failed = true; break }
+            offset += written
+        }
+    }
+    if fsync(fd) != 0 { failed = true }
+    close(fd)
+    guard !failed, rename(temporary, path) == 0 else {
+        unlink(temporary)
+        throw InputError(message: "\(path): cannot write (\(String(cString: strerror(errno))))")
+    }
+}

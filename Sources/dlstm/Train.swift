@@ -1,0 +1,371 @@
+import ArgumentParser
+import DataSources
+import Distributed
+import Foundation
+import LSTM
+import MPI
+import Numerics
+import Trainers
+
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train one algorithm online, one graph node per MPI rank.",
+        discussion: """
+            Every node receives its own stream of sequences (sample i of the data goes to node
+            i mod K), predicts each label before seeing it, records the squared error, then
+            learns, talking only to its graph neighbours. Rank 0 gathers the metrics for the
+            report and writes DIR/summary.json and DIR/node-K.csv.
+
+            Algorithms: sgd, ekf, pf (one per node, no communication: the paper's baselines);
+            dsgd (diffusion SGD); dekf (diffusion EKF: neighbours exchange observations, states
+            and covariances); dpf (distributed PF: particles walk between nodes); cpf
+            (centralized PF: the optimum DPF approaches, through an allgather).
+
+            Examples:
+              mpirun -np 4 dlstm train --algorithm dpf --out runs/dpf
+              mpirun -np 4 dlstm train --algorithm dekf --data data/fx/garch_daily_usd_1980_1987.csv --column bp --normalize minmax
+              dlstm train --algorithm dpf --in-process 4      # the same K = 4 run in one process, no MPI
+            """
+    )
+
+    // MARK: algorithm and network
+
+    @Option(help: "sgd, ekf, pf, dsgd, dekf, dpf or cpf.")
+    var algorithm: String = "dpf"
+
+    @Option(help: ArgumentHelp("The graph: ring, line, star, complete, torus, torus:RxC, erdos-renyi:P[:SEED], or an adjacency-matrix file (K lines of K zeros and ones, symmetric, zero diagonal).", valueName: "ring|FILE"))
+    var topology = "ring"
+
+    @Option(help: "DPF: random-walk moves per step, s (paper: 3).")
+    var walkSteps = 3
+
+    @Option(help: "DPF: simple (the paper's: a uniform neighbour, periodic on bipartite graphs such as even rings), lazy (stay with probability 1/2) or metropolis.")
+    var walk = "simple"
+
+    @Option(help: ArgumentHelp("Simulate K nodes in one process instead of one per MPI rank (same results, bit for bit).", valueName: "K"))
+    var inProcess: Int?
+
+    // MARK: model and trainers
+
+    @Option(help: "n, the LSTM's hidden size.")
+    var hidden = 2
+
+    @Option(help: "mean, max or last: how the outputs of a sequence are pooled.")
+    var pooling = "mean"
+
+    @Option(help: "N, particles per node (PF, DPF) or in the centralized cloud (CPF).")
+    var particles = 80
+
+    @Option(help: "Cov[gamma] = VALUE * I: the parameters' random-walk variance per step (PF jitter, EKF Q).")
+    var jitter = 0.0004
+
+    @Option(help: "Var[eps]: the label noise variance (PF likelihood, EKF R).")
+    var observationNoise = 0.01
+
+    @Option(help: "mu, the SGD step.")
+    var learningRate = 0.1
+
+    @Option(help: "EKF: P0 = VALUE * I.")
+    var initialVariance = 0.1
+
+    @Option(help: "SGD, EKF: standard deviation of the initial parameters.")
+    var initialScale = 0.1
+
+    @Option(help: "PF: standard deviation of the initial particle cloud.")
+    var initialSpread = 0.5
+
+    @Option(help: "systematic, stratified, residual or multinomial.")
+    var resampling = "systematic"
+
+    @Option(help: ArgumentHelp("PF, CPF: Liu-West shrinkage h in (0, 1) instead of the fixed jitter.", valueName: "h"))
+    var liuWest: Double?
+
+    @Option(help: "Random seed: the same seed gives the same results on any transport.")
+    var seed: UInt64 = 1
+
+    // MARK: data
+
+    @Option(help: ArgumentHelp("'teacher' (a random LSTM labelling random sequences), or a file: .csv (time series; see --column), .jsonl (one {\"x\": [[...], ...], \"d\": label} a line), .txt/.tsv (id TAB score TAB text; see --word-vectors).", valueName: "teacher|FILE"))
+    var data = "teacher"
+
+    @Option(help: "Steps (samples per node). Default: 1000 for the teacher, all a node gets from a file.")
+    var samples: Int?
+
+    @Option(help: "round-robin (sample i to node i mod K) or blocks (contiguous blocks).")
+    var partition = "round-robin"
+
+    @Option(help: "CSV: the column to predict.")
+    var column: String?
+
+    @Option(help: "CSV: L, the previous values used as input.")
+    var lags = 2
+
+    @Option(help: "CSV: predict the value this many steps after the last lag.")
+    var horizon = 1
+
+    @Option(help: "CSV: vector (the L lags as one column, p = L: the paper's) or sequence (L columns of p = 1).")
+    var lagLayout = "vector"
+
+    @Option(help: "CSV: none, minmax or zscore, with statistics from the first --normalize-prefix rows only.")
+    var normalize = "none"
+
+    @Option(help: "CSV: rows used for the normalisation statistics.")
+    var normalizePrefix = 200
+
+    @Option(help: "Text: a word-vector table: the VADER lexicon (token TAB mean TAB std ...: p = 2) or a GloVe/word2vec text file.")
+    var wordVectors: String?
+
+    @Option(help: "Teacher: p, the input size.")
+    var teacherInput = 2
+
+    @Option(help: "Teacher: its hidden size (default: --hidden).")
+    var teacherHidden: Int?
+
+    @Option(help: "Teacher: label noise variance.")
+    var teacherNoise = 0.002
+
+    @Option(help: "Teacher: standard deviation of its parameters.")
+    var teacherScale = 1.0
+
+    // MARK: output
+
+    @Option(help: ArgumentHelp("Write summary.json and node-K.csv here (created if missing).", valueName: "DIR"))
+    var out: String?
+
+    @Option(help: "Print progress every this many steps (0: never).")
+    var reportEvery = 0
+
+    @Flag(help: "Print nothing but errors.")
+    var quiet = false
+
+    func validate() throws {
+        guard Algorithm(rawValue: algorithm) != nil else {
+            throw ValidationError("--algorithm \(algorithm): expected one of \(Algorithm.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard WalkKind(rawValue: walk) != nil else { throw ValidationError("--walk \(walk): expected simple, lazy or metropolis") }
+        guard Pooling(rawValue: pooling) != nil else { throw ValidationError("--pooling \(pooling): expected mean, max or last") }
+        guard ResamplingScheme(rawValue: resampling) != nil else {
+            throw ValidationError("--resampling \(resampling): expected systematic, stratified, residual or multinomial")
+        }
+        guard walkSteps >= 1 else { throw ValidationError("--walk-steps \(walkSteps): must be at least 1") }
+        guard hidden >= 1 else { throw ValidationError("--hidden \(hidden): must be at least 1") }
+        guard particles >= 1 else { throw ValidationError("--particles \(particles): must be at least 1") }
+        guard jitter >= 0, jitter.isFinite else { throw ValidationError("--jitter \(jitter): must be a finite variance >= 0") }
+        guard observationNoise > 0, observationNoise.isFinite else { throw ValidationError("--observation-noise \(observationNoise): must be a finite variance > 0") }
+        guard learningRate > 0, learningRate.isFinite else { throw ValidationError("--learning-rate \(learningRate): must be positive and finite") }
+        guard initialVariance > 0, initialVariance.isFinite else { throw ValidationError("--initial-variance \(initialVariance): must be positive and finite") }
+        if let h = liuWest, !(h > 0 && h < 1) { throw ValidationError("--liu-west \(h): must be in (0, 1)") }
+        if let samples, samples < 1 { throw ValidationError("--samples \(samples): must be at least 1") }
+        if let k = inProcess, k < 1 { throw ValidationError("--in-process \(k): must be at least 1 node") }
+        guard ["round-robin", "blocks"].contains(partition) else { throw ValidationError("--partition \(partition): expected round-robin or blocks") }
+        guard CSVTimeSeries.LagLayout(rawValue: lagLayout) != nil else { throw ValidationError("--lag-layout \(lagLayout): expected vector or sequence") }
+        guard ["none", "minmax", "zscore"].contains(normalize) else { throw ValidationError("--normalize \(normalize): expected none, minmax or zscore") }
+        guard lags >= 1, horizon >= 1 else { throw ValidationError("--lags and --horizon must be at least 1") }
+        guard teacherInput >= 1, teacherNoise >= 0, (teacherHidden ?? 1) >= 1 else { throw ValidationError("teacher sizes must be at least 1, its noise >= 0") }
+        guard reportEvery >= 0 else { throw ValidationError("--report-every \(reportEvery): must be >= 0") }
+    }
+
+    func run() throws {
+        useOneBLASThreadPerProcess()
+        if let k = inProcess {
+            try reportErrors {
+                let topology = try Topology.named(self.topology, nodes: k, seed: seed)
+                try train(network: InProcessNetwork(topology: topology))
+            }
+            return
+        }
+        let options = self
+        MPI.run { world in
+            // Inputs are validated collectively: every rank builds the same topology and opens its
+            // data; if any rank fails, rank 0 prints the first failure and every rank exits 2.
+            var network: MPINetwork?
+            var failure: String?
+            do {
+                network = try MPINetwork(world: world, topology: try Topology.named(options.topology, nodes: world.size, seed: options.seed))
+            } catch let error as TopologyError {
+                failure = error.description
+            }
+            try exitTogetherIfAnyFailed(world: world, failure: failure)
+            try options.train(network: network!) { try exitTogetherIfAnyFailed(world: world, failure: $0) }
+        }
+    }
+
+    /// In-process runs: input errors become one line and exit code 2.
+    private func reportErrors(_ body: () throws -> Void) throws {
+        do {
+            try body()
+        } catch let error as TopologyError {
+            throw InputError(message: error.description)
+        } catch let error as DataError {
+            throw InputError(message: error.description)
+        }
+    }
+
+    /// The run itself, on either transport. `agree` turns a local input failure (or none) into a
+    /// collective decision.
+    func train(network: Network, agree: (String?) throws -> Void = { if let failure = $0 { throw InputError(message: failure) } }) throws {
+        let k = network.topology.nodeCount
+        let walkKind = WalkKind(rawValue: walk)!
+        let randomWalk = RandomWalk(topology: network.topology, kind: walkKind)
+        var streams = [DataStream]()
+        var failure: String?
+        do {
+            for node in network.localNodes { streams.append(try makeStream(node: node, nodes: k)) }
+        } catch let error as DataError {
+            failure = error.description
+        } catch let error as TopologyError {
+            failure = error.description
+        }
+        try agree(failure)
+        let inputSize = streams[0].inputSize
+        let steps = streams.map(\.steps).min()!
+        var settings = DistributedSettings(model: LSTMModel(shape: LSTMShape(hidden: hidden, input: inputSize), pooling: Pooling(rawValue: pooling)!))
+        settings.trainer.learningRate = learningRate
+        settings.trainer.particles = particles
+        settings.trainer.jitterVariance = jitter
+        settings.trainer.observationNoise = observationNoise
+        settings.trainer.initialScale = initialScale
+        settings.trainer.initialSpread = initialSpread
+        settings.trainer.initialVariance = initialVariance
+        settings.trainer.resampling = ResamplingScheme(rawValue: resampling)!
+        settings.trainer.liuWestShrinkage = liuWest
+        settings.walkSteps = walkSteps
+        settings.walk = walkKind
+        settings.seed = seed
+        let algorithm = Algorithm(rawValue: self.algorithm)!
+        let trainer = try makeTrainer(algorithm, settings: settings, network: network)
+
+        if network.isReporter && !quiet {
+            print("dlstm train: \(algorithm.rawValue) on \(k) node\(k == 1 ? "" : "s") (\(network.transportName)), topology \(network.topology.name): "
+                  + "|E| = \(network.topology.edgeCount), SLEM of the \(walkKind.rawValue) walk = \(String(format: "%.4f", randomWalk.slem))"
+                  + (randomWalk.isPeriodic ? " (periodic)" : ""))
+            print("  data \(data): \(steps) steps per node, p = \(inputSize), n = \(hidden), n_theta = \(settings.model.shape.parameterCount), seed \(seed)")
+            if algorithm == .dpf && randomWalk.isPeriodic && walkSteps % 2 == 1 {
+                print("  warning: the \(walkKind.rawValue) walk on this graph is periodic and s = \(walkSteps) is odd: a particle's "
+                      + "exponents depend on where it started; use --walk lazy or metropolis, or an even --walk-steps")
+            }
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let run = TrainingRun(network: network, trainer: trainer, steps: steps, reportEvery: reportEvery) { a in
+            try streams[a].next()
+        }
+        let quiet = self.quiet
+        guard let records = try run.run(progress: { progress in
+            guard !quiet else { return }
+            let rate = Double(progress.step) / progress.elapsedSeconds
+            print("  step \(progress.step)/\(progress.steps): \(String(format: "%.0f", rate)) steps/s, MSE so far \(String(format: "%.5g", progress.mse)), "
+                  + "ETA \(String(format: "%.0f", Double(progress.steps - progress.step) / rate)) s")
+        }) else { return }
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let report = RunReport(records: records, algorithm: algorithm, settings: settings, topology: network.topology, walk: randomWalk,
+                               transport: network.transportName, data: data, wallSeconds: wall)
+        if let out {
+            try report.write(to: out, parameters: parameterDictionary(settings: settings))
+        }
+        if !quiet {
+            print(String(format: "  final MSE %.6g (last 10%% of %d steps, mean over nodes); %.0f bytes sent per node; %.2f s",
+                         report.finalMSE, steps, report.meanBytesPerNode, wall) + (out.map { "; results in \($0)" } ?? ""))
+        }
+    }
+
+    private func parameterDictionary(settings: DistributedSettings) -> [String: Any] {
+        [
+            "hidden": hidden, "input": settings.model.shape.input, "n_theta": settings.model.shape.parameterCount,
+            "pooling": pooling, "particles": particles, "walk_steps": walkSteps, "walk": walk,
+            "jitter_variance": jitter, "observation_noise": observationNoise, "learning_rate": learningRate,
+            "initial_variance": initialVariance, "initial_scale": initialScale, "initial_spread": initialSpread,
+            "resampling": resampling, "liu_west": liuWest.map { $0 as Any } ?? NSNull(), "partition": partition,
+        ]
+    }
+
+    // MARK: data streams
+
+    /// One node's samples and how many steps it can feed.
+    struct DataStream {
+        var inputSize: Int
+        var steps: Int
+        var next: () throws -> Sample
+    }
+
+    private func makeStream(node: Int, nodes: Int) throws -> DataStream {
+        if data == "teacher" {
+            let teacher = SyntheticTeacher(shape: LSTMShape(hidden: teacherHidden ?? hidden, input: teacherInput), pooling: Pooling(rawValue: pooling)!,
+                                           parameterScale: teacherScale, noiseVariance: teacherNoise, lengths: 1...5, count: Int.max, seed: seed &+ 1_000_003)
+            let steps = samples ?? 1000
+            var t = 0
+            let blocks = partition == "blocks"
+            return DataStream(inputSize: teacherInput, steps: steps) {
+                defer { t += 1 }
+                return teacher.sample(blocks ? node * steps + t : t * nodes + node)
+            }
+        }
+        // Files: count the samples in one streaming pass, then deal them out.
+        var total = 0
+        var counter = try openFile()
+        while try counter.next() != nil { total += 1 }
+        guard total >= nodes else { throw DataError(file: data, "\(total) samples for \(nodes) nodes: every node needs at least one") }
+        let partitioning: Partitioning = partition == "blocks" ? .blocks(total: total) : .roundRobin
+        var source = PartitionedSource(try openFile(), partitioning: partitioning, node: node, nodes: nodes)
+        let available = partition == "blocks" ? total / nodes : total / nodes
+        let steps = min(samples ?? available, available)
+        return DataStream(inputSize: source.inputSize, steps: steps) {
+            guard let sample = try source.next() else { throw DataError(file: data, "ran out of samples at node \(node)") }
+            return sample
+        }
+    }
+
+    private func openFile() throws -> AnySampleSource {
+        let lower = data.lowercased()
+        if lower.hasSuffix(".csv") {
+            guard let column else { throw DataError(file: data, "a CSV file needs --column NAME (the series to predict)") }
+            let normalization: CSVTimeSeries.Normalization
+            switch normalize {
+            case "minmax": normalization = .minMax(prefix: normalizePrefix)
+            case "zscore": normalization = .zScore(prefix: normalizePrefix)
+            default: normalization = .none
+            }
+            return AnySampleSource(try CSVTimeSeries(path: data, column: column, lags: lags, horizon: horizon,
+                                                     layout: CSVTimeSeries.LagLayout(rawValue: lagLayout)!, normalization: normalization))
+        }
+        if lower.hasSuffix(".jsonl") || lower.hasSuffix(".json") { return AnySampleSource(try JSONLinesSource(path: data)) }
+        if lower.hasSuffix(".txt") || lower.hasSuffix(".tsv") {
+            guard let wordVectors else { throw DataError(file: data, "labelled text needs --word-vectors FILE (e.g. data/sentiment/vader_lexicon.txt)") }
+            let vectors = wordVectors.hasSuffix("vader_lexicon.txt") ? try WordVectors.vaderLexicon(path: wordVectors) : try WordVectors.text(path: wordVectors)
+            return AnySampleSource(try LabelledText(path: data, vectors: vectors))
+        }
+        throw DataError(file: data, "unknown data format: expected 'teacher' or a file ending in .csv, .jsonl, .txt or .tsv")
+    }
+}
+
+/// A sample source of any kind (the file formats differ in type).
+struct AnySampleSource: SampleSource {
+    let inputSize: Int
+    private let nextSample: () throws -> Sample?
+    init<Base: SampleSource>(_ base: Base) {
+        var base = base
+        inputSize = base.inputSize
+        nextSample = { try base.next() }
+    }
+    mutating func next() throws -> Sample? { try nextSample() }
+}
+
+/// Bad input: one line, exit code 2.
+struct InputError: Error, CustomStringConvertible, ErrorWithExitCode {
+    let message: String
+    var description: String { message }
+    var exitCode: Int32 { 2 }
+}
+
+/// Collective: if any rank failed, rank 0 prints the lowest rank's message and every rank exits 2
+/// together (no rank proceeds, none hangs, no abort trace).
+func exitTogetherIfAnyFailed(world: Communicator, failure: String?) throws {
+    let messages = try world.allgatherv(Array((failure ?? "").utf8))
+    guard let first = messages.firstIndex(where: { !$0.isEmpty }) else { return }
+    if world.rank == 0 {
+        let text = String(decoding: messages[first], as: UTF8.self)
+        let everywhere = messages.allSatisfy { $0 == messages[first] }
+        FileHandle.standardError.write(Data(("dlstm: error: " + text + (everywhere ? "" : " (rank \(first))") + "\n").utf8))
+    }
+    try MPI.finalize()
+    exit(2)
+}
