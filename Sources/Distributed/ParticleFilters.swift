@@ -185,8 +185,10 @@ public final class DistributedParticleFilter: DistributedTrainer {
     }
 }
 
-/// The centralized particle filter: one cloud of N particles weighted every step by the product of
-/// all K nodes' likelihoods (Theorem 1's optimum), without a node holding everyone's data.
+/// The centralized particle filter: one cloud weighted every step by the product of all K nodes'
+/// likelihoods (Theorem 1's optimum), without a node holding everyone's data. The cloud has K N
+/// particles, as many as the DPF has over the whole network, so the two are compared at equal
+/// particle budgets.
 ///
 /// Every process keeps an identical replica of the cloud (same seed, same keys, node id K). At step
 /// t each node evaluates the cloud on its own sequence only (its prediction is the mean of those
@@ -201,18 +203,22 @@ public final class CentralizedParticleFilter: DistributedTrainer {
     private var step = 0
     public private(set) var estimates: [[Double]]
     private var degenerateSteps = 0
+    /// K N.
+    public let particleCount: Int
 
     public init(settings: DistributedSettings, network: Network) {
         self.network = network
         self.settings = settings
         let replicaNode = network.topology.nodeCount
+        let count = settings.trainer.particles * network.topology.nodeCount
+        particleCount = count
         clouds = network.localNodes.map { _ in
-            LSTMParticleCloud(model: settings.model, count: settings.trainer.particles, initialSpread: settings.trainer.initialSpread,
+            LSTMParticleCloud(model: settings.model, count: count, initialSpread: settings.trainer.initialSpread,
                               jitterVariance: settings.trainer.jitterVariance, liuWestShrinkage: settings.trainer.liuWestShrinkage,
                               carryState: false, seed: settings.seed, node: replicaNode)
         }
         observed = network.localNodes.map { _ in [] }
-        let uniform = [Double](repeating: 1 / Double(settings.trainer.particles), count: settings.trainer.particles)
+        let uniform = [Double](repeating: 1 / Double(count), count: count)
         estimates = clouds.map { $0.weightedMean(uniform) }
     }
 
@@ -220,7 +226,7 @@ public final class CentralizedParticleFilter: DistributedTrainer {
         network.localNodes.map { _ in ["degenerate_steps": Double(degenerateSteps)] }
     }
 
-    private var uniform: [Double] { [Double](repeating: 1 / Double(settings.trainer.particles), count: settings.trainer.particles) }
+    private var uniform: [Double] { [Double](repeating: 1 / Double(particleCount), count: particleCount) }
 
     public func predict(_ samples: [Sample]) throws -> [Double] {
         step += 1
@@ -237,7 +243,7 @@ public final class CentralizedParticleFilter: DistributedTrainer {
         let noise = settings.trainer.observationNoise
         let local = clouds.indices.map { a in observed[a].map { logLikelihood(samples[a].label, $0, variance: noise) } }
         let all = try network.allgather(local)
-        let count = settings.trainer.particles
+        let count = particleCount
         var total = [Double](repeating: 0, count: count)
         for nodeValues in all {
             guard nodeValues.count == count else { throw TrainerError.malformedMessage(from: -1, what: "\(nodeValues.count) log-likelihoods for \(count) particles") }

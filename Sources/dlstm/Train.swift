@@ -168,9 +168,14 @@ struct Train: ParsableCommand {
     func run() throws {
         useOneBLASThreadPerProcess()
         if let k = inProcess {
-            try reportErrors {
-                let topology = try Topology.named(self.topology, nodes: k, seed: seed)
-                try train(network: InProcessNetwork(topology: topology))
+            do {
+                try reportErrors {
+                    let topology = try Topology.named(self.topology, nodes: k, seed: seed)
+                    try train(network: InProcessNetwork(topology: topology))
+                }
+            } catch let error as InputError {
+                FileHandle.standardError.write(Data("dlstm: error: \(error.message)\n".utf8))
+                throw ExitCode(error.exitCode)
             }
             return
         }
@@ -211,10 +216,11 @@ struct Train: ParsableCommand {
         var failure: String?
         do {
             for node in network.localNodes { streams.append(try makeStream(node: node, nodes: k)) }
+            if network.isReporter, let out { try checkWritable(directory: out) }
         } catch let error as DataError {
             failure = error.description
-        } catch let error as TopologyError {
-            failure = error.description
+        } catch let error as InputError {
+            failure = error.message
         }
         try agree(failure)
         let inputSize = streams[0].inputSize
@@ -266,6 +272,17 @@ struct Train: ParsableCommand {
             print(String(format: "  final MSE %.6g (last 10%% of %d steps, mean over nodes); %.0f bytes sent per node; %.2f s",
                          report.finalMSE, steps, report.meanBytesPerNode, wall) + (out.map { "; results in \($0)" } ?? ""))
         }
+    }
+
+    /// Fails now rather than after the run: the output directory can be created and written.
+    private func checkWritable(directory: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw InputError(message: "--out \(directory): cannot create the directory")
+        }
+        try writeAtomically(Data(), to: directory + "/.write-test")
+        unlink(directory + "/.write-test")
     }
 
     private func parameterDictionary(settings: DistributedSettings) -> [String: Any] {
