@@ -34,7 +34,9 @@ public final class MPINetwork: Network {
             traffic[0].bytesSent += message.count * MemoryLayout<Double>.size
             traffic[0].messagesSent += 1
         }
-        let flat = Array(messages.joined())
+        var flat = [Double]()
+        flat.reserveCapacity(messages.reduce(0) { $0 + $1.count })
+        for message in messages { flat.append(contentsOf: message) }
         try flat.withUnsafeBufferPointer {
             try graph.neighborAlltoallv(flat: $0, counts: messages.map(\.count), into: &buffers)
         }

@@ -27,31 +27,35 @@ struct TrainJobTests {
 
     @Test("Theorem 1: DPF approaches the centralized PF as s grows, within 10% of its final MSE at s = 10", arguments: [4, 5])
     func theorem1(nodes: Int) throws {
-        // A small model (n = p = 1, n_theta = 13) that N = 80 particles can learn: the distance
-        // measured is then the walk's, not the Monte Carlo noise of a starved filter.
-        let common = ["--hidden", "1", "--teacher-input", "1", "--teacher-noise", "0.01", "--samples", "1000", "--seed", "2", "--quiet"]
-        let centralized = try TrainJob.run(common + ["--algorithm", "cpf"], ranks: nodes)
-        expectSuccess(centralized)
+        // A small model (n = p = 1, n_theta = 13) that N = 80 particles can learn, so that what is
+        // measured is the walk's approximation, not a starved filter; three seeds (three teachers),
+        // because a single run's last 10% carries Monte Carlo noise of several percent.
         var distances = [Int: Double]()
-        var finalMSE = [Int: Double]()
-        for s in [1, 3, 10] {
-            let dpf = try TrainJob.run(common + ["--algorithm", "dpf", "--walk", "metropolis", "--walk-steps", String(s)], ranks: nodes)
-            expectSuccess(dpf)
-            var total = 0.0, count = 0
-            for k in 0..<nodes {
-                for (a, b) in zip(try dpf.predictions(node: k), try centralized.predictions(node: k)) {
-                    total += abs(a - b)
-                    count += 1
+        var dpfMSE = 0.0, cpfMSE = 0.0
+        for seed in ["1", "2", "3"] {
+            let common = ["--hidden", "1", "--teacher-input", "1", "--teacher-noise", "0.01", "--samples", "2000", "--seed", seed, "--quiet"]
+            let centralized = try TrainJob.run(common + ["--algorithm", "cpf"], ranks: nodes)
+            expectSuccess(centralized)
+            cpfMSE += try centralized.finalMSE / 3
+            for s in [1, 3, 10] {
+                let dpf = try TrainJob.run(common + ["--algorithm", "dpf", "--walk", "metropolis", "--walk-steps", String(s)], ranks: nodes)
+                expectSuccess(dpf)
+                var total = 0.0, count = 0
+                for k in 0..<nodes {
+                    for (a, b) in zip(try dpf.predictions(node: k), try centralized.predictions(node: k)) {
+                        total += abs(a - b)
+                        count += 1
+                    }
                 }
+                distances[s, default: 0] += total / Double(count) / 3
+                if s == 10 { dpfMSE += try dpf.finalMSE / 3 }
             }
-            distances[s] = total / Double(count)
-            finalMSE[s] = try dpf.finalMSE
         }
-        let cpf = try centralized.finalMSE
-        print("K = \(nodes): mean |d_hat DPF - d_hat CPF| at s = 1, 3, 10: \(distances[1]!), \(distances[3]!), \(distances[10]!); final MSE DPF(s=10) \(finalMSE[10]!) vs CPF \(cpf)")
+        print("K = \(nodes): mean |d_hat DPF - d_hat CPF| at s = 1, 3, 10: \(distances[1]!), \(distances[3]!), \(distances[10]!); "
+              + "final MSE DPF(s = 10) \(dpfMSE) vs CPF \(cpfMSE) (means over 3 seeds)")
         #expect(distances[3]! < distances[1]!)
         #expect(distances[10]! < distances[3]!)
-        #expect(abs(finalMSE[10]! - cpf) <= 0.1 * cpf)
+        #expect(abs(dpfMSE - cpfMSE) <= 0.1 * cpfMSE)
     }
 
     @Test("with K = 4, DPF beats the local PF and DEKF beats the local EKF")

@@ -1,3 +1,4 @@
+import Foundation
 import Numerics
 import Testing
 
@@ -51,5 +52,22 @@ struct RandomTests {
         var counts = [Int](repeating: 0, count: 5)
         for _ in 0..<50_000 { counts[bounded.nextInt(below: 5)] += 1 }
         #expect(counts.allSatisfy { abs($0 - 10_000) < 5 * 89 }, "\(counts)")  // sd = sqrt(N p (1-p)) ~ 89
+    }
+
+    @Test("Gaussians follow the normal CDF, tails included (the ziggurat's layers and its tail sampler)")
+    func normalDistribution() {
+        var stream = RandomStream(seed: 3, purpose: .testing)
+        let count = 1_000_000
+        let points: [Double] = [-4, -3.5, -3, -2, -1, -0.3, 0, 0.3, 1, 2, 3, 3.5, 4]
+        var below = [Int](repeating: 0, count: points.count)
+        for _ in 0..<count {
+            let g = stream.nextGaussian()
+            for (k, x) in points.enumerated() where g < x { below[k] += 1 }
+        }
+        for (k, x) in points.enumerated() {
+            let p = 0.5 * erfc(-x / 2.0.squareRoot())
+            let observed = Double(below[k]) / Double(count)
+            #expect(abs(observed - p) < 5 * (p * (1 - p) / Double(count)).squareRoot() + 1e-6, "P(g < \(x)) = \(observed), expected \(p)")
+        }
     }
 }
