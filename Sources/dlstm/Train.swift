@@ -11,20 +11,15 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train one algorithm online, one graph node per MPI rank.",
         discussion: """
-            Every node receives its own stream of sequences (sample i of the data goes to node
-            i mod K), predicts each label before seeing it, records the squared error, then
-            learns, talking only to its graph neighbours. Rank 0 gathers the metrics for the
-            report and writes DIR/summary.json and DIR/node-K.csv.
+            Every node receives its own stream of sequences (sample i of the data goes to node i mod K), predicts each label before seeing it, records the squared error, then learns, talking only to its graph neighbours. Rank 0 gathers the metrics for the report and writes DIR/summary.json and DIR/node-K.csv.
 
-            Algorithms: sgd, ekf, pf (one per node, no communication: the paper's baselines);
-            dsgd (diffusion SGD); dekf (diffusion EKF: neighbours exchange observations, states
-            and covariances); dpf (distributed PF: particles walk between nodes); cpf
-            (centralized PF: the optimum DPF approaches, through an allgather).
+            Algorithms: sgd, ekf, pf (one per node, no communication: the paper's baselines); dsgd (diffusion SGD); dekf (diffusion EKF: neighbours exchange observations, states and covariances); dpf (distributed PF: particles walk between nodes); cpf (centralized PF over all K N particles: the optimum DPF approaches, through an allgather).
 
             Examples:
               mpirun -np 4 dlstm train --algorithm dpf --out runs/dpf
-              mpirun -np 4 dlstm train --algorithm dekf --data data/fx/garch_daily_usd_1980_1987.csv --column bp --normalize minmax
-              dlstm train --algorithm dpf --in-process 4      # the same K = 4 run in one process, no MPI
+              mpirun -np 4 dlstm train --algorithm dekf \\
+                --data data/fx/garch_daily_usd_1980_1987.csv --column bp --normalize minmax
+              dlstm train --algorithm dpf --in-process 4   # 4 nodes in one process
             """
     )
 
@@ -53,7 +48,7 @@ struct Train: ParsableCommand {
     @Option(help: "mean, max or last: how the outputs of a sequence are pooled.")
     var pooling = "mean"
 
-    @Option(help: "N, particles per node (PF, DPF) or in the centralized cloud (CPF).")
+    @Option(help: "N, particles per node (PF, DPF); the centralized PF uses one cloud of K N.")
     var particles = 80
 
     @Option(help: "Cov[gamma] = VALUE * I: the parameters' random-walk variance per step (PF jitter, EKF Q).")
