@@ -27,6 +27,19 @@ public enum Partitioning: Sendable, Equatable {
     }
 }
 
+extension Partitioning {
+    /// How many of `total` samples `node` gets.
+    public func sampleCount(node: Int, nodes: Int, total: Int) -> Int {
+        switch self {
+        case .roundRobin:
+            return total / nodes + (node < total % nodes ? 1 : 0)
+        case .blocks:
+            let size = (total + nodes - 1) / nodes
+            return max(0, min(size, total - node * size))
+        }
+    }
+}
+
 /// The samples of one node: a source filtered by a partitioning.
 public struct PartitionedSource<Base: SampleSource>: SampleSource {
     public var base: Base

@@ -30,10 +30,7 @@ public final class MPINetwork: Network {
         let start = MPI.wallTime()
         defer { traffic[0].communicationSeconds += MPI.wallTime() - start }
         let messages = outgoing[0]
-        for message in messages where !message.isEmpty {
-            traffic[0].bytesSent += message.count * MemoryLayout<Double>.size
-            traffic[0].messagesSent += 1
-        }
+        for message in messages { traffic[0].recordSent(doubles: message.count) }
         var flat = [Double]()
         flat.reserveCapacity(messages.reduce(0) { $0 + $1.count })
         for message in messages { flat.append(contentsOf: message) }
@@ -46,11 +43,7 @@ public final class MPINetwork: Network {
     public func allgather(_ values: [[Double]]) throws -> [[Double]] {
         let start = MPI.wallTime()
         defer { traffic[0].communicationSeconds += MPI.wallTime() - start }
-        let others = world.size - 1
-        if others > 0 && !values[0].isEmpty {
-            traffic[0].bytesSent += values[0].count * MemoryLayout<Double>.size * others
-            traffic[0].messagesSent += others
-        }
+        traffic[0].recordSent(doubles: values[0].count, recipients: world.size - 1)
         return try world.allgatherv(values[0])
     }
 

@@ -9,6 +9,13 @@ public struct Traffic: Sendable, Equatable {
     /// Seconds spent inside exchanges and collectives.
     public var communicationSeconds = 0.0
     public init() {}
+
+    /// Counts `count` doubles sent to each of `recipients` other nodes; empty messages are not sent.
+    public mutating func recordSent(doubles count: Int, recipients: Int = 1) {
+        guard count > 0, recipients > 0 else { return }
+        bytesSent += count * MemoryLayout<Double>.size * recipients
+        messagesSent += recipients
+    }
 }
 
 /// How the nodes of a graph talk: the only thing a distributed trainer knows of MPI.
@@ -62,10 +69,7 @@ public final class InProcessNetwork: Network {
         var incoming = [[[Double]]]()
         for k in 0..<topology.nodeCount {
             precondition(outgoing[k].count == topology.neighbors[k].count, "node \(k): one message per neighbour")
-            for message in outgoing[k] where !message.isEmpty {
-                traffic[k].bytesSent += message.count * MemoryLayout<Double>.size
-                traffic[k].messagesSent += 1
-            }
+            for message in outgoing[k] { traffic[k].recordSent(doubles: message.count) }
             // From neighbour l, the message l addressed to k.
             incoming.append(topology.neighbors[k].map { l in outgoing[l][topology.neighbors[l].firstIndex(of: k)!] })
         }
@@ -74,11 +78,7 @@ public final class InProcessNetwork: Network {
     }
 
     public func allgather(_ values: [[Double]]) throws -> [[Double]] {
-        let others = topology.nodeCount - 1
-        for k in 0..<topology.nodeCount where others > 0 && !values[k].isEmpty {
-            traffic[k].bytesSent += values[k].count * MemoryLayout<Double>.size * others
-            traffic[k].messagesSent += others
-        }
+        for k in 0..<topology.nodeCount { traffic[k].recordSent(doubles: values[k].count, recipients: topology.nodeCount - 1) }
         return values
     }
 

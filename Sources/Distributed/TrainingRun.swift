@@ -47,13 +47,14 @@ public struct TrainingRun {
 
     /// Returns every node's record at the reporter, nil elsewhere.
     public func run(progress: (Progress) -> Void = { _ in }) throws -> [NodeRecord]? {
+        precondition(steps >= 1, "a run needs at least one step")
         let local = network.localNodes.count
         var predictions = [[Double]](repeating: [], count: local)
         var labels = predictions
         var computeSeconds = [Double](repeating: 0, count: local)
         var errorSums = [Double](repeating: 0, count: local)
         let start = DispatchTime.now().uptimeNanoseconds
-        for step in 1...max(steps, 1) where steps > 0 {
+        for step in 1...steps {
             let samples = try (0..<local).map { try nextSample($0) }
             let stepStart = DispatchTime.now().uptimeNanoseconds
             let communicationBefore = network.traffic.map(\.communicationSeconds)

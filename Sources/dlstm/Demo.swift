@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 import Foundation
 import MPI
 
@@ -28,12 +29,10 @@ struct Demo: ParsableCommand {
                 print("dlstm demo: \(world.size) ranks on \(names.joined(separator: ", ")); \(try MPI.libraryVersion().split(separator: ",").first ?? "")")
             }
             let k = world.size
-            let neighbors = GraphCommunicator.ringNeighbors(of: world.rank, size: k)
-            let ring = try world.distributedGraph(neighbors: neighbors)
-            let degrees = try ring.neighborAllgather([neighbors.count])
-            // Metropolis weights: 1 / (1 + max(degree_k, degree_l)) per neighbour, the rest on self.
-            let weights = degrees.map { 1.0 / Double(1 + max(neighbors.count, $0[0])) }
-            let selfWeight = 1 - weights.reduce(0, +)
+            let ring = try Topology.ring(k)
+            let neighbors = ring.neighbors[world.rank]
+            let graph = try world.distributedGraph(neighbors: neighbors)
+            let weights = ring.metropolisWeights[world.rank]
 
             var value = Double(world.rank * world.rank)
             let mean = try world.allreduce(value, .sum) / Double(k)
@@ -43,8 +42,8 @@ struct Demo: ParsableCommand {
                     print("round \(pad(String(round), 3)): largest distance to the mean \(format(mean, 4)) is \(String(format: "%.3e", spread))")
                 }
                 if round == rounds { break }
-                let received = try ring.neighborAllgather([value])
-                value = selfWeight * value + zip(weights, received).map { $0 * $1[0] }.reduce(0, +)
+                let received = try graph.neighborAllgather([value])
+                value = weights[world.rank] * value + zip(neighbors, received).map { weights[$0] * $1[0] }.reduce(0, +)
             }
         }
     }

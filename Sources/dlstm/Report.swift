@@ -76,24 +76,29 @@ struct RunReport {
     /// summary.json and node-K.csv (step, prediction, label, squared error, time-averaged MSE),
     /// each written atomically.
     func write(to directory: String, parameters: [String: Any]) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw InputError(message: "--out \(directory): cannot create the directory (\(error.localizedDescription))")
-        }
+        try createOutputDirectory(directory)
         let json = try JSONSerialization.data(withJSONObject: summary(parameters: parameters), options: [.prettyPrinted, .sortedKeys])
         try writeAtomically(json + Data("\n".utf8), to: directory + "/summary.json")
         for record in records {
             var csv = "step,prediction,label,squared_error,mse\n"
             var sum = 0.0
-            for (t, (d, dHat)) in zip(record.labels, record.predictions).enumerated() {
-                let e = (d - dHat) * (d - dHat)
+            for (t, e) in record.squaredErrors.enumerated() {
+                let d = record.labels[t], dHat = record.predictions[t]
                 sum += e
                 // %.17g: the exact double, so runs can be compared bit for bit.
                 csv += "\(t + 1),\(exact(dHat)),\(exact(d)),\(exact(e)),\(exact(sum / Double(t + 1)))\n"
             }
             try writeAtomically(Data(csv.utf8), to: directory + "/node-\(record.node).csv")
         }
+    }
+}
+
+/// `--out DIR`, created with its parents if missing.
+func createOutputDirectory(_ directory: String) throws {
+    do {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    } catch {
+        throw InputError(message: "--out \(directory): cannot create the directory (\(error.localizedDescription))")
     }
 }
 

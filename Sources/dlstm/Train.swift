@@ -163,14 +163,18 @@ struct Train: ParsableCommand {
     func run() throws {
         useOneBLASThreadPerProcess()
         if let k = inProcess {
+            // Input errors: one line and exit code 2, as under MPI.
+            var failure: String?
             do {
-                try reportErrors {
-                    let topology = try Topology.named(self.topology, nodes: k, seed: seed)
-                    try train(network: InProcessNetwork(topology: topology))
-                }
+                try train(network: InProcessNetwork(topology: Topology.named(topology, nodes: k, seed: seed)))
+            } catch let error as TopologyError {
+                failure = error.description
             } catch let error as InputError {
-                FileHandle.standardError.write(Data("dlstm: error: \(error.message)\n".utf8))
-                throw ExitCode(error.exitCode)
+                failure = error.message
+            }
+            if let failure {
+                FileHandle.standardError.write(Data("dlstm: error: \(failure)\n".utf8))
+                throw ExitCode(2)
             }
             return
         }
@@ -190,17 +194,6 @@ struct Train: ParsableCommand {
         }
     }
 
-    /// In-process runs: input errors become one line and exit code 2.
-    private func reportErrors(_ body: () throws -> Void) throws {
-        do {
-            try body()
-        } catch let error as TopologyError {
-            throw InputError(message: error.description)
-        } catch let error as DataError {
-            throw InputError(message: error.description)
-        }
-    }
-
     /// The run itself, on either transport. `agree` turns a local input failure (or none) into a
     /// collective decision.
     func train(network: Network, agree: (String?) throws -> Void = { if let failure = $0 { throw InputError(message: failure) } }) throws {
@@ -210,7 +203,8 @@ struct Train: ParsableCommand {
         var streams = [DataStream]()
         var failure: String?
         do {
-            for node in network.localNodes { streams.append(try makeStream(node: node, nodes: k)) }
+            let total = try countFileSamples()
+            for node in network.localNodes { streams.append(try makeStream(node: node, nodes: k, fileSamples: total)) }
             if network.isReporter, let out { try checkWritable(directory: out) }
         } catch let error as DataError {
             failure = error.description
@@ -271,11 +265,7 @@ struct Train: ParsableCommand {
 
     /// Fails now rather than after the run: the output directory can be created and written.
     private func checkWritable(directory: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw InputError(message: "--out \(directory): cannot create the directory")
-        }
+        try createOutputDirectory(directory)
         try writeAtomically(Data(), to: directory + "/.write-test")
         unlink(directory + "/.write-test")
     }
@@ -299,8 +289,17 @@ struct Train: ParsableCommand {
         var next: () throws -> Sample
     }
 
-    private func makeStream(node: Int, nodes: Int) throws -> DataStream {
-        if data == "teacher" {
+    /// The samples in the data file, by one streaming pass; nil for the teacher.
+    private func countFileSamples() throws -> Int? {
+        guard data != "teacher" else { return nil }
+        var total = 0
+        var counter = try openFile()
+        while try counter.next() != nil { total += 1 }
+        return total
+    }
+
+    private func makeStream(node: Int, nodes: Int, fileSamples: Int?) throws -> DataStream {
+        guard let total = fileSamples else {
             let teacher = SyntheticTeacher(shape: LSTMShape(hidden: teacherHidden ?? hidden, input: teacherInput), pooling: Pooling(rawValue: pooling)!,
                                            parameterScale: teacherScale, noiseVariance: teacherNoise, lengths: 1...5, count: Int.max, seed: seed &+ 1_000_003)
             let steps = samples ?? 1000
@@ -311,14 +310,13 @@ struct Train: ParsableCommand {
                 return teacher.sample(blocks ? node * steps + t : t * nodes + node)
             }
         }
-        // Files: count the samples in one streaming pass, then deal them out.
-        var total = 0
-        var counter = try openFile()
-        while try counter.next() != nil { total += 1 }
-        guard total >= nodes else { throw DataError(file: data, "\(total) samples for \(nodes) nodes: every node needs at least one") }
+        // Every node runs as many steps as the node with the fewest samples has.
         let partitioning: Partitioning = partition == "blocks" ? .blocks(total: total) : .roundRobin
+        let available = (0..<nodes).map { partitioning.sampleCount(node: $0, nodes: nodes, total: total) }.min()!
+        guard available >= 1 else {
+            throw DataError(file: data, "\(total) samples for \(nodes) nodes (\(partition)): every node needs at least one")
+        }
         var source = PartitionedSource(try openFile(), partitioning: partitioning, node: node, nodes: nodes)
-        let available = partition == "blocks" ? total / nodes : total / nodes
         let steps = min(samples ?? available, available)
         return DataStream(inputSize: source.inputSize, steps: steps) {
             guard let sample = try source.next() else { throw DataError(file: data, "ran out of samples at node \(node)") }

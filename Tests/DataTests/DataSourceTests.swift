@@ -131,7 +131,9 @@ struct DataSourceTests {
                                                                 count: 10, seed: 1),
                                                partitioning: partitioning, node: node, nodes: nodes)
                 let teacher = SyntheticTeacher(shape: LSTMShape(hidden: 1, input: 1), noiseVariance: 0, count: 10, seed: 1)
-                for sample in try source.collect() {
+                let samples = try source.collect()
+                #expect(samples.count == partitioning.sampleCount(node: node, nodes: nodes, total: 10), "\(partitioning), node \(node) of \(nodes)")
+                for sample in samples {
                     let index = (0..<10).first { teacher.sample($0) == sample }!
                     owners[index] += 1
                     #expect(partitioning.owns(index: index, node: node, nodes: nodes))
