@@ -32,6 +32,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // --config FILE.toml (a C++ TOML parser, toml++, behind a Swift API).
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // Open MPI's C API plus static-inline getters for the handle macros Swift cannot import.
@@ -59,6 +61,8 @@ let package = Package(
         // Distributed trainers (DPF, DEKF, diffusion SGD, centralized PF), topologies, and the two
         // transports they run on: MPI (one node per rank) and in-process (all nodes in turn).
         .target(name: "Distributed", dependencies: ["MPI", "LSTM", "Numerics", "Trainers"], swiftSettings: crossModuleOptimization),
+        // SVG line and bar charts for results: no MPI, no dependencies.
+        .target(name: "Plots"),
         // The binding against the same calls made through the C API (`dlstm bench mpi`).
         .target(name: "MPIBenchmark", dependencies: ["MPI", "CMPI"]),
         // Multi-rank checks of the binding, run under mpirun by the test suite.
@@ -73,7 +77,9 @@ let package = Package(
                 "Trainers",
                 "Distributed",
                 "DataSources",
+                "Plots",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
         .testTarget(name: "MPITests", dependencies: ["MPIScenarios"]),
@@ -81,5 +87,6 @@ let package = Package(
         .testTarget(name: "TrainerTests", dependencies: ["Trainers", "LSTM", "Numerics", "DataSources"]),
         .testTarget(name: "DataTests", dependencies: ["DataSources", "LSTM"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Trainers", "LSTM", "Numerics", "DataSources"]),
+        .testTarget(name: "PlotTests", dependencies: ["Plots"]),
     ]
 )

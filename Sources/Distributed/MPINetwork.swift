@@ -51,6 +51,10 @@ public final class MPINetwork: Network {
         try world.gatherv(values[0], root: 0)
     }
 
+    public func allgatherForReport(_ values: [[Double]]) throws -> [[Double]] {
+        try world.allgatherv(values[0])
+    }
+
     public func anyNode(_ flags: [Bool]) throws -> Bool {
         try world.allreduce(flags[0] ? 1 : 0, .max) == 1
     }

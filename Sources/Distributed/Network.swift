@@ -44,6 +44,9 @@ public protocol Network: AnyObject {
     /// Every node's values in node order at the reporter, nil elsewhere: for reporting only, not
     /// counted as traffic, never read by a trainer.
     func gatherForReport(_ values: [[Double]]) throws -> [[Double]]?
+    /// Every node's values in node order on every process: for progress reports and other
+    /// decisions all processes must take alike; not counted as traffic, never read by a trainer.
+    func allgatherForReport(_ values: [[Double]]) throws -> [[Double]]
     /// True on every process if any node's flag is true (collective decisions such as stopping).
     func anyNode(_ flags: [Bool]) throws -> Bool
 }
@@ -83,6 +86,8 @@ public final class InProcessNetwork: Network {
     }
 
     public func gatherForReport(_ values: [[Double]]) throws -> [[Double]]? { values }
+
+    public func allgatherForReport(_ values: [[Double]]) throws -> [[Double]] { values }
 
     public func anyNode(_ flags: [Bool]) throws -> Bool { flags.contains(true) }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct DLSTM: ParsableCommand {
@@ -6,18 +7,40 @@ struct DLSTM: ParsableCommand {
         commandName: "dlstm",
         abstract: "Online training of LSTM regression models over a network of MPI ranks.",
         discussion: """
-            Each MPI rank is one node of a graph; nodes talk only to their graph neighbours.
-            Run every subcommand under mpirun, e.g.
+            Each MPI rank is one node of a graph; nodes talk only to their graph neighbours. Run the training subcommands under mpirun, e.g.
 
+              mpirun -np 4 dlstm experiment fx            # the paper's FX experiment: table and figure
               mpirun -np 4 dlstm train --algorithm dpf --out runs/dpf
-              mpirun -np 4 dlstm demo
-              mpirun -np 4 dlstm bench mpi
+              mpirun -np 4 dlstm train --config runs/dpf/config.toml   # the same run again
+              dlstm plot results/fx                        # redraw the figures of a finished run
+              dlstm scale --ranks 1,2,4 --mode strong      # a scaling study (starts mpirun itself)
 
-            As root or with more ranks than cores, use scripts/mpirun-local, which sets what
-            Open MPI needs for that.
+            As root or with more ranks than cores, use scripts/mpirun-local, which sets what Open MPI needs for that.
             """,
-        subcommands: [Train.self, Demo.self, Bench.self]
+        subcommands: [Train.self, Experiment.self, Plot.self, Scale.self, Demo.self, Bench.self]
     )
+
+    /// Expands `--config FILE` before parsing, and names the file when a bad option came from it.
+    static func main() {
+        let expanded: (arguments: [String], origins: [String: String])
+        do {
+            expanded = try ConfigFile.expand(Array(CommandLine.arguments.dropFirst()))
+        } catch {
+            FileHandle.standardError.write(Data("dlstm: error: \(error)\n".utf8))
+            Foundation.exit(2)
+        }
+        do {
+            var command = try parseAsRoot(expanded.arguments)
+            try command.run()
+        } catch {
+            let message = self.message(for: error)
+            if let (key, file) = expanded.origins.first(where: { key, _ in ["'--\(key)'", "--\(key) ", "'--\(key) <"].contains { message.contains($0) } }) {
+                FileHandle.standardError.write(Data("dlstm: error: \(file): '\(key)': \(message)\n".utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 struct Bench: ParsableCommand {

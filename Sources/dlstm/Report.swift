@@ -5,12 +5,16 @@ import Foundation
 struct RunReport {
     let records: [NodeRecord]
     let algorithm: Algorithm
+    /// The name in tables and legends: the algorithm, or a variant such as "dpf-metropolis".
+    let label: String
     let settings: DistributedSettings
     let topology: Topology
     let walk: RandomWalk
     let transport: String
     let data: String
     let wallSeconds: Double
+    /// MPI processes (1 in-process).
+    let processes: Int
 
     var steps: Int { records.first?.labels.count ?? 0 }
 
@@ -33,6 +37,17 @@ struct RunReport {
         return curve
     }
 
+    /// Convergence speed: the first step at which the mean squared error over the trailing window
+    /// (the final-MSE window, 10% of the steps; mean over nodes) is within 10% of the final MSE.
+    var samplesToWithin10Percent: Int {
+        let window = max(1, steps / 10)
+        var perStep = [Double](repeating: 0, count: steps)
+        for record in records {
+            for (t, e) in record.squaredErrors.enumerated() { perStep[t] += e / Double(records.count) }
+        }
+        return firstStepWithin(perStep, window: window, of: finalMSE, tolerance: 0.1)
+    }
+
     var meanBytesPerNode: Double { Double(records.map(\.traffic.bytesSent).reduce(0, +)) / Double(records.count) }
 
     private func spread(_ values: [Double]) -> [String: Double] {
@@ -51,6 +66,10 @@ struct RunReport {
         }
         return [
             "algorithm": algorithm.rawValue,
+            "label": label,
+            "processes": processes,
+            "samples_to_within_10pct": samplesToWithin10Percent,
+            "time_averaged_mse": curve.last ?? 0,
             "parameters": parameters,
             "seed": settings.seed,
             "nodes": records.count,
@@ -91,6 +110,18 @@ struct RunReport {
             try writeAtomically(Data(csv.utf8), to: directory + "/node-\(record.node).csv")
         }
     }
+}
+
+/// The first step (1-based) whose trailing `window`-mean of `errors` is at most (1 + tolerance)
+/// times `target`; the last step if none is.
+func firstStepWithin(_ errors: [Double], window: Int, of target: Double, tolerance: Double) -> Int {
+    var sum = 0.0
+    for (t, e) in errors.enumerated() {
+        sum += e
+        if t >= window { sum -= errors[t - window] }
+        if t + 1 >= window && sum / Double(window) <= (1 + tolerance) * target { return t + 1 }
+    }
+    return errors.count
 }
 
 /// `--out DIR`, created with its parents if missing.

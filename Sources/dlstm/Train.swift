@@ -127,11 +127,17 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("Write summary.json and node-K.csv here (created if missing).", valueName: "DIR"))
     var out: String?
 
-    @Option(help: "Print progress every this many steps (0: never).")
-    var reportEvery = 0
+    @Option(help: ArgumentHelp("Rank 0 prints one progress line (step, samples/s, MSE so far, ETA) about every this many seconds (0: never).", valueName: "SECONDS"))
+    var progressEvery = 5.0
 
     @Flag(help: "Print nothing but errors.")
     var quiet = false
+
+    @Option(help: ArgumentHelp("A TOML or JSON file of options: keys are the long option names without '--' (walk-steps = 3, quiet = true). Options on the command line override it. Every run writes the configuration it used to DIR/config.toml.", valueName: "FILE"))
+    var config: String?
+
+    @Option(help: "Multiply every label by this: e.g. 0.25 maps sentiment scores in [-4, 4] into the range an LSTM with small output weights reaches.")
+    var labelScale = 1.0
 
     func validate() throws {
         guard Algorithm(rawValue: algorithm) != nil else {
@@ -157,46 +163,31 @@ struct Train: ParsableCommand {
         guard ["none", "minmax", "zscore"].contains(normalize) else { throw ValidationError("--normalize \(normalize): expected none, minmax or zscore") }
         guard lags >= 1, horizon >= 1 else { throw ValidationError("--lags and --horizon must be at least 1") }
         guard teacherInput >= 1, teacherNoise >= 0, (teacherHidden ?? 1) >= 1 else { throw ValidationError("teacher sizes must be at least 1, its noise >= 0") }
-        guard reportEvery >= 0 else { throw ValidationError("--report-every \(reportEvery): must be >= 0") }
+        guard progressEvery >= 0, progressEvery.isFinite else { throw ValidationError("--progress-every \(progressEvery): must be >= 0 seconds") }
+        guard labelScale.isFinite, labelScale != 0 else { throw ValidationError("--label-scale \(labelScale): must be finite and non-zero") }
     }
 
     func run() throws {
         useOneBLASThreadPerProcess()
         if let k = inProcess {
-            // Input errors: one line and exit code 2, as under MPI.
-            var failure: String?
-            do {
-                try train(network: InProcessNetwork(topology: Topology.named(topology, nodes: k, seed: seed)))
-            } catch let error as TopologyError {
-                failure = error.description
-            } catch let error as InputError {
-                failure = error.message
-            }
-            if let failure {
-                FileHandle.standardError.write(Data("dlstm: error: \(failure)\n".utf8))
-                throw ExitCode(2)
+            try runInProcess(nodes: k, topology: topology, seed: seed) { network in
+                _ = try execute(network: network, context: .inProcess)
             }
             return
         }
         let options = self
         MPI.run { world in
-            // Inputs are validated collectively: every rank builds the same topology and opens its
-            // data; if any rank fails, rank 0 prints the first failure and every rank exits 2.
-            var network: MPINetwork?
-            var failure: String?
-            do {
-                network = try MPINetwork(world: world, topology: try Topology.named(options.topology, nodes: world.size, seed: options.seed))
-            } catch let error as TopologyError {
-                failure = error.description
-            }
-            try exitTogetherIfAnyFailed(world: world, failure: failure)
-            try options.train(network: network!) { try exitTogetherIfAnyFailed(world: world, failure: $0) }
+            let context = try RunContext(world: world)
+            guard let network = try makeNetwork(world: world, topology: options.topology, seed: options.seed) else { return }
+            _ = try options.execute(network: network, context: context) { try exitTogetherIfAnyFailed(world: world, failure: $0) }
         }
     }
 
-    /// The run itself, on either transport. `agree` turns a local input failure (or none) into a
-    /// collective decision.
-    func train(network: Network, agree: (String?) throws -> Void = { if let failure = $0 { throw InputError(message: failure) } }) throws {
+    /// The run itself, on either transport: checks the inputs, prints the banner, trains, and
+    /// writes DIR. Returns the report at the reporter, nil elsewhere. `agree` turns a local input
+    /// failure (or none) into a collective decision.
+    func execute(network: Network, context: RunContext, banner: Bool = true, label: String? = nil,
+                 agree: (String?) throws -> Void = { if let failure = $0 { throw InputError(message: failure) } }) throws -> RunReport? {
         let k = network.topology.nodeCount
         let walkKind = WalkKind(rawValue: walk)!
         let randomWalk = RandomWalk(topology: network.topology, kind: walkKind)
@@ -214,6 +205,48 @@ struct Train: ParsableCommand {
         try agree(failure)
         let inputSize = streams[0].inputSize
         let steps = streams.map(\.steps).min()!
+        let settings = distributedSettings(inputSize: inputSize)
+        let algorithm = Algorithm(rawValue: self.algorithm)!
+        let trainer = try makeTrainer(algorithm, settings: settings, network: network)
+
+        let talk = network.isReporter && !quiet
+        if talk && banner {
+            print("dlstm train: \(label ?? algorithm.rawValue) on \(k) node\(k == 1 ? "" : "s"), \(context.placement)")
+            for line in context.environmentLines { print("  " + line) }
+            print("  topology \(network.topology.name): |E| = \(network.topology.edgeCount), SLEM of the \(walkKind.rawValue) walk = \(String(format: "%.4f", randomWalk.slem))"
+                  + (randomWalk.isPeriodic ? " (periodic)" : ""))
+            print("  data \(data): \(steps) steps per node, p = \(inputSize), n = \(hidden), n_theta = \(settings.model.shape.parameterCount)")
+            print("  configuration (a --config file for this run" + (out.map { ", also in \($0)/config.toml" } ?? "") + "):")
+            for line in configurationTOML().split(separator: "\n") { print("    " + line) }
+        }
+        if talk && algorithm == .dpf && randomWalk.isPeriodic && walkSteps % 2 == 1 {
+            print("  warning: the \(walkKind.rawValue) walk on this graph is periodic and s = \(walkSteps) is odd: a particle's "
+                  + "exponents depend on where it started; use --walk lazy or metropolis, or an even --walk-steps")
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let run = TrainingRun(network: network, trainer: trainer, steps: steps, progressSeconds: quiet ? 0 : progressEvery) { a in
+            try streams[a].next()
+        }
+        let name = label ?? algorithm.rawValue
+        guard let records = try run.run(progress: { progress in
+            print("  \(name) step \(progress.step)/\(progress.steps): " + String(format: "%.0f samples/s, MSE so far %.5g, ETA %.0f s",
+                         progress.stepsPerSecond * Double(k), progress.mse, progress.etaSeconds))
+        }) else { return nil }
+        let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let report = RunReport(records: records, algorithm: algorithm, label: name, settings: settings, topology: network.topology, walk: randomWalk,
+                               transport: network.transportName, data: data, wallSeconds: wall, processes: context.processes)
+        if let out {
+            try report.write(to: out, parameters: parameterDictionary(settings: settings))
+            try writeAtomically(Data(configurationTOML().utf8), to: out + "/config.toml")
+        }
+        if !quiet {
+            print("  \(name): " + String(format: "final MSE %.6g (last 10%% of %d steps, mean over nodes); %.0f bytes sent per node; %.2f s",
+                         report.finalMSE, steps, report.meanBytesPerNode, wall) + (out.map { "; results in \($0)" } ?? ""))
+        }
+        return report
+    }
+
+    func distributedSettings(inputSize: Int) -> DistributedSettings {
         var settings = DistributedSettings(model: LSTMModel(shape: LSTMShape(hidden: hidden, input: inputSize), pooling: Pooling(rawValue: pooling)!))
         settings.trainer.learningRate = learningRate
         settings.trainer.particles = particles
@@ -225,42 +258,35 @@ struct Train: ParsableCommand {
         settings.trainer.resampling = ResamplingScheme(rawValue: resampling)!
         settings.trainer.liuWestShrinkage = liuWest
         settings.walkSteps = walkSteps
-        settings.walk = walkKind
+        settings.walk = WalkKind(rawValue: walk)!
         settings.seed = seed
-        let algorithm = Algorithm(rawValue: self.algorithm)!
-        let trainer = try makeTrainer(algorithm, settings: settings, network: network)
+        return settings
+    }
 
-        if network.isReporter && !quiet {
-            print("dlstm train: \(algorithm.rawValue) on \(k) node\(k == 1 ? "" : "s") (\(network.transportName)), topology \(network.topology.name): "
-                  + "|E| = \(network.topology.edgeCount), SLEM of the \(walkKind.rawValue) walk = \(String(format: "%.4f", randomWalk.slem))"
-                  + (randomWalk.isPeriodic ? " (periodic)" : ""))
-            print("  data \(data): \(steps) steps per node, p = \(inputSize), n = \(hidden), n_theta = \(settings.model.shape.parameterCount), seed \(seed)")
-            if algorithm == .dpf && randomWalk.isPeriodic && walkSteps % 2 == 1 {
-                print("  warning: the \(walkKind.rawValue) walk on this graph is periodic and s = \(walkSteps) is odd: a particle's "
-                      + "exponents depend on where it started; use --walk lazy or metropolis, or an even --walk-steps")
-            }
+    /// Every option that shapes the results, as a TOML table `--config` reads back.
+    func configurationTOML() -> String {
+        var entries: [(String, String)] = [
+            ("algorithm", quoted(algorithm)), ("topology", quoted(topology)), ("walk-steps", "\(walkSteps)"), ("walk", quoted(walk)),
+            ("hidden", "\(hidden)"), ("pooling", quoted(pooling)), ("particles", "\(particles)"), ("jitter", shortest(jitter)),
+            ("observation-noise", shortest(observationNoise)), ("learning-rate", shortest(learningRate)), ("initial-variance", shortest(initialVariance)),
+            ("initial-scale", shortest(initialScale)), ("initial-spread", shortest(initialSpread)), ("resampling", quoted(resampling)),
+        ]
+        if let liuWest { entries.append(("liu-west", shortest(liuWest))) }
+        entries += [("seed", "\(seed)"), ("data", quoted(data))]
+        if let samples { entries.append(("samples", "\(samples)")) }
+        entries.append(("partition", quoted(partition)))
+        if data.lowercased().hasSuffix(".csv") {
+            if let column { entries.append(("column", quoted(column))) }
+            entries += [("lags", "\(lags)"), ("horizon", "\(horizon)"), ("lag-layout", quoted(lagLayout)),
+                        ("normalize", quoted(normalize)), ("normalize-prefix", "\(normalizePrefix)")]
+        } else if data == "teacher" {
+            entries += [("teacher-input", "\(teacherInput)"), ("teacher-noise", shortest(teacherNoise)), ("teacher-scale", shortest(teacherScale))]
+            if let teacherHidden { entries.append(("teacher-hidden", "\(teacherHidden)")) }
+        } else if let wordVectors {
+            entries.append(("word-vectors", quoted(wordVectors)))
         }
-        let start = DispatchTime.now().uptimeNanoseconds
-        let run = TrainingRun(network: network, trainer: trainer, steps: steps, reportEvery: reportEvery) { a in
-            try streams[a].next()
-        }
-        let quiet = self.quiet
-        guard let records = try run.run(progress: { progress in
-            guard !quiet else { return }
-            let rate = Double(progress.step) / progress.elapsedSeconds
-            print("  step \(progress.step)/\(progress.steps): \(String(format: "%.0f", rate)) steps/s, MSE so far \(String(format: "%.5g", progress.mse)), "
-                  + "ETA \(String(format: "%.0f", Double(progress.steps - progress.step) / rate)) s")
-        }) else { return }
-        let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let report = RunReport(records: records, algorithm: algorithm, settings: settings, topology: network.topology, walk: randomWalk,
-                               transport: network.transportName, data: data, wallSeconds: wall)
-        if let out {
-            try report.write(to: out, parameters: parameterDictionary(settings: settings))
-        }
-        if !quiet {
-            print(String(format: "  final MSE %.6g (last 10%% of %d steps, mean over nodes); %.0f bytes sent per node; %.2f s",
-                         report.finalMSE, steps, report.meanBytesPerNode, wall) + (out.map { "; results in \($0)" } ?? ""))
-        }
+        if labelScale != 1 { entries.append(("label-scale", shortest(labelScale))) }
+        return entries.map { "\($0.0) = \($0.1)" }.joined(separator: "\n") + "\n"
     }
 
     /// Fails now rather than after the run: the output directory can be created and written.
@@ -307,7 +333,7 @@ struct Train: ParsableCommand {
             let blocks = partition == "blocks"
             return DataStream(inputSize: teacherInput, steps: steps) {
                 defer { t += 1 }
-                return teacher.sample(blocks ? node * steps + t : t * nodes + node)
+                return scaled(teacher.sample(blocks ? node * steps + t : t * nodes + node))
             }
         }
         // Every node runs as many steps as the node with the fewest samples has.
@@ -320,8 +346,13 @@ struct Train: ParsableCommand {
         let steps = min(samples ?? available, available)
         return DataStream(inputSize: source.inputSize, steps: steps) {
             guard let sample = try source.next() else { throw DataError(file: data, "ran out of samples at node \(node)") }
-            return sample
+            return scaled(sample)
         }
+    }
+
+    private func scaled(_ sample: Sample) -> Sample {
+        guard labelScale != 1 else { return sample }
+        return Sample(inputs: sample.inputs, length: sample.length, label: sample.label * labelScale)
     }
 
     private func openFile() throws -> AnySampleSource {
@@ -379,3 +410,85 @@ func exitTogetherIfAnyFailed(world: Communicator, failure: String?) throws {
     try MPI.finalize()
     exit(2)
 }
+
+func quoted(_ text: String) -> String {
+    "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+}
+
+/// Where a run happens, for its banner and summary: processes, hosts, MPI library, Slurm job.
+struct RunContext {
+    var processes: Int
+    var placement: String
+    var environmentLines: [String]
+
+    init(processes: Int, placement: String, environmentLines: [String]) {
+        (self.processes, self.placement, self.environmentLines) = (processes, placement, environmentLines)
+    }
+
+    static var inProcess: RunContext {
+        RunContext(processes: 1, placement: "simulated in one process on \(localHostName())", environmentLines: slurmLines())
+    }
+
+    /// Collective: every rank's host name goes to every rank.
+    init(world: Communicator) throws {
+        let hosts = try world.allgatherv(Array(((try? MPI.processorName()) ?? "?").utf8)).map { String(decoding: $0, as: UTF8.self) }
+        var ranksPerHost = [(String, Int)]()
+        for host in hosts {
+            if let i = ranksPerHost.firstIndex(where: { $0.0 == host }) { ranksPerHost[i].1 += 1 } else { ranksPerHost.append((host, 1)) }
+        }
+        processes = world.size
+        placement = "one per MPI rank: \(world.size) rank\(world.size == 1 ? "" : "s") on \(ranksPerHost.count) host\(ranksPerHost.count == 1 ? "" : "s") ("
+            + ranksPerHost.map { "\($0.0) x\($0.1)" }.joined(separator: ", ") + ")"
+        let library = ((try? MPI.libraryVersion()) ?? "unknown").split(separator: "\n").first.map(String.init) ?? "unknown"
+        environmentLines = ["MPI library: " + library] + RunContext.slurmLines()
+    }
+
+    private static func slurmLines() -> [String] {
+        let environment = ProcessInfo.processInfo.environment
+        guard let job = environment["SLURM_JOB_ID"] else { return [] }
+        var line = "Slurm job \(job)"
+        if let task = environment["SLURM_ARRAY_TASK_ID"], let array = environment["SLURM_ARRAY_JOB_ID"] { line += " (array \(array), task \(task))" }
+        if let name = environment["SLURM_JOB_NAME"] { line += ", name \(name)" }
+        if let nodes = environment["SLURM_JOB_NODELIST"] { line += ", nodes \(nodes)" }
+        return [line]
+    }
+}
+
+/// Under MPI: the graph communicator for `topology`, or nil when the topology was rejected (then
+/// rank 0 has printed why and every rank is about to exit 2 together).
+func makeNetwork(world: Communicator, topology: String, seed: UInt64) throws -> MPINetwork? {
+    var network: MPINetwork?
+    var failure: String?
+    do {
+        network = try MPINetwork(world: world, topology: try Topology.named(topology, nodes: world.size, seed: seed))
+    } catch let error as TopologyError {
+        failure = error.description
+    }
+    try exitTogetherIfAnyFailed(world: world, failure: failure)
+    return network
+}
+
+/// In one process: input errors print one line and exit 2, as under MPI.
+func runInProcess(nodes: Int, topology: String = "ring", seed: UInt64 = 1, _ body: (InProcessNetwork) throws -> Void) throws {
+    var failure: String?
+    do {
+        try body(InProcessNetwork(topology: Topology.named(topology, nodes: nodes, seed: seed)))
+    } catch let error as TopologyError {
+        failure = error.description
+    } catch let error as InputError {
+        failure = error.message
+    }
+    if let failure {
+        FileHandle.standardError.write(Data("dlstm: error: \(failure)\n".utf8))
+        throw ExitCode(2)
+    }
+}
+
+func localHostName() -> String {
+    var buffer = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buffer, buffer.count) == 0 else { return "?" }
+    return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+}
+
+/// The shortest decimal that reads back as the same double (0.0004, not 0.00040000000000000002).
+func shortest(_ x: Double) -> String { "\(x)" }
