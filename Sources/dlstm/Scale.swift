@@ -171,7 +171,7 @@ func plotScaling(in directory: String) throws -> (table: String?, files: [String
         if let field { return ((row[key] as? [String: Any])?[field] as? NSNumber)?.doubleValue ?? .nan }
         return (row[key] as? NSNumber)?.doubleValue ?? .nan
     }
-    var markdown = "| mode | ranks | s/step min | mean | max | compute s/step | communication s/step | speedup | efficiency | bytes per node |\n"
+    var markdown = "| mode | ranks | ms/step min | mean | max | compute ms/step | communication ms/step | speedup | efficiency | bytes per node |\n"
         + "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
     var csv = "mode,ranks,repeats,seconds_per_step_min,seconds_per_step_mean,seconds_per_step_max,compute_seconds_per_step,communication_seconds_per_step,speedup,efficiency,bytes_per_node\n"
     var speedups = [Series](), efficiencies = [Series]()
@@ -183,7 +183,7 @@ func plotScaling(in directory: String) throws -> (table: String?, files: [String
             allRanks.insert(Double(r))
             let cells = [number(row, "seconds_per_step", "min"), number(row, "seconds_per_step", "mean"), number(row, "seconds_per_step", "max"),
                          number(row, "compute_seconds_per_step"), number(row, "communication_seconds_per_step")]
-            markdown += "| \(mode) | \(r) | " + cells.map { String(format: "%.3g", $0) }.joined(separator: " | ")
+            markdown += "| \(mode) | \(r) | " + cells.map { String(format: "%.3g", $0 * 1000) }.joined(separator: " | ")
                 + String(format: " | %.2f | %.2f | ", number(row, "speedup"), number(row, "efficiency")) + compact(number(row, "bytes_per_node")) + " |\n"
             csv += "\(mode),\(r),\(Int(number(row, "repeats"))),\(cells.map(exact).joined(separator: ",")),\(exact(number(row, "speedup"))),"
                 + "\(exact(number(row, "efficiency"))),\(exact(number(row, "bytes_per_node")))\n"

@@ -35,23 +35,37 @@ struct TrainJob {
         }
     }
 
-    /// `ranks` nil: in-process with `nodes` nodes.
+    /// `dlstm train ARGUMENTS --out DIR`; `ranks` nil: in-process with `nodes` nodes.
     static func run(_ arguments: [String], ranks: Int?, nodes: Int? = nil, timeout: Int = 300) throws -> Outcome {
+        let directory = try scratchDirectory()
+        return try dlstm(["train"] + arguments + ["--out", directory.appendingPathComponent("out").path], ranks: ranks, nodes: nodes,
+                         timeout: timeout, directory: directory)
+    }
+
+    static func scratchDirectory() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dlstm-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    /// Any dlstm command line; stdout and stderr go to files in `directory`, and the outcome's
+    /// directory is `directory`/out. `ranks` and `nodes` both nil: the command as given.
+    static func dlstm(_ arguments: [String], ranks: Int?, nodes: Int? = nil, timeout: Int = 300, directory: URL) throws -> Outcome {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: binary + " (build it: swift build -c release)"])
         }
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("train-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let process = Process()
-        var full = ["train"] + arguments + ["--out", directory.appendingPathComponent("out").path]
+        var full = arguments
         if let ranks {
             process.executableURL = repositoryRoot.appendingPathComponent("scripts/mpirun-local")
             full = ["--timeout", String(timeout), "-np", String(ranks), binary] + full
         } else {
             process.executableURL = URL(fileURLWithPath: binary)
-            full += ["--in-process", String(nodes!)]
+            if let nodes { full += ["--in-process", String(nodes)] }
         }
         process.arguments = full
+        // Relative paths (data/, jobs/) are the repository's, wherever the tests run from.
+        process.currentDirectoryURL = repositoryRoot
         let outURL = directory.appendingPathComponent("stdout"), errURL = directory.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)

@@ -74,7 +74,7 @@ func parse(_ svg: String) -> ElementCounter? {
         #expect(linear.ticks().map(\.value) == [0, 2, 4, 6, 8, 10])
         let log = Scale(axis: Axis("y", logarithmic: true), values: [0.001, 10], from: 300, to: 0)
         #expect(abs(log.map(0.001) - 300) < 1e-9 && abs(log.map(10)) < 1e-9)
-        #expect(log.ticks().map(\.label) == ["1e-03", "0.01", "0.1", "1", "10"])
+        #expect(log.ticks().map(\.label) == ["0.001", "0.01", "0.1", "1", "10"])
         #expect(niceStep(0.13) == 0.2 && niceStep(7) == 10 && niceStep(2) == 2)
         #expect(compact(1_234_567) == "1.23M" && compact(0.5) == "0.5")
     }
