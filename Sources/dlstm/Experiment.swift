@@ -16,9 +16,9 @@ struct Experiment: ParsableCommand {
 
             The paper's network is a 4-node ring: run under `mpirun -np 4`. Other rank counts run the same on a ring of that size.
 
-              mpirun -np 4 dlstm experiment fx                 # writes results/fx
+              mpirun -np 4 dlstm experiment fx       # writes results/fx
               mpirun -np 4 dlstm experiment sentiment --out runs/sentiment
-              dlstm experiment fx --in-process 4               # no MPI: 4 nodes in one process
+              dlstm experiment fx --in-process 4     # no MPI: 4 nodes in one process
             """
     )
 

@@ -200,7 +200,14 @@ func plotScaling(in directory: String) throws -> (table: String?, files: [String
         .lines(title: "Parallel efficiency", x: Axis("MPI ranks"), y: Axis("efficiency", range: 0...max(1.1, efficiencies.flatMap(\.points).map(\.y).filter(\.isFinite).max() ?? 1) * 1.05), series: efficiencies),
     ])
     try writeAtomically(Data(figure.svg().utf8), to: directory + "/scaling.svg")
+    markdown += """
+
+        T(R): mean wall time of the repeats at R ranks; R0: the smallest rank count.
+        strong (fixed samples over the network): speedup S(R) = R0 T(R0) / T(R), efficiency E(R) = S(R) / R.
+        weak (fixed samples per node): efficiency E(R) = T(R0) / T(R), scaled speedup S(R) = R E(R).
+
+        """
     try writeAtomically(Data(markdown.utf8), to: directory + "/scaling.md")
     try writeAtomically(Data(csv.utf8), to: directory + "/scaling.csv")
-    return (String(markdown.dropLast()), ["scaling.svg", "scaling.md", "scaling.csv"].map { directory + "/" + $0 })
+    return (markdown.trimmingCharacters(in: .newlines), ["scaling.svg", "scaling.md", "scaling.csv"].map { directory + "/" + $0 })
 }
