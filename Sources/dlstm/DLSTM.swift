@@ -21,25 +21,39 @@ struct DLSTM: ParsableCommand {
     )
 
     /// Expands `--config FILE` before parsing, and names the file when a bad option came from it.
+    /// Under mpirun every rank parses the same arguments and rejects them alike, before MPI starts:
+    /// so every rank exits with the same status, and only rank 0 prints the one line.
     static func main() {
         let expanded: (arguments: [String], origins: [String: String])
         do {
             expanded = try ConfigFile.expand(Array(CommandLine.arguments.dropFirst()))
         } catch {
-            FileHandle.standardError.write(Data("dlstm: error: \(error)\n".utf8))
-            Foundation.exit(2)
+            fail("\(error)")
         }
+        let command: ParsableCommand
         do {
-            var command = try parseAsRoot(expanded.arguments)
-            try command.run()
+            command = try parseAsRoot(expanded.arguments)
         } catch {
             let message = self.message(for: error)
+            guard exitCode(for: error) != .success else { exit(withError: error) }   // --help
             if let (key, file) = expanded.origins.first(where: { key, _ in ["'--\(key)'", "--\(key) ", "'--\(key) <"].contains { message.contains($0) } }) {
-                FileHandle.standardError.write(Data("dlstm: error: \(file): '\(key)': \(message)\n".utf8))
-                Foundation.exit(2)
+                fail("\(file): '\(key)': \(message)")
             }
+            fail(message)
+        }
+        do {
+            var command = command
+            try command.run()
+        } catch {
             exit(withError: error)
         }
+    }
+
+    private static func fail(_ message: String) -> Never {
+        if (launcherRank ?? 0) == 0 {
+            FileHandle.standardError.write(Data("dlstm: error: \(message)\n".utf8))
+        }
+        Foundation.exit(ExitStatus.usage.rawValue)
     }
 }
 

@@ -102,7 +102,7 @@ struct Experiment: ParsableCommand {
             try runInProcess(nodes: k, seed: seed) { _ in
                 try experiment(commands: commands, directory: directory, context: .inProcess, isReporter: true) { _ in
                     InProcessNetwork(topology: try Topology.named("ring", nodes: k, seed: seed))
-                } agree: { if let failure = $0 { throw InputError(message: failure) } }
+                } agree: { if let failure = $0 { throw failure } }
             }
             return
         }
@@ -116,7 +116,7 @@ struct Experiment: ParsableCommand {
     }
 
     private func experiment(commands: [Train], directory: String, context: RunContext, isReporter: Bool,
-                            network: (Int) throws -> Network, agree: (String?) throws -> Void) throws {
+                            network: (Int) throws -> Network, agree: (InputError?) throws -> Void) throws {
         let talk = isReporter && !quiet
         let start = DispatchTime.now().uptimeNanoseconds
         if talk {

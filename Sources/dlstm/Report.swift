@@ -129,7 +129,7 @@ func createOutputDirectory(_ directory: String) throws {
     do {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     } catch {
-        throw InputError(message: "--out \(directory): cannot create the directory (\(error.localizedDescription))")
+        throw InputError(message: "--out \(directory): cannot create the directory (\(error.localizedDescription))", status: .output)
     }
 }
 
@@ -140,7 +140,7 @@ func exact(_ x: Double) -> String { String(format: "%.17g", x) }
 func writeAtomically(_ data: Data, to path: String) throws {
     let temporary = path + ".tmp.\(getpid())"
     let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    guard fd >= 0 else { throw InputError(message: "\(path): cannot write (\(String(cString: strerror(errno))))") }
+    guard fd >= 0 else { throw InputError(message: "\(path): cannot write (\(String(cString: strerror(errno))))", status: .output) }
     var failed = false
     data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
         var offset = 0
@@ -154,6 +154,6 @@ func writeAtomically(_ data: Data, to path: String) throws {
     close(fd)
     guard !failed, rename(temporary, path) == 0 else {
         unlink(temporary)
-        throw InputError(message: "\(path): cannot write (\(String(cString: strerror(errno))))")
+        throw InputError(message: "\(path): cannot write (\(String(cString: strerror(errno))))", status: .output)
     }
 }

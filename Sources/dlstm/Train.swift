@@ -136,6 +136,12 @@ struct Train: ParsableCommand {
     @Option(help: ArgumentHelp("A TOML or JSON file of options: keys are the long option names without '--' (walk-steps = 3, quiet = true). Options on the command line override it. Every run writes the configuration it used to DIR/config.toml.", valueName: "FILE"))
     var config: String?
 
+    @Option(help: ArgumentHelp("End the whole job (MPI_Abort, exit status 124) if the run has not finished after this many seconds, naming the step it reached: a hung or dead rank cannot keep a job until its time limit.", valueName: "SECONDS"))
+    var timeout: Double?
+
+    @Option(help: .hidden)
+    var injectFailure: String?
+
     @Option(help: "Multiply every label by this: e.g. 0.25 maps sentiment scores in [-4, 4] into the range an LSTM with small output weights reaches.")
     var labelScale = 1.0
 
@@ -163,6 +169,8 @@ struct Train: ParsableCommand {
         guard ["none", "minmax", "zscore"].contains(normalize) else { throw ValidationError("--normalize \(normalize): expected none, minmax or zscore") }
         guard lags >= 1, horizon >= 1 else { throw ValidationError("--lags and --horizon must be at least 1") }
         guard teacherInput >= 1, teacherNoise >= 0, (teacherHidden ?? 1) >= 1 else { throw ValidationError("teacher sizes must be at least 1, its noise >= 0") }
+        if let timeout, !(timeout > 0 && timeout.isFinite) { throw ValidationError("--timeout \(timeout): must be a positive number of seconds") }
+        if let injectFailure, InjectedFailure(injectFailure) == nil { throw ValidationError("--inject-failure \(injectFailure): expected NODE:STEP or NODE:STEP:hang") }
         guard progressEvery >= 0, progressEvery.isFinite else { throw ValidationError("--progress-every \(progressEvery): must be >= 0 seconds") }
         guard labelScale.isFinite, labelScale != 0 else { throw ValidationError("--label-scale \(labelScale): must be finite and non-zero") }
     }
@@ -187,20 +195,20 @@ struct Train: ParsableCommand {
     /// writes DIR. Returns the report at the reporter, nil elsewhere. `agree` turns a local input
     /// failure (or none) into a collective decision.
     func execute(network: Network, context: RunContext, banner: Bool = true, label: String? = nil,
-                 agree: (String?) throws -> Void = { if let failure = $0 { throw InputError(message: failure) } }) throws -> RunReport? {
+                 agree: (InputError?) throws -> Void = { if let failure = $0 { throw failure } }) throws -> RunReport? {
         let k = network.topology.nodeCount
         let walkKind = WalkKind(rawValue: walk)!
         let randomWalk = RandomWalk(topology: network.topology, kind: walkKind)
         var streams = [DataStream]()
-        var failure: String?
+        var failure: InputError?
         do {
             let total = try countFileSamples()
             for node in network.localNodes { streams.append(try makeStream(node: node, nodes: k, fileSamples: total)) }
             if network.isReporter, let out { try checkWritable(directory: out) }
         } catch let error as DataError {
-            failure = error.description
+            failure = InputError(message: error.description, status: .data)
         } catch let error as InputError {
-            failure = error.message
+            failure = error
         }
         try agree(failure)
         let inputSize = streams[0].inputSize
@@ -224,14 +232,30 @@ struct Train: ParsableCommand {
                   + "exponents depend on where it started; use --walk lazy or metropolis, or an even --walk-steps")
         }
         let start = DispatchTime.now().uptimeNanoseconds
+        let watchdog = timeout.map { Watchdog(seconds: $0, steps: steps, isFirstToFire: network.isReporter) }
+        defer { watchdog?.finish() }
+        let injected = injectFailure.flatMap(InjectedFailure.init)
+        var stepsTaken = [Int](repeating: 0, count: network.localNodes.count)
         let run = TrainingRun(network: network, trainer: trainer, steps: steps, progressSeconds: quiet ? 0 : progressEvery) { a in
-            try streams[a].next()
+            stepsTaken[a] += 1
+            if a == 0 { watchdog?.reached(step: stepsTaken[a]) }
+            try injected?.check(node: network.localNodes[a], step: stepsTaken[a])
+            return try streams[a].next()
         }
         let name = label ?? algorithm.rawValue
-        guard let records = try run.run(progress: { progress in
-            print("  \(name) step \(progress.step)/\(progress.steps): " + String(format: "%.0f samples/s, MSE so far %.5g, ETA %.0f s",
-                         progress.stepsPerSecond * Double(k), progress.mse, progress.etaSeconds))
-        }) else { return nil }
+        let gathered: [NodeRecord]?
+        do {
+            gathered = try run.run(progress: { progress in
+                print("  \(name) step \(progress.step)/\(progress.steps): " + String(format: "%.0f samples/s, MSE so far %.5g, ETA %.0f s",
+                             progress.stepsPerSecond * Double(k), progress.mse, progress.etaSeconds))
+            })
+        } catch let error as TrainerError {
+            // One rank diverged while the others wait in a collective: the job must end (MPI_Abort).
+            throw RunFailure(message: "\(error)", status: .numerical)
+        } catch let error as DataError {
+            throw RunFailure(message: error.description, status: .data)
+        }
+        guard let records = gathered else { return nil }
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let report = RunReport(records: records, algorithm: algorithm, label: name, settings: settings, topology: network.topology, walk: randomWalk,
                                transport: network.transportName, data: data, wallSeconds: wall, processes: context.processes)
@@ -390,27 +414,6 @@ struct AnySampleSource: SampleSource {
     mutating func next() throws -> Sample? { try nextSample() }
 }
 
-/// Bad input: one line, exit code 2.
-struct InputError: Error, CustomStringConvertible, ErrorWithExitCode {
-    let message: String
-    var description: String { message }
-    var exitCode: Int32 { 2 }
-}
-
-/// Collective: if any rank failed, rank 0 prints the lowest rank's message and every rank exits 2
-/// together (no rank proceeds, none hangs, no abort trace).
-func exitTogetherIfAnyFailed(world: Communicator, failure: String?) throws {
-    let messages = try world.allgatherv(Array((failure ?? "").utf8))
-    guard let first = messages.firstIndex(where: { !$0.isEmpty }) else { return }
-    if world.rank == 0 {
-        let text = String(decoding: messages[first], as: UTF8.self)
-        let everywhere = messages.allSatisfy { $0 == messages[first] }
-        FileHandle.standardError.write(Data(("dlstm: error: " + text + (everywhere ? "" : " (rank \(first))") + "\n").utf8))
-    }
-    try MPI.finalize()
-    exit(2)
-}
-
 func quoted(_ text: String) -> String {
     "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
 }
@@ -451,36 +454,6 @@ struct RunContext {
         if let name = environment["SLURM_JOB_NAME"] { line += ", name \(name)" }
         if let nodes = environment["SLURM_JOB_NODELIST"] { line += ", nodes \(nodes)" }
         return [line]
-    }
-}
-
-/// Under MPI: the graph communicator for `topology`, or nil when the topology was rejected (then
-/// rank 0 has printed why and every rank is about to exit 2 together).
-func makeNetwork(world: Communicator, topology: String, seed: UInt64) throws -> MPINetwork? {
-    var network: MPINetwork?
-    var failure: String?
-    do {
-        network = try MPINetwork(world: world, topology: try Topology.named(topology, nodes: world.size, seed: seed))
-    } catch let error as TopologyError {
-        failure = error.description
-    }
-    try exitTogetherIfAnyFailed(world: world, failure: failure)
-    return network
-}
-
-/// In one process: input errors print one line and exit 2, as under MPI.
-func runInProcess(nodes: Int, topology: String = "ring", seed: UInt64 = 1, _ body: (InProcessNetwork) throws -> Void) throws {
-    var failure: String?
-    do {
-        try body(InProcessNetwork(topology: Topology.named(topology, nodes: nodes, seed: seed)))
-    } catch let error as TopologyError {
-        failure = error.description
-    } catch let error as InputError {
-        failure = error.message
-    }
-    if let failure {
-        FileHandle.standardError.write(Data("dlstm: error: \(failure)\n".utf8))
-        throw ExitCode(2)
     }
 }
 

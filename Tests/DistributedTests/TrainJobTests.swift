@@ -91,7 +91,7 @@ struct TrainJobTests {
         #expect((summary["mse_curve"] as! [[Double]]).last?.first == 40)
     }
 
-    @Test("bad topologies: one clear line from rank 0, every rank exits 2, no hang", arguments: [
+    @Test("bad topologies: one clear line from rank 0, every rank exits 4, no hang", arguments: [
         ("0 1 1\n1 0 1\n", "rows of 3 entries"),
         ("0 1 0\n0 0 1\n0 1 0\n", "not symmetric"),
         ("0 1 1\n1 1 1\n1 1 0\n", "self loop"),
@@ -105,7 +105,7 @@ struct TrainJobTests {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let start = Date()
         let outcome = try TrainJob.run(["--topology", path, "--samples", "5"], ranks: 3, timeout: 60)
-        #expect(outcome.status == 2, "exit \(outcome.status): \(outcome.errors)")
+        #expect(outcome.status == 4, "exit \(outcome.status): \(outcome.errors)")
         let lines = outcome.errors.split(separator: "\n").filter { $0.contains("dlstm: error:") }
         #expect(lines.count == 1, "\(outcome.errors)")
         #expect(lines.first?.contains(expected) == true, "\(outcome.errors)")
@@ -115,7 +115,7 @@ struct TrainJobTests {
     @Test("an unknown topology name is a missing file, said once")
     func unknownTopology() throws {
         let outcome = try TrainJob.run(["--topology", "hypercube", "--samples", "5"], ranks: 3, timeout: 60)
-        #expect(outcome.status == 2)
+        #expect(outcome.status == 4)
         #expect(outcome.errors.contains("hypercube: no such file (expected a built-in topology name or an adjacency-matrix file)"))
     }
 }
