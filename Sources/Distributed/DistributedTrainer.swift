@@ -43,10 +43,22 @@ public protocol DistributedTrainer: AnyObject {
     var estimates: [[Double]] { get }
     /// Per local node, algorithm-specific counters for the report (name -> value).
     var diagnostics: [[String: Double]] { get }
+    /// Everything a local node needs to continue bit for bit after a restart, as numbers (the
+    /// random streams are keyed by step, so the step count is their whole state). Per local node.
+    func checkpointState() throws -> [[Double]]
+    func restoreState(_ states: [[Double]]) throws
 }
 
 extension DistributedTrainer {
     public var diagnostics: [[String: Double]] { [] }
+
+    public func checkpointState() throws -> [[Double]] {
+        throw TrainerError.unsupported("checkpoints of \(algorithm.rawValue) (supported: dpf, dekf, dsgd)")
+    }
+
+    public func restoreState(_ states: [[Double]]) throws {
+        throw TrainerError.unsupported("checkpoints of \(algorithm.rawValue) (supported: dpf, dekf, dsgd)")
+    }
 }
 
 /// Builds the trainer for `algorithm` over `network`.
@@ -106,6 +118,16 @@ public final class DiffusionSGD: DistributedTrainer {
 
     public func predict(_ samples: [Sample]) throws -> [Double] {
         try samples.indices.map { try trainers[$0].predict(samples[$0]) }
+    }
+
+    /// [step; theta].
+    public func checkpointState() throws -> [[Double]] { trainers.map { [Double($0.step)] + $0.parameters } }
+
+    public func restoreState(_ states: [[Double]]) throws {
+        guard states.count == trainers.count, states.allSatisfy({ $0.count == 1 + trainers[0].parameters.count }) else {
+            throw TrainerError.malformedCheckpoint("dsgd: expected \(trainers.count) states of \(1 + trainers[0].parameters.count) numbers")
+        }
+        for a in trainers.indices { trainers[a].restore(parameters: Array(states[a].dropFirst()), step: Int(states[a][0])) }
     }
 
     public func update(_ samples: [Sample]) throws {
@@ -250,4 +272,21 @@ public final class DiffusionEKF: DistributedTrainer {
     }
 
     public var estimates: [[Double]] { filters.map { system.parameters(of: $0.state) } }
+
+    /// [step; psi; P row by row].
+    public func checkpointState() throws -> [[Double]] {
+        filters.map { [Double($0.step)] + $0.state + $0.covariance.elements }
+    }
+
+    public func restoreState(_ states: [[Double]]) throws {
+        let n = system.shape.stateCount
+        guard states.count == filters.count, states.allSatisfy({ $0.count == 1 + n + n * n }) else {
+            throw TrainerError.malformedCheckpoint("dekf: expected \(filters.count) states of \(1 + n + n * n) numbers")
+        }
+        for a in filters.indices {
+            var covariance = Matrix(rows: n, columns: n)
+            covariance.elements = Array(states[a][(1 + n)...])
+            filters[a].restore(state: Array(states[a][1...n]), covariance: covariance, step: Int(states[a][0]))
+        }
+    }
 }

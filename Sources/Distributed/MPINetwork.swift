@@ -6,7 +6,7 @@ import MPI
 public final class MPINetwork: Network {
     public let topology: Topology
     public let localNodes: [Int]
-    public private(set) var traffic = [Traffic()]
+    public var traffic = [Traffic()]
     public var isReporter: Bool { world.rank == 0 }
     public let transportName = "mpi"
     private let world: Communicator

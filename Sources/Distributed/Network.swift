@@ -29,8 +29,8 @@ public protocol Network: AnyObject {
     var topology: Topology { get }
     /// The nodes this process runs, ascending.
     var localNodes: [Int] { get }
-    /// Per local node.
-    var traffic: [Traffic] { get }
+    /// Per local node; settable so that a resumed run continues its counts.
+    var traffic: [Traffic] { get set }
     /// True in the process that writes reports (the one running node 0).
     var isReporter: Bool { get }
     /// "mpi" or "in-process".
@@ -56,7 +56,7 @@ public protocol Network: AnyObject {
 public final class InProcessNetwork: Network {
     public let topology: Topology
     public let localNodes: [Int]
-    public private(set) var traffic: [Traffic]
+    public var traffic: [Traffic]
     public let isReporter = true
     public let transportName = "in-process"
 

@@ -75,6 +75,36 @@ public final class DistributedParticleFilter: DistributedTrainer {
         }
     }
 
+    /// [step, count, ids (count), particles (count x n_theta), estimate (n_theta), emptySteps,
+    /// particlesHeld, degenerateSteps].
+    public func checkpointState() throws -> [[Double]] {
+        network.localNodes.indices.map { a in
+            var state = [Double(step), Double(particles[a].count)] + ids[a].map(Double.init)
+            for theta in particles[a] { state += theta }
+            return state + estimates[a] + [Double(emptySteps[a]), Double(particlesHeld[a]), Double(degenerateSteps[a])]
+        }
+    }
+
+    public func restoreState(_ states: [[Double]]) throws {
+        let nTheta = settings.model.shape.parameterCount
+        guard states.count == network.localNodes.count else { throw TrainerError.malformedCheckpoint("dpf: \(states.count) node states") }
+        for (a, state) in states.enumerated() {
+            guard state.count >= 2, let count = Int(exactly: state[1]), count >= 0, state.count == 2 + count * (1 + nTheta) + nTheta + 3 else {
+                throw TrainerError.malformedCheckpoint("dpf: a node state of \(state.count) numbers for n_theta = \(nTheta)")
+            }
+            step = Int(state[0])
+            ids[a] = state[2..<(2 + count)].map { Int($0) }
+            var offset = 2 + count
+            particles[a] = (0..<count).map { _ in
+                defer { offset += nTheta }
+                return Array(state[offset..<(offset + nTheta)])
+            }
+            estimates[a] = Array(state[offset..<(offset + nTheta)])
+            offset += nTheta
+            (emptySteps[a], particlesHeld[a], degenerateSteps[a]) = (Int(state[offset]), Int(state[offset + 1]), Int(state[offset + 2]))
+        }
+    }
+
     private func observations(_ cloud: [[Double]], on sample: Sample) -> [Double] {
         guard !cloud.isEmpty else { return [] }
         kernel.evaluate(ParticleParameters(shape: settings.model.shape, particles: cloud), sample: sample, into: &output)

@@ -34,19 +34,26 @@ public struct Progress: Sendable {
 /// process's own clock alone. Checks come about four times per report interval.
 struct ProgressSchedule {
     let intervalSeconds: Double
-    private(set) var nextCheck = 1
+    /// Seconds between checks: a quarter of the report interval, or less when a stop request
+    /// (a signal) must be answered promptly.
+    let checkSeconds: Double
+    private(set) var nextCheck: Int
     private var lastReport = 0.0
 
-    init(intervalSeconds: Double) { self.intervalSeconds = intervalSeconds }
+    init(intervalSeconds: Double, checkSeconds: Double? = nil, firstStep: Int = 1) {
+        self.intervalSeconds = intervalSeconds
+        self.checkSeconds = checkSeconds ?? intervalSeconds / 4
+        nextCheck = firstStep
+    }
 
-    func isCheck(step: Int) -> Bool { intervalSeconds > 0 && step == nextCheck }
+    func isCheck(step: Int) -> Bool { checkSeconds > 0 && step == nextCheck }
 
     /// After a check at `step`, with the slowest process's elapsed time: whether to report now.
     mutating func checked(step: Int, elapsedSeconds: Double) -> Bool {
         let secondsPerStep = elapsedSeconds / Double(step)
-        let stride = secondsPerStep > 0 ? Int((intervalSeconds / 4 / secondsPerStep).rounded(.down)) : 1000
+        let stride = secondsPerStep > 0 ? Int((checkSeconds / secondsPerStep).rounded(.down)) : 1000
         nextCheck = step + min(max(stride, 1), 1000)
-        guard elapsedSeconds - lastReport >= intervalSeconds else { return false }
+        guard intervalSeconds > 0, elapsedSeconds - lastReport >= intervalSeconds else { return false }
         lastReport = elapsedSeconds
         return true
     }
@@ -73,41 +80,94 @@ public struct TrainingRun {
         self.nextSample = nextSample
     }
 
-    /// Returns every node's record at the reporter, nil elsewhere.
-    public func run(progress: (Progress) -> Void = { _ in }) throws -> [NodeRecord]? {
+    /// Where a run stands after `step` steps, per local node: what a checkpoint saves besides the
+    /// trainer's own state (the data streams' positions are the step count).
+    public struct State: Sendable {
+        public var step = 0
+        public var predictions: [[Double]]
+        public var labels: [[Double]]
+        public var computeSeconds: [Double]
+        public var errorSums: [Double]
+        public var traffic: [Traffic]
+
+        public init(localNodes: Int) {
+            predictions = [[Double]](repeating: [], count: localNodes)
+            labels = predictions
+            computeSeconds = [Double](repeating: 0, count: localNodes)
+            errorSums = computeSeconds
+            traffic = [Traffic](repeating: Traffic(), count: localNodes)
+        }
+    }
+
+    /// Checkpoints: every `every` steps (0: never), and when any process's `stopRequested()` is
+    /// true at a check (a signal). All processes agree at the same step boundary, `save` writes
+    /// the checkpoint collectively, and a stop then throws `RunStopped`.
+    public struct Checkpointing {
+        public var every: Int
+        public var stopRequested: () -> Bool
+        public var save: (State) throws -> Void
+        /// Seconds between the collective checks of `stopRequested`.
+        public var checkSeconds: Double
+        public init(every: Int, checkSeconds: Double = 0.25, stopRequested: @escaping () -> Bool, save: @escaping (State) throws -> Void) {
+            (self.every, self.checkSeconds, self.stopRequested, self.save) = (every, checkSeconds, stopRequested, save)
+        }
+    }
+
+    public struct RunStopped: Error, CustomStringConvertible {
+        public let step: Int
+        public var description: String { "stopped after step \(step) on request; checkpoint written" }
+    }
+
+    /// Returns every node's record at the reporter, nil elsewhere. `resume` continues a run from
+    /// a checkpoint's state (the trainer restored by the caller, the streams already past it).
+    public func run(resume: State? = nil, checkpointing: Checkpointing? = nil, progress: (Progress) -> Void = { _ in }) throws -> [NodeRecord]? {
         precondition(steps >= 1, "a run needs at least one step")
         let local = network.localNodes.count
-        var predictions = [[Double]](repeating: [], count: local)
-        var labels = predictions
-        var computeSeconds = [Double](repeating: 0, count: local)
-        var errorSums = [Double](repeating: 0, count: local)
+        var state = resume ?? State(localNodes: local)
+        if resume != nil { network.traffic = state.traffic }
+        let firstStep = state.step + 1
         let start = DispatchTime.now().uptimeNanoseconds
-        var schedule = ProgressSchedule(intervalSeconds: progressSeconds)
-        for step in 1...steps {
+        var checkSeconds = progressSeconds / 4
+        if let checkpointing { checkSeconds = checkSeconds > 0 ? min(checkSeconds, checkpointing.checkSeconds) : checkpointing.checkSeconds }
+        var schedule = ProgressSchedule(intervalSeconds: progressSeconds, checkSeconds: checkSeconds)
+        for step in firstStep...max(firstStep, steps) where step <= steps {
             let samples = try (0..<local).map { try nextSample($0) }
             let stepStart = DispatchTime.now().uptimeNanoseconds
             let communicationBefore = network.traffic.map(\.communicationSeconds)
             let estimates = try trainer.predict(samples)
             for a in 0..<local {
-                predictions[a].append(estimates[a])
-                labels[a].append(samples[a].label)
-                errorSums[a] += (samples[a].label - estimates[a]) * (samples[a].label - estimates[a])
+                state.predictions[a].append(estimates[a])
+                state.labels[a].append(samples[a].label)
+                state.errorSums[a] += (samples[a].label - estimates[a]) * (samples[a].label - estimates[a])
             }
             try trainer.update(samples)
             let stepSeconds = Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9 / Double(local)
             for a in 0..<local {
-                computeSeconds[a] += max(0, stepSeconds - (network.traffic[a].communicationSeconds - communicationBefore[a]))
+                state.computeSeconds[a] += max(0, stepSeconds - (network.traffic[a].communicationSeconds - communicationBefore[a]))
             }
-            if schedule.isCheck(step: step) && step < steps {
+            state.step = step
+            let taken = step - firstStep + 1
+            if schedule.isCheck(step: taken) && step < steps {
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                let gathered = try network.allgatherForReport(errorSums.map { [$0, elapsed] })
+                let stop = checkpointing?.stopRequested() == true ? 1.0 : 0.0
+                let gathered = try network.allgatherForReport(state.errorSums.map { [$0, elapsed, stop] })
                 let slowest = gathered.map { $0[1] }.max()!
-                if schedule.checked(step: step, elapsedSeconds: slowest) && network.isReporter {
+                if schedule.checked(step: taken, elapsedSeconds: slowest) && network.isReporter {
                     let mse = gathered.map { $0[0] / Double(step) }.reduce(0, +) / Double(gathered.count)
                     progress(Progress(step: step, steps: steps, elapsedSeconds: slowest, mse: mse))
                 }
+                if let checkpointing, gathered.contains(where: { $0[2] > 0 }) {
+                    state.traffic = network.traffic
+                    try checkpointing.save(state)
+                    throw RunStopped(step: step)
+                }
+            }
+            if let checkpointing, checkpointing.every > 0, step % checkpointing.every == 0, step < steps {
+                state.traffic = network.traffic
+                try checkpointing.save(state)
             }
         }
+        let (predictions, labels, computeSeconds) = (state.predictions, state.labels, state.computeSeconds)
         // Gathered in three collectives: curves, then counters, then diagnostics (keys sorted).
         let curves = try network.gatherForReport((0..<local).map { predictions[$0] + labels[$0] })
         let counters = try network.gatherForReport((0..<local).map {

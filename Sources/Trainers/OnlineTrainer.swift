@@ -52,7 +52,7 @@ public struct SGDTrainer: OnlineTrainer {
     public private(set) var parameters: [Double]
     public let learningRate: Double
     private var pending: (estimate: Double, gradient: [Double])?
-    private var step = 0
+    public private(set) var step = 0
 
     public init(model: LSTMModel, settings: TrainerSettings, seed: UInt64, node: Int = 0) {
         self.model = model
@@ -80,6 +80,13 @@ public struct SGDTrainer: OnlineTrainer {
 
     /// Replaces the parameters (diffusion SGD combines neighbours' estimates).
     public mutating func setParameters(_ theta: [Double]) { parameters = theta }
+
+    /// Puts back what a checkpoint saved.
+    public mutating func restore(parameters theta: [Double], step: Int) {
+        parameters = theta
+        self.step = step
+        pending = nil
+    }
 }
 
 /// The EKF on a = [c_bar; y_bar; theta] (paper eqs. 10-11).

@@ -7,6 +7,10 @@ public enum TrainerError: Error, CustomStringConvertible, Equatable {
     case covarianceNotPositiveDefinite(step: Int, index: Int, value: Double)
     /// A neighbour sent something that is not what the algorithm exchanges.
     case malformedMessage(from: Int, what: String)
+    /// A checkpoint that does not fit this run.
+    case malformedCheckpoint(String)
+    /// Something this trainer does not offer.
+    case unsupported(String)
 
     public var description: String {
         switch self {
@@ -18,6 +22,10 @@ public enum TrainerError: Error, CustomStringConvertible, Equatable {
                 + "increase the measurement noise variance or the initial covariance"
         case let .malformedMessage(node, what):
             return "received a malformed message from node \(node): \(what)"
+        case let .malformedCheckpoint(what):
+            return "the checkpoint does not fit this run: \(what)"
+        case let .unsupported(what):
+            return "not supported yet: \(what)"
         }
     }
 }

@@ -82,7 +82,7 @@ func runInProcess(nodes: Int, topology: String = "ring", seed: UInt64 = 1, _ bod
         failure = InputError(message: error.message, status: error.status)
     }
     if let failure {
-        FileHandle.standardError.write(Data("dlstm: error: \(failure.message)\n".utf8))
+        FileHandle.standardError.write(Data("dlstm: \(failure.status == .checkpointed ? "" : "error: ")\(failure.message)\n".utf8))
         throw ExitCode(failure.status.rawValue)
     }
 }

@@ -142,6 +142,18 @@ struct Train: ParsableCommand {
     @Option(help: .hidden)
     var injectFailure: String?
 
+    @Option(help: ArgumentHelp("Enable checkpoints, written here (DIR/step-T/rank-R.ckpt and DIR/latest). On SIGUSR1 (mpirun forwards it; in Slurm: #SBATCH --signal=B:USR1@120 and a trap) every rank stops at the same step boundary, writes a checkpoint and exits with status 75; --resume continues bit for bit. Supported for dpf, dekf and dsgd.", valueName: "DIR"))
+    var checkpointDir: String?
+
+    @Option(help: ArgumentHelp("Also write a checkpoint every N steps (0: only on SIGUSR1). Default directory: OUT/checkpoint.", valueName: "N"))
+    var checkpointEvery = 0
+
+    @Flag(help: "Continue from the last checkpoint in --checkpoint-dir (default OUT/checkpoint); the configuration must be the same.")
+    var resume = false
+
+    @Option(help: .hidden)
+    var signalAtStep: Int?
+
     @Option(help: "Multiply every label by this: e.g. 0.25 maps sentiment scores in [-4, 4] into the range an LSTM with small output weights reaches.")
     var labelScale = 1.0
 
@@ -169,6 +181,10 @@ struct Train: ParsableCommand {
         guard ["none", "minmax", "zscore"].contains(normalize) else { throw ValidationError("--normalize \(normalize): expected none, minmax or zscore") }
         guard lags >= 1, horizon >= 1 else { throw ValidationError("--lags and --horizon must be at least 1") }
         guard teacherInput >= 1, teacherNoise >= 0, (teacherHidden ?? 1) >= 1 else { throw ValidationError("teacher sizes must be at least 1, its noise >= 0") }
+        guard checkpointEvery >= 0 else { throw ValidationError("--checkpoint-every \(checkpointEvery): must be >= 0") }
+        if (checkpointEvery > 0 || resume) && checkpointDir == nil && out == nil {
+            throw ValidationError("--checkpoint-every and --resume need --checkpoint-dir DIR (or --out DIR, for DIR/checkpoint)")
+        }
         if let timeout, !(timeout > 0 && timeout.isFinite) { throw ValidationError("--timeout \(timeout): must be a positive number of seconds") }
         if let injectFailure, InjectedFailure(injectFailure) == nil { throw ValidationError("--inject-failure \(injectFailure): expected NODE:STEP or NODE:STEP:hang") }
         guard progressEvery >= 0, progressEvery.isFinite else { throw ValidationError("--progress-every \(progressEvery): must be >= 0 seconds") }
@@ -187,7 +203,14 @@ struct Train: ParsableCommand {
         MPI.run { world in
             let context = try RunContext(world: world)
             guard let network = try makeNetwork(world: world, topology: options.topology, seed: options.seed) else { return }
-            _ = try options.execute(network: network, context: context) { try exitTogetherIfAnyFailed(world: world, failure: $0) }
+            do {
+                _ = try options.execute(network: network, context: context) { try exitTogetherIfAnyFailed(world: world, failure: $0) }
+            } catch let stop as RunFailure where stop.status == .checkpointed {
+                // Every rank stopped at the same step: a clean, collective exit with status 75.
+                if world.rank == 0 { FileHandle.standardError.write(Data("dlstm: \(stop.message)\n".utf8)) }
+                try MPI.finalize()
+                Foundation.exit(stop.status.rawValue)
+            }
         }
     }
 
@@ -231,21 +254,77 @@ struct Train: ParsableCommand {
             print("  warning: the \(walkKind.rawValue) walk on this graph is periodic and s = \(walkSteps) is odd: a particle's "
                   + "exponents depend on where it started; use --walk lazy or metropolis, or an even --walk-steps")
         }
+        // Checkpoints: one file per process, named by its rank (0 in-process).
+        let checkpointDirectory = checkpointDir ?? ((checkpointEvery > 0 || resume) ? out.map { $0 + "/checkpoint" } : nil)
+        let store = checkpointDirectory.map { CheckpointStore(directory: $0) }
+        let processIndex = network.localNodes.count == k ? 0 : network.localNodes[0]
+        let configuration = configurationTOML()
+        var resumeState: TrainingRun.State?
+        if let store {
+            var failure: InputError?
+            do {
+                _ = try trainer.checkpointState()
+                if resume {
+                    let step = try store.latestStep()
+                    let contents = try store.read(step: step, rank: processIndex)
+                    let path = store.file(step: step, rank: processIndex)
+                    guard contents.header["configuration"] == configuration, contents.header["nodes"] == "\(k)" else {
+                        throw InputError(message: "\(path): written by a different configuration or node count; resume with the same options "
+                                         + "(the checkpoint's configuration is in its header)", status: .usage)
+                    }
+                    let (state, trainerStates) = try restoredState(from: contents, localNodes: network.localNodes.count, step: step, path: path)
+                    try trainer.restoreState(trainerStates)
+                    for a in streams.indices { for _ in 0..<step { _ = try streams[a].next() } }
+                    resumeState = state
+                }
+            } catch let error as InputError {
+                failure = error
+            } catch let error as TrainerError {
+                failure = InputError(message: "\(error)", status: .usage)
+            } catch let error as DataError {
+                failure = InputError(message: error.description, status: .data)
+            }
+            try agree(failure)
+            installStopSignalHandler()
+            if talk, let resumeState { print("  resuming after step \(resumeState.step) from \(store.directory)") }
+        }
+        let checkpointing = store.map { store in
+            TrainingRun.Checkpointing(every: checkpointEvery, stopRequested: { stopRequested }) { state in
+                var failure: String?
+                do {
+                    let header = ["version": "1", "algorithm": algorithm.rawValue, "configuration": configuration, "nodes": "\(k)",
+                                  "rank": "\(processIndex)", "step": "\(state.step)"]
+                    try store.write(checkpointContents(state: state, trainerStates: try trainer.checkpointState(), header: header),
+                                    step: state.step, rank: processIndex)
+                } catch {
+                    failure = "\(error)"
+                }
+                // Committed only once every process has its file: `latest` never names a partial checkpoint.
+                let verdicts = try network.allgatherForReport(network.localNodes.map { _ in [failure == nil ? 0 : 1] })
+                if verdicts.contains(where: { $0[0] > 0 }) {
+                    throw RunFailure(message: failure ?? "a checkpoint could not be written on another rank", status: .output)
+                }
+                if network.isReporter { try store.commit(step: state.step) }
+            }
+        }
+
         let start = DispatchTime.now().uptimeNanoseconds
         let watchdog = timeout.map { Watchdog(seconds: $0, steps: steps, isFirstToFire: network.isReporter) }
         defer { watchdog?.finish() }
         let injected = injectFailure.flatMap(InjectedFailure.init)
-        var stepsTaken = [Int](repeating: 0, count: network.localNodes.count)
+        var stepsTaken = [Int](repeating: resumeState?.step ?? 0, count: network.localNodes.count)
+        let signalAtStep = self.signalAtStep
         let run = TrainingRun(network: network, trainer: trainer, steps: steps, progressSeconds: quiet ? 0 : progressEvery) { a in
             stepsTaken[a] += 1
             if a == 0 { watchdog?.reached(step: stepsTaken[a]) }
+            if a == 0 && stepsTaken[a] == signalAtStep && network.localNodes[0] == 0 { raise(SIGUSR1) }
             try injected?.check(node: network.localNodes[a], step: stepsTaken[a])
             return try streams[a].next()
         }
         let name = label ?? algorithm.rawValue
         let gathered: [NodeRecord]?
         do {
-            gathered = try run.run(progress: { progress in
+            gathered = try run.run(resume: resumeState, checkpointing: checkpointing, progress: { progress in
                 print("  \(name) step \(progress.step)/\(progress.steps): " + String(format: "%.0f samples/s, MSE so far %.5g, ETA %.0f s",
                              progress.stepsPerSecond * Double(k), progress.mse, progress.etaSeconds))
             })
@@ -254,6 +333,9 @@ struct Train: ParsableCommand {
             throw RunFailure(message: "\(error)", status: .numerical)
         } catch let error as DataError {
             throw RunFailure(message: error.description, status: .data)
+        } catch let stop as TrainingRun.RunStopped {
+            throw RunFailure(message: "stopped after step \(stop.step) of \(steps) on SIGUSR1; checkpoint in \(store!.directory); "
+                             + "continue with the same options and --resume", status: .checkpointed)
         }
         guard let records = gathered else { return nil }
         let wall = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
