@@ -37,13 +37,12 @@ struct ProgressSchedule {
     /// Seconds between checks: a quarter of the report interval, or less when a stop request
     /// (a signal) must be answered promptly.
     let checkSeconds: Double
-    private(set) var nextCheck: Int
+    private(set) var nextCheck = 1
     private var lastReport = 0.0
 
-    init(intervalSeconds: Double, checkSeconds: Double? = nil, firstStep: Int = 1) {
+    init(intervalSeconds: Double, checkSeconds: Double? = nil) {
         self.intervalSeconds = intervalSeconds
         self.checkSeconds = checkSeconds ?? intervalSeconds / 4
-        nextCheck = firstStep
     }
 
     func isCheck(step: Int) -> Bool { checkSeconds > 0 && step == nextCheck }
@@ -130,7 +129,11 @@ public struct TrainingRun {
         var checkSeconds = progressSeconds / 4
         if let checkpointing { checkSeconds = checkSeconds > 0 ? min(checkSeconds, checkpointing.checkSeconds) : checkpointing.checkSeconds }
         var schedule = ProgressSchedule(intervalSeconds: progressSeconds, checkSeconds: checkSeconds)
-        for step in firstStep...max(firstStep, steps) where step <= steps {
+        func saveCheckpoint(_ checkpointing: Checkpointing) throws {
+            state.traffic = network.traffic
+            try checkpointing.save(state)
+        }
+        for step in stride(from: firstStep, through: steps, by: 1) {
             let samples = try (0..<local).map { try nextSample($0) }
             let stepStart = DispatchTime.now().uptimeNanoseconds
             let communicationBefore = network.traffic.map(\.communicationSeconds)
@@ -157,14 +160,12 @@ public struct TrainingRun {
                     progress(Progress(step: step, steps: steps, elapsedSeconds: slowest, mse: mse))
                 }
                 if let checkpointing, gathered.contains(where: { $0[2] > 0 }) {
-                    state.traffic = network.traffic
-                    try checkpointing.save(state)
+                    try saveCheckpoint(checkpointing)
                     throw RunStopped(step: step)
                 }
             }
             if let checkpointing, checkpointing.every > 0, step % checkpointing.every == 0, step < steps {
-                state.traffic = network.traffic
-                try checkpointing.save(state)
+                try saveCheckpoint(checkpointing)
             }
         }
         let (predictions, labels, computeSeconds) = (state.predictions, state.labels, state.computeSeconds)

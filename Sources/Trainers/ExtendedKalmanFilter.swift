@@ -100,13 +100,13 @@ public struct ExtendedKalmanFilter<Model: StateSpaceModel> {
         }
     }
 
-    /// Replaces the estimate, e.g. by the diffusion EKF's combination of its neighbours' estimates.
     /// Puts back a state saved by a checkpoint: estimate, covariance and step count.
     public mutating func restore(state: [Double], covariance: Matrix, step: Int) {
         setEstimate(state: state, covariance: covariance)
         self.step = step
     }
 
+    /// Replaces the estimate, e.g. by the diffusion EKF's combination of its neighbours' estimates.
     public mutating func setEstimate(state: [Double], covariance: Matrix) {
         precondition(state.count == self.state.count && covariance.rows == self.covariance.rows && covariance.columns == covariance.rows)
         self.state = state

@@ -19,7 +19,7 @@ enum ConfigFile {
         let description: String
     }
 
-    /// The arguments with every `--config FILE` expanded; `names` maps each inserted option back to
+    /// The arguments with every `--config FILE` expanded; `origins` maps each inserted option back to
     /// its file for error messages.
     static func expand(_ arguments: [String]) throws -> (arguments: [String], origins: [String: String]) {
         var rest = [String]()

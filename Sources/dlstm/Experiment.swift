@@ -100,7 +100,7 @@ struct Experiment: ParsableCommand {
         let commands = try runs.map { try trainCommand(run: $0, directory: directory) }
         if let k = inProcess {
             try runInProcess(nodes: k, seed: seed) { _ in
-                try experiment(commands: commands, directory: directory, context: .inProcess, isReporter: true) { _ in
+                try experiment(commands: commands, directory: directory, context: .inProcess, isReporter: true) {
                     InProcessNetwork(topology: try Topology.named("ring", nodes: k, seed: seed))
                 } agree: { if let failure = $0 { throw failure } }
             }
@@ -109,14 +109,14 @@ struct Experiment: ParsableCommand {
         let options = self
         MPI.run { world in
             let context = try RunContext(world: world)
-            try options.experiment(commands: commands, directory: directory, context: context, isReporter: world.rank == 0) { _ in
+            try options.experiment(commands: commands, directory: directory, context: context, isReporter: world.rank == 0) {
                 try makeNetwork(world: world, topology: "ring", seed: options.seed)!
             } agree: { try exitTogetherIfAnyFailed(world: world, failure: $0) }
         }
     }
 
     private func experiment(commands: [Train], directory: String, context: RunContext, isReporter: Bool,
-                            network: (Int) throws -> Network, agree: (InputError?) throws -> Void) throws {
+                            network: () throws -> Network, agree: (InputError?) throws -> Void) throws {
         let talk = isReporter && !quiet
         let start = DispatchTime.now().uptimeNanoseconds
         if talk {
@@ -127,7 +127,7 @@ struct Experiment: ParsableCommand {
         }
         for (index, command) in commands.enumerated() {
             // A fresh graph communicator per run, so each run's traffic counts start at zero.
-            _ = try command.execute(network: network(index), context: context, banner: false, label: runs[index], agree: agree)
+            _ = try command.execute(network: network(), context: context, banner: false, label: runs[index], agree: agree)
         }
         guard isReporter else { return }
         let written = try plotResults(in: directory, title: title)

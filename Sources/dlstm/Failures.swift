@@ -1,4 +1,5 @@
 import ArgumentParser
+import DataSources
 import Distributed
 import Foundation
 import MPI
@@ -32,6 +33,12 @@ struct InputError: Error, CustomStringConvertible, ErrorWithExitCode {
     var exitCode: Int32 { status.rawValue }
 }
 
+/// The status of each lower layer's input errors, in one place.
+extension InputError {
+    init(_ error: DataError) { self.init(message: error.description, status: .data) }
+    init(_ error: TopologyError) { self.init(message: error.description, status: .topology) }
+}
+
 /// A failure after training started (the other ranks are in collectives, so it aborts the job).
 struct RunFailure: Error, CustomStringConvertible, ErrorWithExitCode {
     let message: String
@@ -63,7 +70,7 @@ func makeNetwork(world: Communicator, topology: String, seed: UInt64) throws -> 
     do {
         network = try MPINetwork(world: world, topology: try Topology.named(topology, nodes: world.size, seed: seed))
     } catch let error as TopologyError {
-        failure = InputError(message: error.description, status: .topology)
+        failure = InputError(error)
     }
     try exitTogetherIfAnyFailed(world: world, failure: failure)
     return network
@@ -75,7 +82,7 @@ func runInProcess(nodes: Int, topology: String = "ring", seed: UInt64 = 1, _ bod
     do {
         try body(InProcessNetwork(topology: Topology.named(topology, nodes: nodes, seed: seed)))
     } catch let error as TopologyError {
-        failure = InputError(message: error.description, status: .topology)
+        failure = InputError(error)
     } catch let error as InputError {
         failure = error
     } catch let error as RunFailure {

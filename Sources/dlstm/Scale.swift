@@ -132,10 +132,6 @@ struct Scale: ParsableCommand {
         for (mode, byRanks) in points {
             let r0 = byRanks.keys.min()!
             func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(xs.count) }
-            func number(_ run: [String: Any], _ key: String, _ field: String? = nil) -> Double {
-                if let field { return ((run[key] as? [String: Any])?[field] as? NSNumber)?.doubleValue ?? .nan }
-                return (run[key] as? NSNumber)?.doubleValue ?? .nan
-            }
             let baseline = mean(byRanks[r0]!.map { number($0, "wall_seconds") })
             study[mode] = byRanks.keys.sorted().map { r -> [String: Any] in
                 let runs = byRanks[r]!
@@ -166,10 +162,6 @@ func plotScaling(in directory: String) throws -> (table: String?, files: [String
     guard let data = FileManager.default.contents(atPath: directory + "/scaling.json"),
           let study = try? JSONSerialization.jsonObject(with: data) as? [String: [[String: Any]]] else {
         throw InputError(message: "\(directory)/scaling.json: cannot read it as a scaling study")
-    }
-    func number(_ row: [String: Any], _ key: String, _ field: String? = nil) -> Double {
-        if let field { return ((row[key] as? [String: Any])?[field] as? NSNumber)?.doubleValue ?? .nan }
-        return (row[key] as? NSNumber)?.doubleValue ?? .nan
     }
     var markdown = "| mode | ranks | ms/step min | mean | max | compute ms/step | communication ms/step | speedup | efficiency | bytes per node |\n"
         + "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
@@ -210,4 +202,11 @@ func plotScaling(in directory: String) throws -> (table: String?, files: [String
     try writeAtomically(Data(markdown.utf8), to: directory + "/scaling.md")
     try writeAtomically(Data(csv.utf8), to: directory + "/scaling.csv")
     return (markdown.trimmingCharacters(in: .newlines), ["scaling.svg", "scaling.md", "scaling.csv"].map { directory + "/" + $0 })
+}
+
+/// A number of a summary.json or scaling.json object, `object[key]` or `object[key][field]`;
+/// NaN when absent, so a missing figure shows as such in the table instead of stopping it.
+private func number(_ object: [String: Any], _ key: String, _ field: String? = nil) -> Double {
+    if let field { return ((object[key] as? [String: Any])?[field] as? NSNumber)?.doubleValue ?? .nan }
+    return (object[key] as? NSNumber)?.doubleValue ?? .nan
 }

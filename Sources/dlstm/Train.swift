@@ -229,7 +229,7 @@ struct Train: ParsableCommand {
             for node in network.localNodes { streams.append(try makeStream(node: node, nodes: k, fileSamples: total)) }
             if network.isReporter, let out { try checkWritable(directory: out) }
         } catch let error as DataError {
-            failure = InputError(message: error.description, status: .data)
+            failure = InputError(error)
         } catch let error as InputError {
             failure = error
         }
@@ -240,6 +240,7 @@ struct Train: ParsableCommand {
         let algorithm = Algorithm(rawValue: self.algorithm)!
         let trainer = try makeTrainer(algorithm, settings: settings, network: network)
 
+        let configuration = configurationTOML()
         let talk = network.isReporter && !quiet
         if talk && banner {
             print("dlstm train: \(label ?? algorithm.rawValue) on \(k) node\(k == 1 ? "" : "s"), \(context.placement)")
@@ -248,7 +249,7 @@ struct Train: ParsableCommand {
                   + (randomWalk.isPeriodic ? " (periodic)" : ""))
             print("  data \(data): \(steps) steps per node, p = \(inputSize), n = \(hidden), n_theta = \(settings.model.shape.parameterCount)")
             print("  configuration (a --config file for this run" + (out.map { ", also in \($0)/config.toml" } ?? "") + "):")
-            for line in configurationTOML().split(separator: "\n") { print("    " + line) }
+            for line in configuration.split(separator: "\n") { print("    " + line) }
         }
         if talk && algorithm == .dpf && randomWalk.isPeriodic && walkSteps % 2 == 1 {
             print("  warning: the \(walkKind.rawValue) walk on this graph is periodic and s = \(walkSteps) is odd: a particle's "
@@ -258,7 +259,6 @@ struct Train: ParsableCommand {
         let checkpointDirectory = checkpointDir ?? ((checkpointEvery > 0 || resume) ? out.map { $0 + "/checkpoint" } : nil)
         let store = checkpointDirectory.map { CheckpointStore(directory: $0) }
         let processIndex = network.localNodes.count == k ? 0 : network.localNodes[0]
-        let configuration = configurationTOML()
         var resumeState: TrainingRun.State?
         if let store {
             var failure: InputError?
@@ -282,7 +282,7 @@ struct Train: ParsableCommand {
             } catch let error as TrainerError {
                 failure = InputError(message: "\(error)", status: .usage)
             } catch let error as DataError {
-                failure = InputError(message: error.description, status: .data)
+                failure = InputError(error)
             }
             try agree(failure)
             installStopSignalHandler()
@@ -343,7 +343,7 @@ struct Train: ParsableCommand {
                                transport: network.transportName, data: data, wallSeconds: wall, processes: context.processes)
         if let out {
             try report.write(to: out, parameters: parameterDictionary(settings: settings))
-            try writeAtomically(Data(configurationTOML().utf8), to: out + "/config.toml")
+            try writeAtomically(Data(configuration.utf8), to: out + "/config.toml")
         }
         if !quiet {
             print("  \(name): " + String(format: "final MSE %.6g (last 10%% of %d steps, mean over nodes); %.0f bytes sent per node; %.2f s",
