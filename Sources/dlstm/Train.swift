@@ -191,8 +191,16 @@ struct Train: ParsableCommand {
         guard labelScale.isFinite, labelScale != 0 else { throw ValidationError("--label-scale \(labelScale): must be finite and non-zero") }
     }
 
+    /// Where checkpoints go, if they are enabled.
+    var checkpointDirectory: String? {
+        checkpointDir ?? ((checkpointEvery > 0 || resume) ? out.map { $0 + "/checkpoint" } : nil)
+    }
+
     func run() throws {
         useOneBLASThreadPerProcess()
+        // Before MPI and the data, which can take a while: a SIGUSR1 that came in that window would
+        // otherwise kill the process (its default action) instead of asking for a checkpoint.
+        if checkpointDirectory != nil { installStopSignalHandler() }
         if let k = inProcess {
             try runInProcess(nodes: k, topology: topology, seed: seed) { network in
                 _ = try execute(network: network, context: .inProcess)
@@ -256,7 +264,6 @@ struct Train: ParsableCommand {
                   + "exponents depend on where it started; use --walk lazy or metropolis, or an even --walk-steps")
         }
         // Checkpoints: one file per process, named by its rank (0 in-process).
-        let checkpointDirectory = checkpointDir ?? ((checkpointEvery > 0 || resume) ? out.map { $0 + "/checkpoint" } : nil)
         let store = checkpointDirectory.map { CheckpointStore(directory: $0) }
         let processIndex = network.localNodes.count == k ? 0 : network.localNodes[0]
         var resumeState: TrainingRun.State?
@@ -285,7 +292,6 @@ struct Train: ParsableCommand {
                 failure = InputError(error)
             }
             try agree(failure)
-            installStopSignalHandler()
             if talk, let resumeState { print("  resuming after step \(resumeState.step) from \(store.directory)") }
         }
         let checkpointing = store.map { store in
