@@ -29,6 +29,11 @@ let package = Package(
     products: [
         .executable(name: "dlstm", targets: ["dlstm"]),
         .library(name: "MPI", targets: ["MPI"]),
+        // For Fuzz/, the libFuzzer harness of the parsers (scripts/fuzz).
+        .library(name: "LSTM", targets: ["LSTM"]),
+        .library(name: "DataSources", targets: ["DataSources"]),
+        .library(name: "Distributed", targets: ["Distributed"]),
+        .library(name: "ConfigFiles", targets: ["ConfigFiles"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -61,6 +66,8 @@ let package = Package(
         // Distributed trainers (DPF, DEKF, diffusion SGD, centralized PF), topologies, and the two
         // transports they run on: MPI (one node per rank) and in-process (all nodes in turn).
         .target(name: "Distributed", dependencies: ["MPI", "LSTM", "Numerics", "Trainers"], swiftSettings: crossModuleOptimization),
+        // --config FILE.toml|.json expanded into command-line options: no MPI.
+        .target(name: "ConfigFiles", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
         // SVG line and bar charts for results: no MPI, no dependencies.
         .target(name: "Plots"),
         // The binding against the same calls made through the C API (`dlstm bench mpi`).
@@ -78,8 +85,8 @@ let package = Package(
                 "Distributed",
                 "DataSources",
                 "Plots",
+                "ConfigFiles",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
         .testTarget(name: "MPITests", dependencies: ["MPIScenarios"]),

@@ -57,6 +57,11 @@ public struct CSVTimeSeries: SampleSource {
                 let sd = (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
                 (offset, scale) = (mean, sd > 0 ? sd : 1)
             }
+            // Values near the largest Double (1e308 and -1e308) overflow the range or the variance,
+            // and every scaled value would be 0 or NaN.
+            guard offset.isFinite, scale.isFinite else {
+                throw DataError(file: path, "the values in the first \(values.count) rows are too large to normalise (their range overflows a Double)")
+            }
         }
         reader = try LineReader(path: path)
         if hasHeader { _ = try reader.next() }
@@ -86,7 +91,11 @@ public struct CSVTimeSeries: SampleSource {
                 throw DataError(file: path, line: reader.lineNumber,
                                 "field \(columnIndex + 1) is '\(fields[columnIndex])', expected a finite number")
             }
-            return (value - offset) / scale
+            let scaled = (value - offset) / scale
+            guard scaled.isFinite else {
+                throw DataError(file: path, line: reader.lineNumber, "\(value) is too large to normalise with the first rows' statistics")
+            }
+            return scaled
         }
         return nil
     }

@@ -194,10 +194,12 @@ public struct Topology: Sendable, Equatable {
     public static func parse(_ text: String, name: String) throws -> Topology {
         var rows = [[Bool]]()
         var firstLine = [Int]()
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Character.isNewline: "\r\n" is one Character in Swift, so splitting on "\n" alone would
+        // leave a file saved on Windows as one line.
+        for (index, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if line.isEmpty || line.hasPrefix("#") { continue }
-            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "," })
+            let fields = line.split(whereSeparator: { $0.isWhitespace || $0 == "," })
             var row = [Bool]()
             for field in fields {
                 switch field {

@@ -66,6 +66,24 @@ struct DataSourceTests {
         #expect(dataError { var s = try CSVTimeSeries(path: nan, column: "1", lags: 1); _ = try s.collect() }.contains(":2: "))
         #expect(dataError { _ = try CSVTimeSeries(path: "/nonexistent/x.csv", column: "1", lags: 1) }
                 == "/nonexistent/x.csv: cannot open: No such file or directory")
+        // A carriage return inside a field is escaped: the message stays one line.
+        let cr = try temporaryFile("y\n1\n2\r3\n", suffix: ".csv")
+        #expect(dataError { var s = try CSVTimeSeries(path: cr, column: "y", lags: 1); _ = try s.collect() }
+                == "\(cr):3: field 1 is '2\\r3', expected a finite number")
+    }
+
+    // Found by scripts/fuzz: 1e308 and -1e308 are finite, but their range is not, and min-max
+    // scaling turned them into NaN that reached the trainers.
+    @Test("values too large to normalise are an error, not NaN", arguments: [
+        CSVTimeSeries.Normalization.minMax(prefix: 3), .zScore(prefix: 3),
+    ])
+    func csvOverflowingNormalisation(normalization: CSVTimeSeries.Normalization) throws {
+        let prefix = try temporaryFile("y\n1e308\n-1e308\n1\n2\n", suffix: ".csv")
+        #expect(dataError { _ = try CSVTimeSeries(path: prefix, column: "y", lags: 1, normalization: normalization) }
+                .contains("too large to normalise"))
+        let later = try temporaryFile("y\n0\n1e-10\n2e-10\n1e300\n", suffix: ".csv")
+        #expect(dataError { var s = try CSVTimeSeries(path: later, column: "y", lags: 1, normalization: normalization); _ = try s.collect() }
+                .hasPrefix("\(later):5: 1e+300 is too large to normalise"))
     }
 
     @Test("VADER tweets with lexicon vectors: 4200 samples, p = 2, CRLF handled")

@@ -96,6 +96,11 @@ struct ExperimentTests {
         ("run.json", "{\"samples\": {\"a\": 1}}", "'samples': expected a string, number or boolean"),
         ("run.json", "[1]", "expected one JSON object"),
         ("run.yaml", "a: 1", "expected a .toml or .json file"),
+        // Found by scripts/fuzz: toml++ aborted the process on these (an assertion), exit 134.
+        ("run.toml", "samples = 5\n[;x]\n", "run.toml:2: a table header must start with a key, not ';'"),
+        ("run.toml", "samples = 5\n[\n", "run.toml:2: a table header must start with a key"),
+        ("run.toml", "samples = 5\u{1}\n", "run.toml:1: control character U+0001"),
+        ("run.toml", "\"a\\nb\" = 1\n", "'a\\nb' is not an option name"),
     ])
     func badConfiguration(name: String, text: String, expected: String) throws {
         let scratch = try TrainJob.scratchDirectory()

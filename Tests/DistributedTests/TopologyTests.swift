@@ -98,4 +98,15 @@ struct TopologyTests {
         #expect(throws: TopologyError.self) { try Topology.named(path, nodes: 4) }
         #expect(throws: TopologyError.self) { try Topology.named("/nonexistent/adjacency.txt", nodes: 3) }
     }
+
+    // Found by scripts/fuzz: "\r\n" is one Character in Swift, and splitting on "\n" read a file
+    // saved on Windows as a single line ("'1\r\n1' is not 0 or 1", a message of two lines).
+    @Test("CRLF and CR line ends read like LF")
+    func windowsLineEnds() throws {
+        for text in ["0 1 1\r\n1 0 1\r\n1 1 0\r\n", "0 1 1\r1 0 1\r1 1 0"] {
+            let triangle = try Topology.parse(text, name: "m.txt")
+            #expect(triangle.nodeCount == 3 && triangle.edgeCount == 3)
+        }
+        #expect(throws: TopologyError.self) { try Topology.parse("0 1\r\n1 0 1\r\n", name: "m.txt") }
+    }
 }

@@ -14,14 +14,20 @@ import TOMLKit
 ///
 /// The file's options are inserted before the command line's own, and for an option given twice
 /// the last one wins: the command line overrides the file.
-enum ConfigFile {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+public enum ConfigFile {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+        /// Control characters (a TOML key may hold "\n") are escaped: the message stays one line.
+        init(description: String) {
+            self.description = String(description.unicodeScalars.map {
+                $0.properties.generalCategory == .control ? $0.escaped(asASCII: false) : String($0)
+            }.joined())
+        }
     }
 
     /// The arguments with every `--config FILE` expanded; `origins` maps each inserted option back to
     /// its file for error messages.
-    static func expand(_ arguments: [String]) throws -> (arguments: [String], origins: [String: String]) {
+    public static func expand(_ arguments: [String]) throws -> (arguments: [String], origins: [String: String]) {
         var rest = [String]()
         var fromFiles = [String]()
         var origins = [String: String]()
@@ -58,22 +64,28 @@ enum ConfigFile {
         return (rest, origins)
     }
 
-    enum Setting: Equatable {
+    public enum Setting: Equatable, Sendable {
         case flag(Bool)
         case value(String)
     }
 
     /// The file's settings, in the file's key order for TOML and sorted for JSON.
-    static func options(in path: String) throws -> [(String, Setting)] {
+    public static func options(in path: String) throws -> [(String, Setting)] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw Failure(description: "--config \(path): cannot read the file")
         }
+        return try options(text: text, path: path)
+    }
+
+    /// The settings in `text`, read as TOML or JSON by `path`'s extension; `path` names the file in errors.
+    public static func options(text: String, path: String) throws -> [(String, Setting)] {
         if path.lowercased().hasSuffix(".json") {
             return try jsonOptions(text, path: path)
         }
         guard path.lowercased().hasSuffix(".toml") else {
             throw Failure(description: "--config \(path): expected a .toml or .json file")
         }
+        try rejectWhatCrashesTheParser(text, path: path)
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -85,12 +97,38 @@ enum ConfigFile {
             switch value.type {
             case .bool: setting = .flag(value.bool!)
             case .int: setting = .value(String(value.int!))
-            case .double: setting = .value(exact(value.double!))
+            case .double: setting = .value(value.double!.description)
             case .string: setting = .value(value.string!)
             default:
                 throw Failure(description: "\(path): '\(key)': expected a string, number or boolean, not a \(value.type)")
             }
             return (try checked(key, path: path), setting)
+        }
+    }
+
+    /// toml++ 3.4 stops the process with an assertion, instead of reporting an error, on two kinds
+    /// of invalid TOML that scripts/fuzz found: a control character (TOML allows none but tab and
+    /// line ends), and a table header whose key starts with a character no key starts with
+    /// (`[;x]`). Both are reported here the way the parser reports its errors.
+    private static func rejectWhatCrashesTheParser(_ text: String, path: String) throws {
+        let keyStart = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-\"'".unicodeScalars)
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let scalars = line.unicodeScalars
+            if let bad = scalars.first(where: { $0.properties.generalCategory == .control && $0 != "\t" && $0 != "\r" }) {
+                throw Failure(description: "\(path):\(number + 1): control character U+\(String(format: "%04X", bad.value)) (TOML allows none but tab)")
+            }
+            // The header's key: after "[" or "[[" and blanks.
+            var rest = scalars.drop { $0 == " " || $0 == "\t" }
+            guard rest.first == "[" else { continue }
+            rest = rest.dropFirst()
+            if rest.first == "[" { rest = rest.dropFirst() }
+            rest = rest.drop { $0 == " " || $0 == "\t" }
+            guard let first = rest.first, first != "\r" else {
+                throw Failure(description: "\(path):\(number + 1): a table header must start with a key on the same line")
+            }
+            if first != "]" && !keyStart.contains(first) {
+                throw Failure(description: "\(path):\(number + 1): a table header must start with a key, not '\(first)'")
+            }
         }
     }
 
@@ -122,7 +160,7 @@ enum ConfigFile {
             switch table[key]! {
             case .bool(let value): setting = .flag(value)
             case .integer(let value): setting = .value(String(value))
-            case .number(let value): setting = .value(exact(value))
+            case .number(let value): setting = .value(value.description)
             case .text(let value): setting = .value(value)
             }
             return (try checked(key, path: path), setting)
