@@ -21,12 +21,17 @@ public func logSumExp(_ values: [Double]) -> Double {
 }
 
 /// Normalised weights from log-weights, as `particles` (Chopin) does: subtract the maximum, exp,
-/// divide by the sum. Returns nil when no weight is finite (every particle impossible), so the
-/// caller decides how to recover instead of dividing by zero into NaN.
+/// divide by the sum. Dividing by the sum (at least 1, from the maximum's own term) keeps the total
+/// 1 to rounding whatever the log-weights' magnitude; exp(lw - logSumExp) would be off by the
+/// spacing of doubles at |lw| (1e-7 at 1e9). Returns nil when no weight is finite (every particle
+/// impossible, or an infinite one), so the caller decides how to recover instead of dividing into NaN.
 public func normalizedWeights(fromLog logWeights: [Double]) -> [Double]? {
-    let total = logSumExp(logWeights)
-    guard total.isFinite else { return nil }
-    return logWeights.map { $0.isNaN ? 0 : exp($0 - total) }
+    var maximum = -Double.infinity
+    for value in logWeights where value > maximum { maximum = value }
+    guard maximum.isFinite else { return nil }
+    let unnormalized = logWeights.map { $0 > -.infinity ? exp($0 - maximum) : 0 }
+    let sum = unnormalized.reduce(0, +)
+    return unnormalized.map { $0 / sum }
 }
 
 /// Effective sample size 1 / sum(w^2) of normalised weights: N for equal weights, 1 for one survivor.

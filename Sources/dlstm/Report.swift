@@ -92,12 +92,19 @@ struct RunReport {
         ]
     }
 
-    /// summary.json and node-K.csv (step, prediction, label, squared error, time-averaged MSE),
-    /// each written atomically.
-    func write(to directory: String, parameters: [String: Any]) throws {
+    /// node-K.csv (step, prediction, label, squared error, time-averaged MSE), `extraFiles`, then
+    /// summary.json, each written atomically. summary.json comes last, so a directory with one is
+    /// complete: a run killed while writing leaves the previous results or some new curves without
+    /// their summary, never a truncated file.
+    func write(to directory: String, parameters: [String: Any], extraFiles: [(name: String, contents: String)] = []) throws {
+        // The trainers stop on a non-finite prediction; this makes "no NaN in results" hold whatever
+        // a future trainer does.
+        for record in records {
+            if let t = record.predictions.indices.first(where: { !record.predictions[$0].isFinite || !record.squaredErrors[$0].isFinite }) {
+                throw RunFailure(message: "node \(record.node), step \(t + 1): the prediction is \(record.predictions[t]); no results written", status: .numerical)
+            }
+        }
         try createOutputDirectory(directory)
-        let json = try JSONSerialization.data(withJSONObject: summary(parameters: parameters), options: [.prettyPrinted, .sortedKeys])
-        try writeAtomically(json + Data("\n".utf8), to: directory + "/summary.json")
         for record in records {
             var csv = "step,prediction,label,squared_error,mse\n"
             var sum = 0.0
@@ -109,6 +116,9 @@ struct RunReport {
             }
             try writeAtomically(Data(csv.utf8), to: directory + "/node-\(record.node).csv")
         }
+        for file in extraFiles { try writeAtomically(Data(file.contents.utf8), to: directory + "/" + file.name) }
+        let json = try JSONSerialization.data(withJSONObject: summary(parameters: parameters), options: [.prettyPrinted, .sortedKeys])
+        try writeAtomically(json + Data("\n".utf8), to: directory + "/summary.json")
     }
 }
 
@@ -135,25 +145,40 @@ func createOutputDirectory(_ directory: String) throws {
 
 func exact(_ x: Double) -> String { String(format: "%.17g", x) }
 
-/// Writes to a temporary file in the same directory, fsyncs it, and renames it over `path`: a
-/// reader sees the old file or the new one, never half of one.
+/// Test hook (hidden `--inject-kill-while-writing K`): the process kills itself (SIGKILL, as
+/// `kill -9` or a node failure would) halfway through writing its (K+1)-th file.
+nonisolated(unsafe) var filesBeforeInjectedKill: Int?
+
+/// Writes to a temporary file in the same directory, fsyncs it, renames it over `path`, and
+/// fsyncs the directory: a reader sees the old file or the new one, never half of one, and after
+/// a crash of the machine the rename has happened or not.
 func writeAtomically(_ data: Data, to path: String) throws {
     let temporary = path + ".tmp.\(getpid())"
     let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     guard fd >= 0 else { throw InputError(message: "\(path): cannot write (\(String(cString: strerror(errno))))", status: .output) }
+    var bytesToWrite = data.count
+    let killHalfway = filesBeforeInjectedKill == 0
+    if killHalfway { bytesToWrite /= 2 }
+    filesBeforeInjectedKill = filesBeforeInjectedKill.map { $0 - 1 }
     var failed = false
     data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
         var offset = 0
-        while offset < bytes.count {
-            let written = Foundation.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+        while offset < bytesToWrite {
+            let written = Foundation.write(fd, bytes.baseAddress! + offset, bytesToWrite - offset)
             if written <= 0 { failed = true; break }
             offset += written
         }
     }
+    if killHalfway { kill(getpid(), SIGKILL) }
     if fsync(fd) != 0 { failed = true }
     close(fd)
     guard !failed, rename(temporary, path) == 0 else {
         unlink(temporary)
         throw InputError(message: "\(path): cannot write (\(String(cString: strerror(errno))))", status: .output)
+    }
+    let directory = open((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, O_RDONLY)
+    if directory >= 0 {
+        fsync(directory)
+        close(directory)
     }
 }

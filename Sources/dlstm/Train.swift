@@ -142,6 +142,9 @@ struct Train: ParsableCommand {
     @Option(help: .hidden)
     var injectFailure: String?
 
+    @Option(help: .hidden)
+    var injectKillWhileWriting: Int?
+
     @Option(help: ArgumentHelp("Enable checkpoints, written here (DIR/step-T/rank-R.ckpt and DIR/latest). On SIGUSR1 (mpirun forwards it; in Slurm: #SBATCH --signal=B:USR1@120 and a trap) every rank stops at the same step boundary, writes a checkpoint and exits with status 75; --resume continues bit for bit. Supported for dpf, dekf and dsgd.", valueName: "DIR"))
     var checkpointDir: String?
 
@@ -348,8 +351,8 @@ struct Train: ParsableCommand {
         let report = RunReport(records: records, algorithm: algorithm, label: name, settings: settings, topology: network.topology, walk: randomWalk,
                                transport: network.transportName, data: data, wallSeconds: wall, processes: context.processes)
         if let out {
-            try report.write(to: out, parameters: parameterDictionary(settings: settings))
-            try writeAtomically(Data(configuration.utf8), to: out + "/config.toml")
+            filesBeforeInjectedKill = injectKillWhileWriting
+            try report.write(to: out, parameters: parameterDictionary(settings: settings), extraFiles: [("config.toml", configuration)])
         }
         if !quiet {
             print("  \(name): " + String(format: "final MSE %.6g (last 10%% of %d steps, mean over nodes); %.0f bytes sent per node; %.2f s",

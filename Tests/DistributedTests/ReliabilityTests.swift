@@ -98,4 +98,46 @@ struct ReliabilityTests {
         #expect(outcome.errors.contains("is not finite at step"), "\(outcome.errors)")
         #expect(!FileManager.default.fileExists(atPath: outcome.directory.appendingPathComponent("summary.json").path))
     }
+
+    @Test("a run killed while writing its results leaves every file whole: the previous run's or the new one's", arguments: [0, 1, 3])
+    func killedWhileWriting(filesWritten: Int) throws {
+        let scratch = try TrainJob.scratchDirectory()
+        let out = scratch.appendingPathComponent("out").path
+        let common = ["train", "--algorithm", "dekf", "--samples", "200", "--quiet", "--out", out]
+        let previous = try TrainJob.dlstm(common + ["--seed", "1"], ranks: 3, directory: scratch)
+        #expect(previous.status == 0, "\(previous.errors)")
+        let old = try files(in: out)
+        let reference = try TrainJob.run(["--algorithm", "dekf", "--samples", "200", "--quiet", "--seed", "2"], ranks: 3)
+        let new = try files(in: reference.directory.path)
+        // Rank 0 writes node-0/1/2.csv, config.toml, summary.json in that order; it is killed (SIGKILL)
+        // halfway through file number filesWritten + 1.
+        let killed = try TrainJob.dlstm(common + ["--seed", "2", "--inject-kill-while-writing", String(filesWritten)], ranks: 3, directory: scratch)
+        #expect(killed.status != 0)
+        let after = try files(in: out)
+        let order = ["node-0.csv", "node-1.csv", "node-2.csv", "config.toml", "summary.json"]
+        #expect(Set(after.keys) == Set(order), "\(after.keys.sorted())")
+        for (index, name) in order.enumerated() {
+            #expect(after[name] == (index < filesWritten ? new[name] : old[name]), "\(name) after \(filesWritten) files")
+        }
+        #expect(old["node-0.csv"] != new["node-0.csv"], "the two seeds must give different curves, or the test proves nothing")
+    }
+
+    /// The results files in `directory` by name; the temporary file a killed writer leaves
+    /// (NAME.tmp.PID, never renamed) is not one of them.
+    func files(in directory: String) throws -> [String: Data] {
+        var files = [String: Data]()
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where !name.contains(".tmp.") {
+            files[name] = FileManager.default.contents(atPath: directory + "/" + name)
+        }
+        return files
+    }
+
+    @Test("DEKF whose covariance loses positive definiteness on one node stops every rank with the reason", arguments: [3, 4])
+    func covarianceCollapse(ranks: Int) throws {
+        let outcome = try TrainJob.run(["--algorithm", "dekf", "--observation-noise", "1e-300", "--jitter", "1e-300", "--samples", "300", "--quiet"],
+                                       ranks: ranks, timeout: 60)
+        #expect(outcome.status == 6)
+        #expect(outcome.errors.contains("lost positive definiteness at step"), "\(outcome.errors)")
+        #expect(!FileManager.default.fileExists(atPath: outcome.directory.appendingPathComponent("summary.json").path))
+    }
 }

@@ -26,6 +26,43 @@ struct RobustnessTests {
         #expect(trainer.filter.degenerateSteps > 0, "the test did not reach the all-zero-weight case")
     }
 
+    @Test("log-likelihoods near -1e11 (exp underflows to 0 for every particle): weighted by their differences, no recovery needed")
+    func underflowingWeights() throws {
+        var settings = TrainerSettings()
+        settings.observationNoise = 1e-12   // -0.5 e^2 / Var[eps] is about -1e11 for every particle
+        var trainer = PFTrainer(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2)), settings: settings, seed: 1)
+        for sample in try samples(scale: 1) {
+            let prediction = try trainer.predict(sample)
+            #expect(prediction.isFinite)
+            try trainer.update(sample)
+        }
+        let finite = trainer.parameters.allSatisfy { $0.isFinite }
+        #expect(finite)
+        #expect(trainer.filter.degenerateSteps == 0, "finite log-weights, however small, must not count as a collapse")
+    }
+
+    @Test("a vanishing observation noise makes the EKF covariance lose positive definiteness: stopped with a clear error")
+    func ekfLosesPositiveDefiniteness() throws {
+        var settings = TrainerSettings()
+        settings.observationNoise = 1e-300   // P -= v v^T / (h^T P h + R) then cancels to rounding error
+        settings.jitterVariance = 1e-300
+        var trainer = EKFTrainer(system: LSTMStateSpace(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2))), settings: settings, seed: 1)
+        var finiteUntilStopped = true
+        let error = #expect(throws: TrainerError.self) {
+            for sample in try self.samples(scale: 1, count: 300) {
+                _ = try trainer.predict(sample)
+                try trainer.update(sample)
+                finiteUntilStopped = finiteUntilStopped && trainer.parameters.allSatisfy(\.isFinite)
+            }
+        }
+        guard case .covarianceNotPositiveDefinite = error else {
+            Issue.record("expected the loss of positive definiteness, got \(String(describing: error))")
+            return
+        }
+        #expect("\(error!)".contains("increase the measurement noise variance"))
+        #expect(finiteUntilStopped)
+    }
+
     @Test("huge inputs saturate the gates without NaN", arguments: ["sgd", "ekf", "pf"])
     func hugeInputs(name: String) throws {
         let model = LSTMModel(shape: LSTMShape(hidden: 2, input: 2))
