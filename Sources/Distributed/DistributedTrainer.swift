@@ -53,11 +53,11 @@ extension DistributedTrainer {
     public var diagnostics: [[String: Double]] { [] }
 
     public func checkpointState() throws -> [[Double]] {
-        throw TrainerError.unsupported("checkpoints of \(algorithm.rawValue) (supported: dpf, dekf, dsgd)")
+        throw TrainerError.unsupported("checkpoints of \(algorithm.rawValue) (supported: all but cpf)")
     }
 
     public func restoreState(_ states: [[Double]]) throws {
-        throw TrainerError.unsupported("checkpoints of \(algorithm.rawValue) (supported: dpf, dekf, dsgd)")
+        throw TrainerError.unsupported("checkpoints of \(algorithm.rawValue) (supported: all but cpf)")
     }
 }
 
@@ -99,6 +99,13 @@ public final class LocalTrainers: DistributedTrainer {
     }
 
     public var estimates: [[Double]] { trainers.map(\.parameters) }
+
+    public func checkpointState() throws -> [[Double]] { try trainers.map { try $0.checkpointState() } }
+
+    public func restoreState(_ states: [[Double]]) throws {
+        guard states.count == trainers.count else { throw TrainerError.malformedCheckpoint("\(algorithm.rawValue): \(states.count) node states") }
+        for a in trainers.indices { try trainers[a].restoreState(states[a]) }
+    }
 }
 
 /// Diffusion SGD, adapt then combine: theta_k <- sum_l c_lk (theta_l - mu grad_l), over the
@@ -120,14 +127,11 @@ public final class DiffusionSGD: DistributedTrainer {
         try samples.indices.map { try trainers[$0].predict(samples[$0]) }
     }
 
-    /// [step; theta].
-    public func checkpointState() throws -> [[Double]] { trainers.map { [Double($0.step)] + $0.parameters } }
+    public func checkpointState() throws -> [[Double]] { trainers.map { $0.checkpointState() } }
 
     public func restoreState(_ states: [[Double]]) throws {
-        guard states.count == trainers.count, states.allSatisfy({ $0.count == 1 + trainers[0].parameters.count }) else {
-            throw TrainerError.malformedCheckpoint("dsgd: expected \(trainers.count) states of \(1 + trainers[0].parameters.count) numbers")
-        }
-        for a in trainers.indices { trainers[a].restore(parameters: Array(states[a].dropFirst()), step: Int(states[a][0])) }
+        guard states.count == trainers.count else { throw TrainerError.malformedCheckpoint("dsgd: \(states.count) node states") }
+        for a in trainers.indices { try trainers[a].restoreState(states[a]) }
     }
 
     public func update(_ samples: [Sample]) throws {
@@ -274,19 +278,10 @@ public final class DiffusionEKF: DistributedTrainer {
     public var estimates: [[Double]] { filters.map { system.parameters(of: $0.state) } }
 
     /// [step; psi; P row by row].
-    public func checkpointState() throws -> [[Double]] {
-        filters.map { [Double($0.step)] + $0.state + $0.covariance.elements }
-    }
+    public func checkpointState() throws -> [[Double]] { filters.map(\.checkpoint) }
 
     public func restoreState(_ states: [[Double]]) throws {
-        let n = system.shape.stateCount
-        guard states.count == filters.count, states.allSatisfy({ $0.count == 1 + n + n * n }) else {
-            throw TrainerError.malformedCheckpoint("dekf: expected \(filters.count) states of \(1 + n + n * n) numbers")
-        }
-        for a in filters.indices {
-            var covariance = Matrix(rows: n, columns: n)
-            covariance.elements = Array(states[a][(1 + n)...])
-            filters[a].restore(state: Array(states[a][1...n]), covariance: covariance, step: Int(states[a][0]))
-        }
+        guard states.count == filters.count else { throw TrainerError.malformedCheckpoint("dekf: \(states.count) node states") }
+        for a in filters.indices { try filters[a].restore(checkpoint: states[a]) }
     }
 }

@@ -100,9 +100,18 @@ public struct ExtendedKalmanFilter<Model: StateSpaceModel> {
         }
     }
 
-    /// Puts back a state saved by a checkpoint: estimate, covariance and step count.
-    public mutating func restore(state: [Double], covariance: Matrix, step: Int) {
-        setEstimate(state: state, covariance: covariance)
+    /// [step; a; P row by row]: everything the filter needs to continue bit for bit.
+    public var checkpoint: [Double] { [Double(step)] + state + covariance.elements }
+
+    /// Puts back a `checkpoint`.
+    public mutating func restore(checkpoint: [Double]) throws {
+        let n = state.count
+        guard checkpoint.count == 1 + n + n * n, let step = Int(exactly: checkpoint[0]), step >= 0 else {
+            throw TrainerError.malformedCheckpoint("ekf: \(checkpoint.count) numbers, expected \(1 + n + n * n)")
+        }
+        var covariance = Matrix(rows: n, columns: n)
+        covariance.elements = Array(checkpoint[(1 + n)...])
+        setEstimate(state: Array(checkpoint[1...n]), covariance: covariance)
         self.step = step
     }
 

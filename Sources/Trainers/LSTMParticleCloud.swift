@@ -51,6 +51,13 @@ public struct LSTMParticleCloud: ParticleCloud {
 
     public var count: Int { particles.count }
 
+    /// Puts back particles saved by a checkpoint (without carried state).
+    public mutating func restore(ids: [Int], particles: [[Double]]) {
+        precondition(ids.count == particles.count && !carryState)
+        self.ids = ids
+        self.particles = ParticleParameters(shape: model.shape, particles: particles)
+    }
+
     public mutating func propagate(step: Int, weights: [Double]) {
         let nTheta = model.shape.parameterCount
         if let h = liuWestShrinkage {

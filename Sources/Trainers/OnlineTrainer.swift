@@ -12,6 +12,11 @@ public protocol OnlineTrainer {
     mutating func update(_ sample: Sample) throws
     /// The current estimate of theta.
     var parameters: [Double] { get }
+    /// Everything the trainer needs to continue bit for bit after a restart, taken between steps
+    /// (the random streams are keyed by seed, node and step, so there is no generator state).
+    func checkpointState() throws -> [Double]
+    /// Puts back a `checkpointState()`.
+    mutating func restoreState(_ state: [Double]) throws
 }
 
 /// Settings shared by the trainers, with the paper's defaults (Ergen & Kozat, sec. 4).
@@ -82,8 +87,14 @@ public struct SGDTrainer: OnlineTrainer {
     public mutating func setParameters(_ theta: [Double]) { parameters = theta }
 
     /// Puts back what a checkpoint saved.
-    public mutating func restore(parameters theta: [Double], step: Int) {
-        parameters = theta
+    /// [step; theta].
+    public func checkpointState() -> [Double] { [Double(step)] + parameters }
+
+    public mutating func restoreState(_ state: [Double]) throws {
+        guard state.count == 1 + parameters.count, let step = Int(exactly: state[0]), step >= 0 else {
+            throw TrainerError.malformedCheckpoint("sgd: \(state.count) numbers, expected \(1 + parameters.count)")
+        }
+        parameters = Array(state.dropFirst())
         self.step = step
         pending = nil
     }
@@ -114,6 +125,10 @@ public struct EKFTrainer: OnlineTrainer {
     public mutating func update(_ sample: Sample) throws {
         try filter.measurementUpdate(observation: sample.label, input: sample)
     }
+
+    public func checkpointState() -> [Double] { filter.checkpoint }
+
+    public mutating func restoreState(_ state: [Double]) throws { try filter.restore(checkpoint: state) }
 }
 
 /// The particle filter on the LSTM's parameters (paper sec. 3.1).
@@ -140,5 +155,36 @@ public struct PFTrainer: OnlineTrainer {
         guard parameters.allSatisfy(\.isFinite) else {
             throw TrainerError.nonFinite(trainer: name, step: filter.step, what: "the posterior mean")
         }
+    }
+
+    /// [step, degenerate steps, resampled steps, N; N ids; N particles of n_theta; N log-weights;
+    /// the posterior mean].
+    public func checkpointState() throws -> [Double] {
+        let cloud = filter.cloud
+        guard !cloud.carryState else { throw TrainerError.unsupported("checkpoints of pf with carried LSTM state") }
+        var state = [Double(filter.step), Double(filter.degenerateSteps), Double(filter.resampledSteps), Double(cloud.count)]
+        state += cloud.ids.map(Double.init)
+        for i in 0..<cloud.count { state += cloud.particles.particle(i) }
+        return state + filter.logWeights + parameters
+    }
+
+    public mutating func restoreState(_ state: [Double]) throws {
+        let nTheta = parameters.count
+        guard state.count >= 4, let count = Int(exactly: state[3]), count >= 1, state.count == 4 + count * (2 + nTheta) + nTheta,
+              let step = Int(exactly: state[0]), let degenerate = Int(exactly: state[1]), let resampled = Int(exactly: state[2]) else {
+            throw TrainerError.malformedCheckpoint("pf: a state of \(state.count) numbers for n_theta = \(nTheta)")
+        }
+        var offset = 4
+        func take(_ k: Int) -> [Double] {
+            defer { offset += k }
+            return Array(state[offset..<(offset + k)])
+        }
+        let ids = take(count).map { Int($0) }
+        let particles = (0..<count).map { _ in take(nTheta) }
+        let logWeights = take(count)
+        var cloud = filter.cloud
+        cloud.restore(ids: ids, particles: particles)
+        filter.restore(cloud: cloud, logWeights: logWeights, step: step, degenerateSteps: degenerate, resampledSteps: resampled)
+        parameters = take(nTheta)
     }
 }

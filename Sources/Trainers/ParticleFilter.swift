@@ -55,6 +55,16 @@ public struct ParticleFilter<Cloud: ParticleCloud> {
         self.node = node
     }
 
+    /// Puts back a filter saved by a checkpoint, between steps.
+    public mutating func restore(cloud: Cloud, logWeights: [Double], step: Int, degenerateSteps: Int, resampledSteps: Int) {
+        precondition(logWeights.count == cloud.count)
+        self.cloud = cloud
+        self.logWeights = logWeights
+        self.step = step
+        self.degenerateSteps = degenerateSteps
+        self.resampledSteps = resampledSteps
+    }
+
     /// Normalised weights; equal weights if none is finite.
     public var weights: [Double] {
         normalizedWeights(fromLog: logWeights) ?? [Double](repeating: 1 / Double(cloud.count), count: cloud.count)

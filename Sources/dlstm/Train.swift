@@ -145,7 +145,7 @@ struct Train: ParsableCommand {
     @Option(help: .hidden)
     var injectKillWhileWriting: Int?
 
-    @Option(help: ArgumentHelp("Enable checkpoints, written here (DIR/step-T/rank-R.ckpt and DIR/latest). On SIGUSR1 (mpirun forwards it; in Slurm: #SBATCH --signal=B:USR1@120 and a trap) every rank stops at the same step boundary, writes a checkpoint and exits with status 75; --resume continues bit for bit. Supported for dpf, dekf and dsgd.", valueName: "DIR"))
+    @Option(help: ArgumentHelp("Enable checkpoints, written here (DIR/step-T/rank-R.ckpt and DIR/latest). On SIGUSR1 (mpirun forwards it; in Slurm: #SBATCH --signal=B:USR1@120 and a trap) every rank stops at the same step boundary, writes a checkpoint and exits with status 75; --resume continues bit for bit. Supported for every algorithm but cpf.", valueName: "DIR"))
     var checkpointDir: String?
 
     @Option(help: ArgumentHelp("Also write a checkpoint every N steps (0: only on SIGUSR1). Default directory: OUT/checkpoint.", valueName: "N"))

@@ -10,7 +10,7 @@ struct CheckpointTests {
     }
 
     @Test("SIGUSR1 on one rank: every rank stops at one step, exits 75, and --resume continues bit for bit",
-          arguments: [("dpf", 3), ("dekf", 3), ("dpf", 4), ("dekf", 4), ("dsgd", 3)])
+          arguments: [("dpf", 3), ("dekf", 3), ("dpf", 4), ("dekf", 4), ("dsgd", 3), ("sgd", 3), ("ekf", 5), ("pf", 3)])
     func stopAndResume(algorithm: String, ranks: Int) throws {
         // Long enough that the stop, agreed at the next collective check (about every 0.25 s),
         // comes well before the end.
