@@ -112,9 +112,11 @@ public enum ConfigFile {
     /// (`[;x]`). Both are reported here the way the parser reports its errors.
     private static func rejectWhatCrashesTheParser(_ text: String, path: String) throws {
         let keyStart = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-\"'".unicodeScalars)
-        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        // Character.isNewline: "\r\n" is one Character, so splitting on "\n" would leave a file saved
+        // on Windows as one line, its line ends control characters.
+        for (number, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let scalars = line.unicodeScalars
-            if let bad = scalars.first(where: { $0.properties.generalCategory == .control && $0 != "\t" && $0 != "\r" }) {
+            if let bad = scalars.first(where: { $0.properties.generalCategory == .control && $0 != "\t" }) {
                 throw Failure(description: "\(path):\(number + 1): control character U+\(String(format: "%04X", bad.value)) (TOML allows none but tab)")
             }
             // The header's key: after "[" or "[[" and blanks.
@@ -123,7 +125,7 @@ public enum ConfigFile {
             rest = rest.dropFirst()
             if rest.first == "[" { rest = rest.dropFirst() }
             rest = rest.drop { $0 == " " || $0 == "\t" }
-            guard let first = rest.first, first != "\r" else {
+            guard let first = rest.first else {
                 throw Failure(description: "\(path):\(number + 1): a table header must start with a key on the same line")
             }
             if first != "]" && !keyStart.contains(first) {

@@ -88,6 +88,15 @@ struct ExperimentTests {
         for k in 0..<3 { #expect(try first.curve(node: k) == fromJSON.curve(node: k)) }
     }
 
+    @Test("a configuration file saved with CRLF line ends is read like one with LF")
+    func windowsLineEnds() throws {
+        let config = try TrainJob.scratchDirectory().appendingPathComponent("run.toml")
+        try "samples = 30\r\nparticles = 7\r\nquiet = true\r\n".write(to: config, atomically: true, encoding: .utf8)
+        let outcome = try TrainJob.run(["--config", config.path, "--algorithm", "pf"], ranks: nil, nodes: 2)
+        #expect(outcome.status == 0, "\(outcome.errors)")
+        #expect(try file(outcome.directory, "config.toml").contains("particles = 7"))
+    }
+
     @Test("bad configuration files: one line naming the file and the key, exit 2", arguments: [
         ("run.toml", "particles = \"many\"\n", "'particles': The value 'many' is invalid"),
         ("run.toml", "partcles = 5\n", "'partcles': Unknown option '--partcles'"),
@@ -99,6 +108,7 @@ struct ExperimentTests {
         // Found by scripts/fuzz: toml++ aborted the process on these (an assertion), exit 134.
         ("run.toml", "samples = 5\n[;x]\n", "run.toml:2: a table header must start with a key, not ';'"),
         ("run.toml", "samples = 5\n[\n", "run.toml:2: a table header must start with a key"),
+        ("run.toml", "samples = 5\r\n[;x]\r\n", "run.toml:2: a table header must start with a key, not ';'"),
         ("run.toml", "samples = 5\u{1}\n", "run.toml:1: control character U+0001"),
         ("run.toml", "\"a\\nb\" = 1\n", "'a\\nb' is not an option name"),
     ])
