@@ -176,7 +176,8 @@ func writeAtomically(_ data: Data, to path: String) throws {
         unlink(temporary)
         throw InputError(message: "\(path): cannot write (\(String(cString: strerror(errno))))", status: .output)
     }
-    let directory = open((path as NSString).deletingLastPathComponent.isEmpty ? "." : (path as NSString).deletingLastPathComponent, O_RDONLY)
+    let parent = (path as NSString).deletingLastPathComponent
+    let directory = open(parent.isEmpty ? "." : parent, O_RDONLY)
     if directory >= 0 {
         fsync(directory)
         close(directory)

@@ -11,18 +11,23 @@ struct RobustnessTests {
         return try teacher.collect().map { Sample(inputs: $0.inputs.map { $0 * scale }, length: $0.length, label: $0.label) }
     }
 
-    @Test("a tiny observation variance makes every weight zero: the PF recovers and stays finite")
-    func tinyObservationNoise() throws {
-        var settings = TrainerSettings()
-        settings.observationNoise = .leastNonzeroMagnitude  // -0.5 / Var[eps] overflows: every log-weight is -inf
-        var trainer = PFTrainer(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2)), settings: settings, seed: 1)
-        for sample in try samples(scale: 1) {
+    /// Runs `trainer` over `data`, expecting every prediction, and the parameters at the end, finite.
+    func trainExpectingFinite<Trainer: OnlineTrainer>(_ trainer: inout Trainer, on data: [Sample]) throws {
+        for sample in data {
             let prediction = try trainer.predict(sample)
             #expect(prediction.isFinite)
             try trainer.update(sample)
         }
         let finite = trainer.parameters.allSatisfy { $0.isFinite }
         #expect(finite)
+    }
+
+    @Test("a tiny observation variance makes every weight zero: the PF recovers and stays finite")
+    func tinyObservationNoise() throws {
+        var settings = TrainerSettings()
+        settings.observationNoise = .leastNonzeroMagnitude  // -0.5 / Var[eps] overflows: every log-weight is -inf
+        var trainer = PFTrainer(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2)), settings: settings, seed: 1)
+        try trainExpectingFinite(&trainer, on: try samples(scale: 1))
         #expect(trainer.filter.degenerateSteps > 0, "the test did not reach the all-zero-weight case")
     }
 
@@ -31,13 +36,7 @@ struct RobustnessTests {
         var settings = TrainerSettings()
         settings.observationNoise = 1e-12   // -0.5 e^2 / Var[eps] is about -1e11 for every particle
         var trainer = PFTrainer(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2)), settings: settings, seed: 1)
-        for sample in try samples(scale: 1) {
-            let prediction = try trainer.predict(sample)
-            #expect(prediction.isFinite)
-            try trainer.update(sample)
-        }
-        let finite = trainer.parameters.allSatisfy { $0.isFinite }
-        #expect(finite)
+        try trainExpectingFinite(&trainer, on: try samples(scale: 1))
         #expect(trainer.filter.degenerateSteps == 0, "finite log-weights, however small, must not count as a collapse")
     }
 
@@ -72,13 +71,7 @@ struct RobustnessTests {
         case "ekf": EKFTrainer(system: LSTMStateSpace(model: model), settings: TrainerSettings(), seed: 1)
         default: PFTrainer(model: model, settings: TrainerSettings(), seed: 1)
         }
-        for sample in data {
-            let prediction = try trainer.predict(sample)
-            #expect(prediction.isFinite)
-            try trainer.update(sample)
-        }
-        let finite = trainer.parameters.allSatisfy { $0.isFinite }
-        #expect(finite)
+        try trainExpectingFinite(&trainer, on: data)
     }
 
     @Test("an exploding SGD stops with a clear error instead of NaN")
