@@ -34,6 +34,7 @@ let package = Package(
         .library(name: "DataSources", targets: ["DataSources"]),
         .library(name: "Distributed", targets: ["Distributed"]),
         .library(name: "ConfigFiles", targets: ["ConfigFiles"]),
+        .library(name: "Runs", targets: ["Runs"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -70,6 +71,14 @@ let package = Package(
         .target(name: "ConfigFiles", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
         // SVG line and bar charts for results: no MPI, no dependencies.
         .target(name: "Plots"),
+        // A training run end to end (typed configuration, data wiring, checkpoints, the online loop,
+        // the report, result tables and scaling arithmetic), on any transport: the CLI is a thin
+        // wrapper over it, and tests drive it in-process.
+        .target(
+            name: "Runs",
+            dependencies: ["MPI", "LSTM", "Numerics", "Trainers", "Distributed", "DataSources", "ConfigFiles", "Plots"],
+            swiftSettings: crossModuleOptimization
+        ),
         // The binding against the same calls made through the C API (`dlstm bench mpi`).
         .target(name: "MPIBenchmark", dependencies: ["MPI", "CMPI"]),
         // Multi-rank checks of the binding, run under mpirun by the test suite.
@@ -86,14 +95,22 @@ let package = Package(
                 "DataSources",
                 "Plots",
                 "ConfigFiles",
+                "Runs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "MPITests", dependencies: ["MPIScenarios"]),
+        // Launching a program (dlstm, MPIScenarios) under scripts/mpirun-local or alone, for the tests
+        // that exercise a transport, the CLI or exit statuses.
+        .target(name: "ProcessTestSupport", path: "Tests/ProcessTestSupport"),
+        .testTarget(name: "MPITests", dependencies: ["MPIScenarios", "ProcessTestSupport"]),
         .testTarget(name: "ModelTests", dependencies: ["LSTM", "Numerics"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainers", "LSTM", "Numerics", "DataSources"]),
         .testTarget(name: "DataTests", dependencies: ["DataSources", "LSTM"]),
         .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Trainers", "LSTM", "Numerics", "DataSources"]),
+        // The run through the library, in-process: resume, checkpoints, metrics, Theorem 1.
+        .testTarget(name: "RunsTests", dependencies: ["Runs", "Distributed", "Trainers", "LSTM", "DataSources"]),
+        // dlstm itself under mpirun and alone: transports, the CLI, exit statuses.
+        .testTarget(name: "CommandTests", dependencies: ["ProcessTestSupport"]),
         .testTarget(name: "PlotTests", dependencies: ["Plots"]),
     ]
 )

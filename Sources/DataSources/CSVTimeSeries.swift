@@ -4,7 +4,7 @@ import LSTM
 /// the inputs x_{t-L+1..t} and the label x_{t+h} (h = horizon).
 public struct CSVTimeSeries: SampleSource {
     /// How the L lags form the input X.
-    public enum LagLayout: String, Sendable, CaseIterable {
+    public enum LagLayout: String, Sendable, CaseIterable, Codable {
         /// One column of size p = L (the paper's FX set-up: "the values in the previous two days").
         case vector
         /// A sequence of m = L columns of size p = 1.

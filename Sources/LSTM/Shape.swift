@@ -1,5 +1,5 @@
 /// How the m outputs y^(1..m) of a sequence are pooled into one vector y_bar (and c_bar).
-public enum Pooling: String, CaseIterable, Sendable {
+public enum Pooling: String, CaseIterable, Codable, Sendable {
     /// The average over the sequence (the paper's default).
     case mean
     /// The element-wise maximum over the sequence.

@@ -100,18 +100,23 @@ public struct ExtendedKalmanFilter<Model: StateSpaceModel> {
         }
     }
 
-    /// [step; a; P row by row]: everything the filter needs to continue bit for bit.
-    public var checkpoint: [Double] { [Double(step)] + state + covariance.elements }
+    /// Everything the filter needs to continue bit for bit: the step, a, and P row by row.
+    public var checkpoint: CheckpointRecord {
+        var record = CheckpointRecord()
+        record.append("step", step)
+        record.append("state", state)
+        record.append("covariance", covariance.elements)
+        return record
+    }
 
     /// Puts back a `checkpoint`.
-    public mutating func restore(checkpoint: [Double]) throws {
+    public mutating func restore(checkpoint: CheckpointRecord) throws {
         let n = state.count
-        guard checkpoint.count == 1 + n + n * n, let step = Int(exactly: checkpoint[0]), step >= 0 else {
-            throw TrainerError.malformedCheckpoint("ekf: \(checkpoint.count) numbers, expected \(1 + n + n * n)")
-        }
+        let restoredState = try checkpoint.doubles("state", count: n)
         var covariance = Matrix(rows: n, columns: n)
-        covariance.elements = Array(checkpoint[(1 + n)...])
-        setEstimate(state: Array(checkpoint[1...n]), covariance: covariance)
+        covariance.elements = try checkpoint.doubles("covariance", count: n * n)
+        let step = try checkpoint.int("step")
+        setEstimate(state: restoredState, covariance: covariance)
         self.step = step
     }
 

@@ -14,9 +14,9 @@ public protocol OnlineTrainer {
     var parameters: [Double] { get }
     /// Everything the trainer needs to continue bit for bit after a restart, taken between steps
     /// (the random streams are keyed by seed, node and step, so there is no generator state).
-    func checkpointState() throws -> [Double]
+    func checkpointState() throws -> CheckpointRecord
     /// Puts back a `checkpointState()`.
-    mutating func restoreState(_ state: [Double]) throws
+    mutating func restoreState(_ state: CheckpointRecord) throws
 }
 
 /// Settings shared by the trainers, with the paper's defaults (Ergen & Kozat, sec. 4).
@@ -86,16 +86,17 @@ public struct SGDTrainer: OnlineTrainer {
     /// Replaces the parameters (diffusion SGD combines neighbours' estimates).
     public mutating func setParameters(_ theta: [Double]) { parameters = theta }
 
-    /// Puts back what a checkpoint saved.
-    /// [step; theta].
-    public func checkpointState() -> [Double] { [Double(step)] + parameters }
+    public func checkpointState() -> CheckpointRecord {
+        var record = CheckpointRecord()
+        record.append("step", step)
+        record.append("parameters", parameters)
+        return record
+    }
 
-    public mutating func restoreState(_ state: [Double]) throws {
-        guard state.count == 1 + parameters.count, let step = Int(exactly: state[0]), step >= 0 else {
-            throw TrainerError.malformedCheckpoint("sgd: \(state.count) numbers, expected \(1 + parameters.count)")
-        }
-        parameters = Array(state.dropFirst())
-        self.step = step
+    public mutating func restoreState(_ state: CheckpointRecord) throws {
+        let restored = try state.doubles("parameters", count: parameters.count)
+        step = try state.int("step")
+        parameters = restored
         pending = nil
     }
 }
@@ -126,9 +127,9 @@ public struct EKFTrainer: OnlineTrainer {
         try filter.measurementUpdate(observation: sample.label, input: sample)
     }
 
-    public func checkpointState() -> [Double] { filter.checkpoint }
+    public func checkpointState() -> CheckpointRecord { filter.checkpoint }
 
-    public mutating func restoreState(_ state: [Double]) throws { try filter.restore(checkpoint: state) }
+    public mutating func restoreState(_ state: CheckpointRecord) throws { try filter.restore(checkpoint: state) }
 }
 
 /// The particle filter on the LSTM's parameters (paper sec. 3.1).
@@ -157,34 +158,32 @@ public struct PFTrainer: OnlineTrainer {
         }
     }
 
-    /// [step, degenerate steps, resampled steps, N; N ids; N particles of n_theta; N log-weights;
-    /// the posterior mean].
-    public func checkpointState() throws -> [Double] {
+    public func checkpointState() throws -> CheckpointRecord {
         let cloud = filter.cloud
         guard !cloud.carryState else { throw TrainerError.unsupported("checkpoints of pf with carried LSTM state") }
-        var state = [Double(filter.step), Double(filter.degenerateSteps), Double(filter.resampledSteps), Double(cloud.count)]
-        state += cloud.ids.map(Double.init)
-        for i in 0..<cloud.count { state += cloud.particles.particle(i) }
-        return state + filter.logWeights + parameters
+        var record = CheckpointRecord()
+        record.append("step", filter.step)
+        record.append("degenerate_steps", filter.degenerateSteps)
+        record.append("resampled_steps", filter.resampledSteps)
+        record.append("ids", cloud.ids)
+        record.append("particles", (0..<cloud.count).flatMap { cloud.particles.particle($0) })
+        record.append("log_weights", filter.logWeights)
+        record.append("estimate", parameters)
+        return record
     }
 
-    public mutating func restoreState(_ state: [Double]) throws {
+    public mutating func restoreState(_ state: CheckpointRecord) throws {
         let nTheta = parameters.count
-        guard state.count >= 4, let count = Int(exactly: state[3]), count >= 1, state.count == 4 + count * (2 + nTheta) + nTheta,
-              let step = Int(exactly: state[0]), let degenerate = Int(exactly: state[1]), let resampled = Int(exactly: state[2]) else {
-            throw TrainerError.malformedCheckpoint("pf: a state of \(state.count) numbers for n_theta = \(nTheta)")
-        }
-        var offset = 4
-        func take(_ k: Int) -> [Double] {
-            defer { offset += k }
-            return Array(state[offset..<(offset + k)])
-        }
-        let ids = take(count).map { Int($0) }
-        let particles = (0..<count).map { _ in take(nTheta) }
-        let logWeights = take(count)
+        let ids = try state.ints("ids")
+        guard !ids.isEmpty else { throw TrainerError.malformedCheckpoint("pf: no particles") }
+        let flat = try state.doubles("particles", count: ids.count * nTheta)
+        let particles = ids.indices.map { Array(flat[($0 * nTheta)..<(($0 + 1) * nTheta)]) }
+        let logWeights = try state.doubles("log_weights", count: ids.count)
+        let estimate = try state.doubles("estimate", count: nTheta)
         var cloud = filter.cloud
         cloud.restore(ids: ids, particles: particles)
-        filter.restore(cloud: cloud, logWeights: logWeights, step: step, degenerateSteps: degenerate, resampledSteps: resampled)
-        parameters = take(nTheta)
+        filter.restore(cloud: cloud, logWeights: logWeights, step: try state.int("step"),
+                       degenerateSteps: try state.int("degenerate_steps"), resampledSteps: try state.int("resampled_steps"))
+        parameters = estimate
     }
 }

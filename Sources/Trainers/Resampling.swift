@@ -1,7 +1,7 @@
 import Numerics
 
 /// How a particle filter draws the next generation from weighted particles.
-public enum ResamplingScheme: String, CaseIterable, Sendable {
+public enum ResamplingScheme: String, CaseIterable, Codable, Sendable {
     /// One uniform, N evenly spaced points: lowest variance of the four in practice (the default).
     case systematic
     /// One uniform in each of N strata.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ConfigFiles
 import Foundation
+import Runs
 
 @main
 struct DLSTM: ParsableCommand {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Plots
+import Runs
 
 struct Plot: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,128 +33,8 @@ struct Plot: ParsableCommand {
                 if let table = written.table { print(table) }
                 for file in written.files { print("wrote \(file)") }
             }
-        } catch let error as InputError {
-            FileHandle.standardError.write(Data("dlstm: error: \(error.message)\n".utf8))
-            throw ExitCode(2)
+        } catch {
+            exitReporting(error)
         }
     }
-}
-
-/// One run's summary.json, as the tables and figures need it.
-struct RunSummary {
-    var label: String
-    var algorithm: String
-    var nodes: Int
-    var samplesPerNode: Int
-    var finalMSE: Double
-    var timeAveragedMSE: Double
-    var samplesToWithin10Percent: Int
-    var bytesPerNode: Double
-    var wallSeconds: Double
-    var curve: [(x: Double, y: Double)]
-    var bytesPerNodePerStep: Double { bytesPerNode / Double(max(samplesPerNode, 1)) }
-
-    init(path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw InputError(message: "\(path): cannot read it as a summary.json of dlstm train")
-        }
-        func number(_ key: String) throws -> Double {
-            guard let value = object[key] as? NSNumber else { throw InputError(message: "\(path): no number '\(key)'") }
-            return value.doubleValue
-        }
-        algorithm = object["algorithm"] as? String ?? "?"
-        label = object["label"] as? String ?? algorithm
-        nodes = Int(try number("nodes"))
-        samplesPerNode = Int(try number("samples_per_node"))
-        finalMSE = try number("final_mse")
-        wallSeconds = try number("wall_seconds")
-        let bytes = (object["bytes_per_node"] as? [NSNumber])?.map(\.doubleValue) ?? []
-        bytesPerNode = bytes.reduce(0, +) / Double(max(bytes.count, 1))
-        curve = ((object["mse_curve"] as? [[NSNumber]]) ?? []).compactMap { $0.count == 2 ? (x: $0[0].doubleValue, y: $0[1].doubleValue) : nil }
-        timeAveragedMSE = try number("time_averaged_mse")
-        samplesToWithin10Percent = Int(try number("samples_to_within_10pct"))
-    }
-}
-
-/// The order tables and legends use: baselines before their distributed versions, the centralized
-/// optimum last.
-let algorithmOrder = ["sgd", "dsgd", "ekf", "dekf", "pf", "dpf", "cpf"]
-
-func sortedRuns(_ runs: [RunSummary]) -> [RunSummary] {
-    func rank(_ run: RunSummary) -> Int { algorithmOrder.firstIndex(of: run.algorithm) ?? algorithmOrder.count }
-    return runs.sorted { (rank($0), $0.label) < (rank($1), $1.label) }
-}
-
-/// Writes the table and figures for a run, an experiment or a scaling study in `directory`;
-/// returns the Markdown table and the files written.
-func plotResults(in directory: String, title: String?) throws -> (table: String?, files: [String]) {
-    let manager = FileManager.default
-    if manager.fileExists(atPath: directory + "/scaling.json") {
-        return try plotScaling(in: directory)
-    }
-    var runs = [RunSummary]()
-    if manager.fileExists(atPath: directory + "/summary.json") {
-        runs = [try RunSummary(path: directory + "/summary.json")]
-    } else {
-        guard let entries = try? manager.contentsOfDirectory(atPath: directory) else {
-            throw InputError(message: "\(directory): no such directory")
-        }
-        for entry in entries.sorted() where manager.fileExists(atPath: "\(directory)/\(entry)/summary.json") {
-            runs.append(try RunSummary(path: "\(directory)/\(entry)/summary.json"))
-        }
-    }
-    guard !runs.isEmpty else {
-        throw InputError(message: "\(directory): no summary.json, */summary.json or scaling.json to plot")
-    }
-    runs = sortedRuns(runs)
-    let heading = title ?? "\((directory as NSString).lastPathComponent): \(runs[0].nodes) nodes, \(runs[0].samplesPerNode) samples per node"
-
-    let mse = Figure(title: heading, panels: [
-        .lines(title: "Time-averaged MSE (mean over nodes)", x: Axis("samples per node"), y: Axis("MSE", logarithmic: true),
-               series: runs.map { Series($0.label, points: $0.curve, style: style(of: $0.label)) }),
-    ])
-    let communication = Figure(title: heading, panels: [
-        .bars(title: "Bytes sent per node per step (log scale; local trainers send none)", y: Axis("bytes per node per step", logarithmic: true),
-              bars: runs.map { ($0.label, $0.bytesPerNodePerStep, style(of: $0.label)?.colour) }),
-    ])
-    let table = experimentTable(runs)
-    try writeAtomically(Data(mse.svg().utf8), to: directory + "/mse.svg")
-    try writeAtomically(Data(communication.svg().utf8), to: directory + "/communication.svg")
-    try writeAtomically(Data((table.markdown + "\n").utf8), to: directory + "/table.md")
-    try writeAtomically(Data(table.csv.utf8), to: directory + "/table.csv")
-    return (table.markdown, ["mse.svg", "communication.svg", "table.md", "table.csv"].map { directory + "/" + $0 })
-}
-
-/// One colour per family (SGD, EKF, PF), dashed for the local trainer and solid for its
-/// distributed version, the centralized optimum in black: the pairs the paper compares stand out.
-func style(of label: String) -> Style? {
-    switch label {
-    case "sgd": return Style(colour: "#E69F00", dash: "6,3")
-    case "dsgd": return Style(colour: "#E69F00")
-    case "ekf": return Style(colour: "#0072B2", dash: "6,3")
-    case "dekf": return Style(colour: "#0072B2")
-    case "pf": return Style(colour: "#D55E00", dash: "6,3")
-    case "dpf": return Style(colour: "#D55E00")
-    case "dpf-metropolis": return Style(colour: "#CC79A7")
-    case "dpf-lazy": return Style(colour: "#009E73")
-    case "cpf": return Style(colour: "#000000")
-    default: return nil
-    }
-}
-
-func experimentTable(_ runs: [RunSummary]) -> (markdown: String, csv: String) {
-    var markdown = """
-        | algorithm | final MSE (last 10%) | time-averaged MSE | samples to within 10% | bytes per node | bytes per node per step | seconds |
-        | --- | ---: | ---: | ---: | ---: | ---: | ---: |
-
-        """
-    var csv = "algorithm,final_mse,time_averaged_mse,samples_to_within_10pct,bytes_per_node,bytes_per_node_per_step,seconds\n"
-    for run in runs {
-        markdown += "| \(run.label) | \(String(format: "%.4g", run.finalMSE)) | \(String(format: "%.4g", run.timeAveragedMSE)) | "
-            + "\(run.samplesToWithin10Percent) | \(compact(run.bytesPerNode)) | \(compact(run.bytesPerNodePerStep)) | \(String(format: "%.2f", run.wallSeconds)) |\n"
-        csv += "\(run.label),\(exact(run.finalMSE)),\(exact(run.timeAveragedMSE)),\(run.samplesToWithin10Percent),"
-            + "\(exact(run.bytesPerNode)),\(exact(run.bytesPerNodePerStep)),\(exact(run.wallSeconds))\n"
-    }
-    return (String(markdown.dropLast()), csv)
 }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Plots
+import Runs
 
 struct Scale: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,7 +28,7 @@ struct Scale: ParsableCommand {
     var ranks = "1,2,4"
 
     @Option(help: "strong, weak or both.")
-    var mode = "both"
+    var mode = ScalingMode.both
 
     @Option(help: "Runs per point (the table shows min, mean and max).")
     var repeats = 3
@@ -42,14 +42,11 @@ struct Scale: ParsableCommand {
     @Option(help: ArgumentHelp("How to start R ranks; {ranks} is replaced by R. Examples: \"mpirun -np {ranks}\", \"srun --mpi=pmix -n {ranks}\", \"scripts/mpirun-local -np {ranks}\".", valueName: "COMMAND"))
     var launcher = "mpirun -np {ranks}"
 
-    @Option(help: ArgumentHelp("Write runs and tables here.", valueName: "DIR"))
-    var out = "results/scale"
+    @OptionGroup var output: OutputOptions
 
     @Option(help: ArgumentHelp("Only tabulate and plot the runs already in DIR (named MODE-rR-I, e.g. strong-r4-1).", valueName: "DIR"))
     var collect: String?
 
-    @Flag(help: "Print nothing but errors and the table.")
-    var quiet = false
 
     @Argument(parsing: .postTerminator, help: "Options for every `dlstm train` run.")
     var trainOptions: [String] = []
@@ -60,7 +57,6 @@ struct Scale: ParsableCommand {
         guard !rankCounts.isEmpty, rankCounts.count == ranks.split(separator: ",").count, rankCounts.allSatisfy({ $0 >= 1 }) else {
             throw ValidationError("--ranks \(ranks): expected positive integers separated by commas, e.g. 1,2,4")
         }
-        guard ["strong", "weak", "both"].contains(mode) else { throw ValidationError("--mode \(mode): expected strong, weak or both") }
         guard repeats >= 1 else { throw ValidationError("--repeats \(repeats): must be at least 1") }
         guard launcher.contains("{ranks}") else { throw ValidationError("--launcher \(launcher): must contain {ranks}, replaced by the rank count") }
         guard totalSamples >= rankCounts.max()!, samplesPerNode >= 1 else {
@@ -68,30 +64,32 @@ struct Scale: ParsableCommand {
         }
     }
 
+    var quiet: Bool { output.quiet }
+
     func run() throws {
         do {
             if let collect {
                 try finish(directory: collect)
                 return
             }
-            let modes = mode == "both" ? ["strong", "weak"] : [mode]
-            for mode in modes {
+            let out = output.out ?? "results/scale"
+            for mode in mode == .both ? [ScalingMode.strong, .weak] : [mode] {
                 for r in rankCounts {
                     for repeat_ in 1...repeats {
-                        let steps = mode == "strong" ? totalSamples / r : samplesPerNode
-                        let directory = "\(out)/\(mode)-r\(r)-\(repeat_)"
+                        let steps = mode == .strong ? totalSamples / r : samplesPerNode
+                        let directory = "\(out)/\(mode.rawValue)-r\(r)-\(repeat_)"
                         try launch(ranks: r, arguments: ["train"] + trainOptions + ["--samples", "\(steps)", "--out", directory, "--quiet"])
                         if !quiet {
                             let summary = try RunSummary(path: directory + "/summary.json")
-                            print("  \(mode) R = \(r) run \(repeat_): \(steps) steps per node, " + String(format: "%.3f s", summary.wallSeconds))
+                            print("  \(mode.rawValue) R = \(r) run \(repeat_): \(steps) steps per node, "
+                                  + String(format: "%.3f s", summary.wallSeconds))
                         }
                     }
                 }
             }
             try finish(directory: out)
-        } catch let error as InputError {
-            FileHandle.standardError.write(Data("dlstm: error: \(error.message)\n".utf8))
-            throw ExitCode(2)
+        } catch {
+            exitReporting(error)
         }
     }
 
@@ -110,103 +108,12 @@ struct Scale: ParsableCommand {
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
-            throw InputError(message: "\((words + ["dlstm"] + arguments).joined(separator: " ")): exited with status \(process.terminationStatus)")
+            throw RunError("\((words + ["dlstm"] + arguments).joined(separator: " ")): exited with status \(process.terminationStatus)",
+                           status: .failure)
         }
-    }
-
-    /// Reads DIR/MODE-rR-I/summary.json into DIR/scaling.json; returns DIR.
-    private func writeScalingTable(directory: String) throws -> String {
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
-            throw InputError(message: "\(directory): no such directory")
-        }
-        var points = [String: [Int: [[String: Any]]]]()
-        for entry in entries {
-            let parts = entry.split(separator: "-")
-            guard parts.count == 3, ["strong", "weak"].contains(parts[0]), parts[1].hasPrefix("r"), let r = Int(parts[1].dropFirst()),
-                  let object = try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(entry)/summary.json"))) as? [String: Any]
-            else { continue }
-            points[String(parts[0]), default: [:]][r, default: []].append(object)
-        }
-        guard !points.isEmpty else { throw InputError(message: "\(directory): no runs named strong-rR-I or weak-rR-I with a summary.json") }
-        var study = [String: Any]()
-        for (mode, byRanks) in points {
-            let r0 = byRanks.keys.min()!
-            func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(xs.count) }
-            let baseline = mean(byRanks[r0]!.map { number($0, "wall_seconds") })
-            study[mode] = byRanks.keys.sorted().map { r -> [String: Any] in
-                let runs = byRanks[r]!
-                let steps = number(runs[0], "samples_per_node")
-                let perStep = runs.map { number($0, "wall_seconds") / steps }
-                let wall = mean(runs.map { number($0, "wall_seconds") })
-                let efficiency = mode == "strong" ? Double(r0) * baseline / wall / Double(r) : baseline / wall
-                let bytes = runs.map { (($0["bytes_per_node"] as? [NSNumber]) ?? []).map(\.doubleValue) }.map(mean)
-                return [
-                    "ranks": r, "repeats": runs.count, "samples_per_node": steps,
-                    "seconds_per_step": ["min": perStep.min()!, "mean": mean(perStep), "max": perStep.max()!],
-                    "compute_seconds_per_step": mean(runs.map { number($0, "compute_seconds", "mean") / steps }),
-                    "communication_seconds_per_step": mean(runs.map { number($0, "communication_seconds", "mean") / steps }),
-                    "wall_seconds": wall,
-                    "speedup": efficiency * Double(r), "efficiency": efficiency,
-                    "bytes_per_node": mean(bytes),
-                ]
-            }
-        }
-        let json = try JSONSerialization.data(withJSONObject: study, options: [.prettyPrinted, .sortedKeys])
-        try writeAtomically(json, to: directory + "/scaling.json")
-        return directory
     }
 }
 
-/// Table and figure of DIR/scaling.json.
-func plotScaling(in directory: String) throws -> (table: String?, files: [String]) {
-    guard let data = FileManager.default.contents(atPath: directory + "/scaling.json"),
-          let study = try? JSONSerialization.jsonObject(with: data) as? [String: [[String: Any]]] else {
-        throw InputError(message: "\(directory)/scaling.json: cannot read it as a scaling study")
-    }
-    var markdown = "| mode | ranks | ms/step min | mean | max | compute ms/step | communication ms/step | speedup | efficiency | bytes per node |\n"
-        + "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
-    var csv = "mode,ranks,repeats,seconds_per_step_min,seconds_per_step_mean,seconds_per_step_max,compute_seconds_per_step,communication_seconds_per_step,speedup,efficiency,bytes_per_node\n"
-    var speedups = [Series](), efficiencies = [Series]()
-    var allRanks = Set<Double>()
-    for mode in study.keys.sorted() {
-        let rows = study[mode]!
-        for row in rows {
-            let r = Int(number(row, "ranks"))
-            allRanks.insert(Double(r))
-            let cells = [number(row, "seconds_per_step", "min"), number(row, "seconds_per_step", "mean"), number(row, "seconds_per_step", "max"),
-                         number(row, "compute_seconds_per_step"), number(row, "communication_seconds_per_step")]
-            markdown += "| \(mode) | \(r) | " + cells.map { String(format: "%.3g", $0 * 1000) }.joined(separator: " | ")
-                + String(format: " | %.2f | %.2f | ", number(row, "speedup"), number(row, "efficiency")) + compact(number(row, "bytes_per_node")) + " |\n"
-            csv += "\(mode),\(r),\(Int(number(row, "repeats"))),\(cells.map(exact).joined(separator: ",")),\(exact(number(row, "speedup"))),"
-                + "\(exact(number(row, "efficiency"))),\(exact(number(row, "bytes_per_node")))\n"
-        }
-        let points = rows.map { (x: number($0, "ranks"), y: number($0, "speedup")) }
-        speedups.append(Series(mode == "strong" ? "strong: speedup" : "weak: scaled speedup", points: points, markers: true))
-        efficiencies.append(Series(mode, points: rows.map { (x: number($0, "ranks"), y: number($0, "efficiency")) }, markers: true))
-    }
-    let ranks = allRanks.sorted()
-    speedups.append(Series("ideal", points: ranks.map { (x: $0, y: $0) }, isReference: true))
-    efficiencies.append(Series("ideal", points: ranks.map { (x: $0, y: 1) }, isReference: true))
-    let figure = Figure(title: "Scaling: \((directory as NSString).lastPathComponent)", panels: [
-        .lines(title: "Speedup", x: Axis("MPI ranks"), y: Axis("speedup (x)", range: 0...max(ranks.last ?? 1, speedups.flatMap(\.points).map(\.y).filter(\.isFinite).max() ?? 1) * 1.05), series: speedups),
-        .lines(title: "Parallel efficiency", x: Axis("MPI ranks"), y: Axis("efficiency", range: 0...max(1.1, efficiencies.flatMap(\.points).map(\.y).filter(\.isFinite).max() ?? 1) * 1.05), series: efficiencies),
-    ])
-    try writeAtomically(Data(figure.svg().utf8), to: directory + "/scaling.svg")
-    markdown += """
-
-        T(R): mean wall time of the repeats at R ranks; R0: the smallest rank count.
-        strong (fixed samples over the network): speedup S(R) = R0 T(R0) / T(R), efficiency E(R) = S(R) / R.
-        weak (fixed samples per node): efficiency E(R) = T(R0) / T(R), scaled speedup S(R) = R E(R).
-
-        """
-    try writeAtomically(Data(markdown.utf8), to: directory + "/scaling.md")
-    try writeAtomically(Data(csv.utf8), to: directory + "/scaling.csv")
-    return (markdown.trimmingCharacters(in: .newlines), ["scaling.svg", "scaling.md", "scaling.csv"].map { directory + "/" + $0 })
-}
-
-/// A number of a summary.json or scaling.json object, `object[key]` or `object[key][field]`;
-/// NaN when absent, so a missing figure shows as such in the table instead of stopping it.
-private func number(_ object: [String: Any], _ key: String, _ field: String? = nil) -> Double {
-    if let field { return ((object[key] as? [String: Any])?[field] as? NSNumber)?.doubleValue ?? .nan }
-    return (object[key] as? NSNumber)?.doubleValue ?? .nan
+enum ScalingMode: String, CaseIterable, ExpressibleByArgument {
+    case strong, weak, both
 }

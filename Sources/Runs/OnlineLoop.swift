@@ -1,67 +1,12 @@
+import Distributed
 import Foundation
 import LSTM
-
-/// What one node did over a run, as the reporter receives it.
-public struct NodeRecord: Sendable {
-    public var node: Int
-    /// d_hat before the label, and the label, at each step.
-    public var predictions: [Double]
-    public var labels: [Double]
-    public var traffic: Traffic
-    /// Step time minus communication time.
-    public var computeSeconds: Double
-    public var diagnostics: [String: Double]
-
-    /// (d - d_hat)^2 at each step: the prequential errors.
-    public var squaredErrors: [Double] { zip(labels, predictions).map { ($0 - $1) * ($0 - $1) } }
-}
-
-/// A progress report, every `progressSeconds` or so, at the reporter only.
-public struct Progress: Sendable {
-    public var step: Int
-    public var steps: Int
-    /// Wall time since the first step, on the slowest process.
-    public var elapsedSeconds: Double
-    /// Time-averaged squared error so far, averaged over nodes.
-    public var mse: Double
-    /// Steps per second so far, and the time left at that rate.
-    public var stepsPerSecond: Double { Double(step) / max(elapsedSeconds, 1e-9) }
-    public var etaSeconds: Double { Double(steps - step) / stepsPerSecond }
-}
-
-/// When to look at the clock: every process must take part in the same report collectives, so the
-/// schedule is in steps, set from what every process measured (the slowest one), never from one
-/// process's own clock alone. Checks come about four times per report interval.
-struct ProgressSchedule {
-    let intervalSeconds: Double
-    /// Seconds between checks: a quarter of the report interval, or less when a stop request
-    /// (a signal) must be answered promptly.
-    let checkSeconds: Double
-    private(set) var nextCheck = 1
-    private var lastReport = 0.0
-
-    init(intervalSeconds: Double, checkSeconds: Double? = nil) {
-        self.intervalSeconds = intervalSeconds
-        self.checkSeconds = checkSeconds ?? intervalSeconds / 4
-    }
-
-    func isCheck(step: Int) -> Bool { checkSeconds > 0 && step == nextCheck }
-
-    /// After a check at `step`, with the slowest process's elapsed time: whether to report now.
-    mutating func checked(step: Int, elapsedSeconds: Double) -> Bool {
-        let secondsPerStep = elapsedSeconds / Double(step)
-        let stride = secondsPerStep > 0 ? Int((checkSeconds / secondsPerStep).rounded(.down)) : 1000
-        nextCheck = step + min(max(stride, 1), 1000)
-        guard intervalSeconds > 0, elapsedSeconds - lastReport >= intervalSeconds else { return false }
-        lastReport = elapsedSeconds
-        return true
-    }
-}
+import Trainers
 
 /// Runs the online protocol for `steps` steps at every local node: predict, record the error,
 /// update. Metrics stay with their node until the reporter gathers them (for progress every
 /// `progressSeconds`, and at the end); no trainer reads them.
-public struct TrainingRun {
+public struct OnlineLoop {
     public let network: Network
     public let trainer: DistributedTrainer
     public let steps: Int
@@ -96,6 +41,35 @@ public struct TrainingRun {
             errorSums = computeSeconds
             traffic = [Traffic](repeating: Traffic(), count: localNodes)
         }
+
+        /// Local node a's part, for a checkpoint.
+        public func record(node a: Int) -> CheckpointRecord {
+            var record = CheckpointRecord()
+            record.append("step", step)
+            record.append("predictions", predictions[a])
+            record.append("labels", labels[a])
+            record.append("compute_seconds", [computeSeconds[a]])
+            record.append("error_sum", [errorSums[a]])
+            record.append("bytes_sent", traffic[a].bytesSent)
+            record.append("messages_sent", traffic[a].messagesSent)
+            record.append("communication_seconds", [traffic[a].communicationSeconds])
+            return record
+        }
+
+        /// From every local node's `record(node:)`.
+        public init(records: [CheckpointRecord]) throws {
+            self.init(localNodes: records.count)
+            for (a, record) in records.enumerated() {
+                step = try record.int("step")
+                predictions[a] = try record.doubles("predictions", count: step)
+                labels[a] = try record.doubles("labels", count: step)
+                computeSeconds[a] = try record.doubles("compute_seconds", count: 1)[0]
+                errorSums[a] = try record.doubles("error_sum", count: 1)[0]
+                traffic[a].bytesSent = try record.int("bytes_sent")
+                traffic[a].messagesSent = try record.int("messages_sent")
+                traffic[a].communicationSeconds = try record.doubles("communication_seconds", count: 1)[0]
+            }
+        }
     }
 
     /// Checkpoints: every `every` steps (0: never), and when any process's `stopRequested()` is
@@ -119,7 +93,7 @@ public struct TrainingRun {
 
     /// Returns every node's record at the reporter, nil elsewhere. `resume` continues a run from
     /// a checkpoint's state (the trainer restored by the caller, the streams already past it).
-    public func run(resume: State? = nil, checkpointing: Checkpointing? = nil, progress: (Progress) -> Void = { _ in }) throws -> [NodeRecord]? {
+    public func run(resume: State? = nil, checkpointing: Checkpointing? = nil, progress: (RunProgress) -> Void = { _ in }) throws -> [NodeRecord]? {
         precondition(steps >= 1, "a run needs at least one step")
         let local = network.localNodes.count
         var state = resume ?? State(localNodes: local)
@@ -157,7 +131,7 @@ public struct TrainingRun {
                 let slowest = gathered.map { $0[1] }.max()!
                 if schedule.checked(step: taken, elapsedSeconds: slowest) && network.isReporter {
                     let mse = gathered.map { $0[0] / Double(step) }.reduce(0, +) / Double(gathered.count)
-                    progress(Progress(step: step, steps: steps, elapsedSeconds: slowest, mse: mse))
+                    progress(RunProgress(step: step, steps: steps, elapsedSeconds: slowest, mse: mse))
                 }
                 if let checkpointing, gathered.contains(where: { $0[2] > 0 }) {
                     try saveCheckpoint(checkpointing)

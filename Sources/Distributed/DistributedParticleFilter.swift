@@ -1,16 +1,6 @@
-import Foundation
 import LSTM
 import Numerics
 import Trainers
-
-/// log N(d; h, R), the full Gaussian log-density. The constant matters in the DPF: particles that
-/// took different walks collect different total exponents. NaN (a diverged particle) becomes -inf.
-@inline(__always)
-func logLikelihood(_ d: Double, _ h: Double, variance r: Double) -> Double {
-    let residual = d - h
-    let value = -0.5 * (log(2 * Double.pi * r) + residual * residual / r)
-    return value.isNaN ? -.infinity : value
-}
 
 /// The Markov-chain distributed particle filter (Lee & West; paper Algorithm 1).
 ///
@@ -75,33 +65,32 @@ public final class DistributedParticleFilter: DistributedTrainer {
         }
     }
 
-    /// [step, count, ids (count), particles (count x n_theta), estimate (n_theta), emptySteps,
-    /// particlesHeld, degenerateSteps].
-    public func checkpointState() throws -> [[Double]] {
+    public func checkpointState() throws -> [CheckpointRecord] {
         network.localNodes.indices.map { a in
-            var state = [Double(step), Double(particles[a].count)] + ids[a].map(Double.init)
-            for theta in particles[a] { state += theta }
-            return state + estimates[a] + [Double(emptySteps[a]), Double(particlesHeld[a]), Double(degenerateSteps[a])]
+            var record = CheckpointRecord()
+            record.append("step", step)
+            record.append("ids", ids[a])
+            record.append("particles", particles[a].flatMap { $0 })
+            record.append("estimate", estimates[a])
+            record.append("empty_steps", emptySteps[a])
+            record.append("particles_held", particlesHeld[a])
+            record.append("degenerate_steps", degenerateSteps[a])
+            return record
         }
     }
 
-    public func restoreState(_ states: [[Double]]) throws {
+    public func restoreState(_ states: [CheckpointRecord]) throws {
         let nTheta = settings.model.shape.parameterCount
         guard states.count == network.localNodes.count else { throw TrainerError.malformedCheckpoint("dpf: \(states.count) node states") }
         for (a, state) in states.enumerated() {
-            guard state.count >= 2, let count = Int(exactly: state[1]), count >= 0, state.count == 2 + count * (1 + nTheta) + nTheta + 3 else {
-                throw TrainerError.malformedCheckpoint("dpf: a node state of \(state.count) numbers for n_theta = \(nTheta)")
-            }
-            step = Int(state[0])
-            ids[a] = state[2..<(2 + count)].map { Int($0) }
-            var offset = 2 + count
-            particles[a] = (0..<count).map { _ in
-                defer { offset += nTheta }
-                return Array(state[offset..<(offset + nTheta)])
-            }
-            estimates[a] = Array(state[offset..<(offset + nTheta)])
-            offset += nTheta
-            (emptySteps[a], particlesHeld[a], degenerateSteps[a]) = (Int(state[offset]), Int(state[offset + 1]), Int(state[offset + 2]))
+            let nodeIDs = try state.ints("ids")
+            let flat = try state.doubles("particles", count: nodeIDs.count * nTheta)
+            estimates[a] = try state.doubles("estimate", count: nTheta)
+            (emptySteps[a], particlesHeld[a], degenerateSteps[a]) =
+                (try state.int("empty_steps"), try state.int("particles_held"), try state.int("degenerate_steps"))
+            step = try state.int("step")
+            ids[a] = nodeIDs
+            particles[a] = nodeIDs.indices.map { Array(flat[($0 * nTheta)..<(($0 + 1) * nTheta)]) }
         }
     }
 
@@ -211,84 +200,6 @@ public final class DistributedParticleFilter: DistributedTrainer {
             let ancestors = settings.trainer.resampling.ancestors(weights: weights, count: count, random: &random)
             particles[a] = ancestors.map { cloud[$0].theta }
             ids[a] = Array((node * count)..<((node + 1) * count))
-        }
-    }
-}
-
-/// The centralized particle filter: one cloud weighted every step by the product of all K nodes'
-/// likelihoods (Theorem 1's optimum), without a node holding everyone's data. The cloud has K N
-/// particles, as many as the DPF has over the whole network, so the two are compared at equal
-/// particle budgets.
-///
-/// Every process keeps an identical replica of the cloud (same seed, same keys, node id K). At step
-/// t each node evaluates the cloud on its own sequence only (its prediction is the mean of those
-/// h_i), the per-particle log-likelihoods are allgathered (N numbers per node), and every replica
-/// adds them in node order, normalises, estimates and resamples identically.
-public final class CentralizedParticleFilter: DistributedTrainer {
-    public let algorithm = Algorithm.cpf
-    private let network: Network
-    private let settings: DistributedSettings
-    private var clouds: [LSTMParticleCloud]
-    private var observed: [[Double]]
-    private var step = 0
-    public private(set) var estimates: [[Double]]
-    private var degenerateSteps = 0
-    /// K N.
-    public let particleCount: Int
-
-    public init(settings: DistributedSettings, network: Network) {
-        self.network = network
-        self.settings = settings
-        let replicaNode = network.topology.nodeCount
-        let count = settings.trainer.particles * network.topology.nodeCount
-        particleCount = count
-        clouds = network.localNodes.map { _ in
-            LSTMParticleCloud(model: settings.model, count: count, initialSpread: settings.trainer.initialSpread,
-                              jitterVariance: settings.trainer.jitterVariance, liuWestShrinkage: settings.trainer.liuWestShrinkage,
-                              carryState: false, seed: settings.seed, node: replicaNode)
-        }
-        observed = network.localNodes.map { _ in [] }
-        let uniform = [Double](repeating: 1 / Double(count), count: count)
-        estimates = clouds.map { $0.weightedMean(uniform) }
-    }
-
-    public var diagnostics: [[String: Double]] {
-        network.localNodes.map { _ in ["degenerate_steps": Double(degenerateSteps)] }
-    }
-
-    private var uniform: [Double] { [Double](repeating: 1 / Double(particleCount), count: particleCount) }
-
-    public func predict(_ samples: [Sample]) throws -> [Double] {
-        step += 1
-        return try clouds.indices.map { a in
-            clouds[a].propagate(step: step, weights: uniform)
-            observed[a] = clouds[a].predictedObservations(input: samples[a])
-            let prediction = observed[a].reduce(0, +) / Double(observed[a].count)
-            guard prediction.isFinite else { throw TrainerError.nonFinite(trainer: "cpf", step: step, what: "the prediction") }
-            return prediction
-        }
-    }
-
-    public func update(_ samples: [Sample]) throws {
-        let noise = settings.trainer.observationNoise
-        let local = clouds.indices.map { a in observed[a].map { logLikelihood(samples[a].label, $0, variance: noise) } }
-        let all = try network.allgather(local)
-        let count = particleCount
-        var total = [Double](repeating: 0, count: count)
-        for nodeValues in all {
-            guard nodeValues.count == count else { throw TrainerError.malformedMessage(from: -1, what: "\(nodeValues.count) log-likelihoods for \(count) particles") }
-            for i in 0..<count { total[i] += nodeValues[i] }
-        }
-        var weights = normalizedWeights(fromLog: total) ?? []
-        if weights.isEmpty {
-            degenerateSteps += 1
-            weights = uniform
-        }
-        for a in clouds.indices {
-            estimates[a] = clouds[a].weightedMean(weights)
-            guard estimates[a].allSatisfy(\.isFinite) else { throw TrainerError.nonFinite(trainer: "cpf", step: step, what: "the posterior mean") }
-            var random = RandomStream(seed: settings.seed, node: network.topology.nodeCount, step: step, purpose: .resampling)
-            clouds[a].select(settings.trainer.resampling.ancestors(weights: weights, count: count, random: &random))
         }
     }
 }

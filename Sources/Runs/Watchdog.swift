@@ -37,25 +37,3 @@ final class Watchdog: @unchecked Sendable {
         lock.unlock()
     }
 }
-
-/// `--inject-failure NODE:STEP[:hang]` (hidden, for tests): node NODE fails (or hangs) when it
-/// reaches step STEP, to check that the job then ends promptly instead of hanging.
-struct InjectedFailure {
-    let node: Int
-    let step: Int
-    let hang: Bool
-
-    init?(_ text: String) {
-        let parts = text.split(separator: ":")
-        guard parts.count == 2 || (parts.count == 3 && parts[2] == "hang"), let node = Int(parts[0]), let step = Int(parts[1]) else { return nil }
-        (self.node, self.step, hang) = (node, step, parts.count == 3)
-    }
-
-    func check(node: Int, step: Int) throws {
-        guard node == self.node, step == self.step else { return }
-        if hang {
-            while true { Thread.sleep(forTimeInterval: 3600) }
-        }
-        throw RunFailure(message: "injected failure at node \(node), step \(step) (--inject-failure)", status: .failure)
-    }
-}

@@ -1,0 +1,121 @@
+import Foundation
+import Trainers
+
+/// Checkpoint files: DIR/step-T/rank-R.ckpt, one per process, and DIR/latest naming the last
+/// complete step directory. `latest` is replaced only after every process has written its file,
+/// so an interrupted checkpoint leaves the previous one in force.
+///
+/// A process's file, format version 2: the magic "1DLSTMCK" and the header's length (two
+/// little-endian UInt64), the header (JSON: version, algorithm, nodes, rank, step, the run's
+/// `TrainingConfiguration`, and the field names and counts of every record), then the records'
+/// numbers as little-endian doubles in that order. Each local node has one record, the run
+/// loop's fields under "run." and the trainer's under "trainer.".
+struct CheckpointStore {
+    static let magic: UInt64 = 0x4B43_4D54_534C_4431  // "1DLSTMCK" little-endian
+    static let version = 2
+    let directory: String
+
+    struct Header: Codable, Equatable {
+        var version = CheckpointStore.version
+        var algorithm: String
+        var nodes: Int
+        var rank: Int
+        var step: Int
+        var configuration: TrainingConfiguration
+        /// Per record, its fields' names and counts.
+        var layout: [[Field]] = []
+
+        struct Field: Codable, Equatable {
+            var name: String
+            var count: Int
+        }
+    }
+
+    func file(step: Int, rank: Int) -> String { "\(directory)/step-\(step)/rank-\(rank).ckpt" }
+
+    func write(header: Header, records: [CheckpointRecord]) throws {
+        let path = file(step: header.step, rank: header.rank)
+        do {
+            try FileManager.default.createDirectory(atPath: "\(directory)/step-\(header.step)", withIntermediateDirectories: true)
+        } catch {
+            throw RunError("--checkpoint-dir \(directory): cannot create \(directory)/step-\(header.step)", status: .output)
+        }
+        var header = header
+        header.layout = records.map { record in zip(record.names, record.values).map { Header.Field(name: $0, count: $1.count) } }
+        let json = try JSONEncoder().encode(header)
+        var data = Data()
+        func append(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
+        append(Self.magic)
+        append(UInt64(json.count))
+        data.append(json)
+        for record in records {
+            for field in record.values { field.withUnsafeBytes { data.append(contentsOf: $0) } }
+        }
+        try writeAtomically(data, to: path)
+    }
+
+    /// After every process wrote step T: point `latest` at it and drop older steps (reporter only).
+    func commit(step: Int) throws {
+        try writeAtomically(Data("step-\(step)\n".utf8), to: directory + "/latest")
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        where entry.hasPrefix("step-") && entry != "step-\(step)" {
+            try? FileManager.default.removeItem(atPath: directory + "/" + entry)
+        }
+    }
+
+    /// The step of the last complete checkpoint.
+    func latestStep() throws -> Int {
+        guard let text = try? String(contentsOfFile: directory + "/latest", encoding: .utf8) else {
+            throw RunError("--resume: no checkpoint in \(directory) (no file 'latest')", status: .usage)
+        }
+        guard let step = Int(text.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst("step-".count)) else {
+            throw RunError("\(directory)/latest: expected step-N", status: .data)
+        }
+        return step
+    }
+
+    /// The one reader of checkpoint files.
+    func read(step: Int, rank: Int) throws -> (header: Header, records: [CheckpointRecord]) {
+        let path = file(step: step, rank: rank)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw RunError("\(path): cannot read the checkpoint", status: .data)
+        }
+        func word(at offset: Int) throws -> UInt64 {
+            guard offset + 8 <= data.count else { throw RunError("\(path): truncated checkpoint", status: .data) }
+            return UInt64(littleEndian: data.subdata(in: offset..<(offset + 8)).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        }
+        guard try word(at: 0) == Self.magic else { throw RunError("\(path): not a dlstm checkpoint", status: .data) }
+        let headerLength = try word(at: 8)
+        guard headerLength <= UInt64(data.count - 16),
+              let object = try? JSONSerialization.jsonObject(with: data.subdata(in: 16..<(16 + Int(headerLength)))) as? [String: Any]
+        else { throw RunError("\(path): damaged checkpoint header", status: .data) }
+        let version = (object["version"] as? NSNumber)?.intValue ?? Int(object["version"] as? String ?? "") ?? 0
+        guard version == Self.version else {
+            throw RunError("\(path): checkpoint format version \(version); this dlstm reads version \(Self.version) only: "
+                           + "start the run again without --resume", status: .data)
+        }
+        let header: Header
+        do {
+            header = try JSONDecoder().decode(Header.self, from: data.subdata(in: 16..<(16 + Int(headerLength))))
+        } catch {
+            throw RunError("\(path): damaged checkpoint header", status: .data)
+        }
+        var offset = 16 + Int(headerLength)
+        let expected = header.layout.joined().reduce(0) { $0 + max($1.count, 0) * 8 }
+        guard header.layout.joined().allSatisfy({ $0.count >= 0 }), data.count - offset == expected else {
+            throw RunError("\(path): truncated checkpoint (\(data.count - offset) bytes of numbers, expected \(expected))", status: .data)
+        }
+        let records = try header.layout.map { fields in
+            let values = fields.map { field in
+                defer { offset += 8 * field.count }
+                return data.subdata(in: offset..<(offset + 8 * field.count)).withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
+            }
+            do {
+                return try CheckpointRecord(names: fields.map(\.name), values: values)
+            } catch {
+                throw RunError("\(path): \(error)", status: .data)
+            }
+        }
+        return (header, records)
+    }
+}

@@ -1,0 +1,16 @@
+import Distributed
+
+/// What one node did over a run, as the reporter receives it.
+public struct NodeRecord: Sendable {
+    public var node: Int
+    /// d_hat before the label, and the label, at each step.
+    public var predictions: [Double]
+    public var labels: [Double]
+    public var traffic: Traffic
+    /// Step time minus communication time.
+    public var computeSeconds: Double
+    public var diagnostics: [String: Double]
+
+    /// (d - d_hat)^2 at each step: the prequential errors.
+    public var squaredErrors: [Double] { zip(labels, predictions).map { ($0 - $1) * ($0 - $1) } }
+}

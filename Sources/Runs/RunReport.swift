@@ -1,0 +1,142 @@
+import Distributed
+import Foundation
+
+/// The reporter's view of a finished run: the metric definitions, summary.json and the per-node
+/// curves.
+public struct RunReport {
+    public let records: [NodeRecord]
+    public let configuration: TrainingConfiguration
+    /// The name in tables and legends: the algorithm, or a variant such as "dpf-metropolis".
+    public let label: String
+    public let settings: DistributedSettings
+    public let topology: Topology
+    public let walk: RandomWalk
+    public let transport: String
+    public let wallSeconds: Double
+    /// MPI processes (1 in-process).
+    public let processes: Int
+
+    public var steps: Int { records.first?.labels.count ?? 0 }
+
+    /// Mean squared error over the last 10% of steps (at least one), averaged over nodes.
+    public var finalMSE: Double {
+        let tail = max(1, steps / 10)
+        return records.map { $0.squaredErrors.suffix(tail).reduce(0, +) / Double(tail) }.reduce(0, +) / Double(records.count)
+    }
+
+    /// The paper's MSE curve: time-averaged squared error up to step t, averaged over nodes.
+    public var timeAveragedMSE: [Double] {
+        var curve = [Double](repeating: 0, count: steps)
+        for record in records {
+            var sum = 0.0
+            for (t, e) in record.squaredErrors.enumerated() {
+                sum += e
+                curve[t] += sum / Double(t + 1) / Double(records.count)
+            }
+        }
+        return curve
+    }
+
+    /// Convergence speed: the first step at which the mean squared error over the trailing window
+    /// (the final-MSE window, 10% of the steps; mean over nodes) is within 10% of the final MSE.
+    public var samplesToWithin10Percent: Int {
+        let window = max(1, steps / 10)
+        var perStep = [Double](repeating: 0, count: steps)
+        for record in records {
+            for (t, e) in record.squaredErrors.enumerated() { perStep[t] += e / Double(records.count) }
+        }
+        return firstStepWithin(perStep, window: window, of: finalMSE, tolerance: 0.1)
+    }
+
+    public var meanBytesPerNode: Double { Double(records.map(\.traffic.bytesSent).reduce(0, +)) / Double(records.count) }
+
+    private func spread(_ values: [Double]) -> [String: Double] {
+        ["min": values.min() ?? 0, "mean": values.reduce(0, +) / Double(max(values.count, 1)), "max": values.max() ?? 0]
+    }
+
+    public func summary() throws -> [String: Any] {
+        let curve = timeAveragedMSE
+        // At most ~500 points: enough to draw, small enough to read.
+        let stride = max(1, curve.count / 500)
+        let points = Swift.stride(from: stride - 1, to: curve.count, by: stride).map { [Double($0 + 1), curve[$0]] }
+            + (curve.count % stride == 0 ? [] : [[Double(curve.count), curve[curve.count - 1]]])
+        var diagnostics = [String: Any]()
+        for key in records.first?.diagnostics.keys.sorted() ?? [] {
+            diagnostics[key] = records.map { $0.diagnostics[key] ?? 0 }
+        }
+        return [
+            "algorithm": configuration.algorithm.rawValue,
+            "label": label,
+            "processes": processes,
+            "samples_to_within_10pct": samplesToWithin10Percent,
+            "time_averaged_mse": curve.last ?? 0,
+            "parameters": try configuration.jsonObject(),
+            "input_size": settings.model.shape.input,
+            "n_theta": settings.model.shape.parameterCount,
+            "seed": settings.seed,
+            "nodes": records.count,
+            "transport": transport,
+            "data": configuration.data,
+            "topology": [
+                "name": topology.name, "edges": topology.edgeCount, "degrees": topology.degrees,
+                "walk": walk.kind.rawValue, "slem": walk.slem, "periodic": walk.isPeriodic,
+            ] as [String: Any],
+            "samples_per_node": steps,
+            "final_mse": finalMSE,
+            "final_mse_window": max(1, steps / 10),
+            "mse_curve": points,
+            "bytes_per_node": records.map(\.traffic.bytesSent),
+            "messages_per_node": records.map(\.traffic.messagesSent),
+            "compute_seconds": spread(records.map(\.computeSeconds)),
+            "communication_seconds": spread(records.map(\.traffic.communicationSeconds)),
+            "wall_seconds": wallSeconds,
+            "diagnostics": diagnostics,
+        ]
+    }
+
+    /// node-K.csv (step, prediction, label, squared error, time-averaged MSE), config.toml, then
+    /// summary.json, each written atomically. summary.json comes last, so a directory with one is
+    /// complete: a run killed while writing leaves the previous results or some new curves without
+    /// their summary, never a truncated file. `killWhileWritingFile`: a test's injected fault.
+    public func write(to directory: String, killWhileWritingFile: Int? = nil) throws {
+        // The trainers stop on a non-finite prediction; this makes "no NaN in results" hold whatever
+        // a future trainer does.
+        for record in records {
+            if let t = record.predictions.indices.first(where: {
+                !record.predictions[$0].isFinite || !record.squaredErrors[$0].isFinite
+            }) {
+                throw RunError("node \(record.node), step \(t + 1): the prediction is \(record.predictions[t]); no results written",
+                               status: .numerical)
+            }
+        }
+        try createOutputDirectory(directory)
+        var files = [(String, Data)]()
+        for record in records {
+            var csv = "step,prediction,label,squared_error,mse\n"
+            var sum = 0.0
+            for (t, e) in record.squaredErrors.enumerated() {
+                sum += e
+                csv += "\(t + 1),\(exact(record.predictions[t])),\(exact(record.labels[t])),\(exact(e)),\(exact(sum / Double(t + 1)))\n"
+            }
+            files.append(("node-\(record.node).csv", Data(csv.utf8)))
+        }
+        files.append(("config.toml", Data(try configuration.toml().utf8)))
+        let json = try JSONSerialization.data(withJSONObject: try summary(), options: [.prettyPrinted, .sortedKeys])
+        files.append(("summary.json", json + Data("\n".utf8)))
+        for (index, (name, data)) in files.enumerated() {
+            try writeAtomically(data, to: directory + "/" + name, killHalfway: index == killWhileWritingFile)
+        }
+    }
+}
+
+/// The first step (1-based) whose trailing `window`-mean of `errors` is at most (1 + tolerance)
+/// times `target`; the last step if none is.
+public func firstStepWithin(_ errors: [Double], window: Int, of target: Double, tolerance: Double) -> Int {
+    var sum = 0.0
+    for (t, e) in errors.enumerated() {
+        sum += e
+        if t >= window { sum -= errors[t - window] }
+        if t + 1 >= window && sum / Double(window) <= (1 + tolerance) * target { return t + 1 }
+    }
+    return errors.count
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Plots
+
+/// Reads DIR/MODE-rR-I/summary.json (the runs of a scaling study) into DIR/scaling.json; returns DIR.
+public func writeScalingTable(directory: String) throws -> String {
+    guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
+        throw RunError("\(directory): no such directory")
+    }
+    var points = [String: [Int: [[String: Any]]]]()
+    for entry in entries {
+        let parts = entry.split(separator: "-")
+        guard parts.count == 3, ["strong", "weak"].contains(parts[0]), parts[1].hasPrefix("r"), let r = Int(parts[1].dropFirst()),
+              let object = try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(entry)/summary.json"))) as? [String: Any]
+        else { continue }
+        points[String(parts[0]), default: [:]][r, default: []].append(object)
+    }
+    guard !points.isEmpty else { throw RunError("\(directory): no runs named strong-rR-I or weak-rR-I with a summary.json") }
+    var study = [String: Any]()
+    for (mode, byRanks) in points {
+        let r0 = byRanks.keys.min()!
+        func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(xs.count) }
+        let baseline = mean(byRanks[r0]!.map { number($0, "wall_seconds") })
+        study[mode] = byRanks.keys.sorted().map { r -> [String: Any] in
+            let runs = byRanks[r]!
+            let steps = number(runs[0], "samples_per_node")
+            let perStep = runs.map { number($0, "wall_seconds") / steps }
+            let wall = mean(runs.map { number($0, "wall_seconds") })
+            let efficiency = mode == "strong" ? Double(r0) * baseline / wall / Double(r) : baseline / wall
+            let bytes = runs.map { (($0["bytes_per_node"] as? [NSNumber]) ?? []).map(\.doubleValue) }.map(mean)
+            return [
+                "ranks": r, "repeats": runs.count, "samples_per_node": steps,
+                "seconds_per_step": ["min": perStep.min()!, "mean": mean(perStep), "max": perStep.max()!],
+                "compute_seconds_per_step": mean(runs.map { number($0, "compute_seconds", "mean") / steps }),
+                "communication_seconds_per_step": mean(runs.map { number($0, "communication_seconds", "mean") / steps }),
+                "wall_seconds": wall,
+                "speedup": efficiency * Double(r), "efficiency": efficiency,
+                "bytes_per_node": mean(bytes),
+            ]
+        }
+    }
+    let json = try JSONSerialization.data(withJSONObject: study, options: [.prettyPrinted, .sortedKeys])
+    try writeAtomically(json, to: directory + "/scaling.json")
+    return directory
+}
+
+/// Table and figure of DIR/scaling.json.
+public func plotScaling(in directory: String) throws -> (table: String?, files: [String]) {
+    guard let data = FileManager.default.contents(atPath: directory + "/scaling.json"),
+          let study = try? JSONSerialization.jsonObject(with: data) as? [String: [[String: Any]]] else {
+        throw RunError("\(directory)/scaling.json: cannot read it as a scaling study")
+    }
+    var markdown = "| mode | ranks | ms/step min | mean | max | compute ms/step | communication ms/step | speedup | efficiency | bytes per node |\n"
+        + "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+    var csv = "mode,ranks,repeats,seconds_per_step_min,seconds_per_step_mean,seconds_per_step_max,compute_seconds_per_step,communication_seconds_per_step,speedup,efficiency,bytes_per_node\n"
+    var speedups = [Series](), efficiencies = [Series]()
+    var allRanks = Set<Double>()
+    for mode in study.keys.sorted() {
+        let rows = study[mode]!
+        for row in rows {
+            let r = Int(number(row, "ranks"))
+            allRanks.insert(Double(r))
+            let cells = [number(row, "seconds_per_step", "min"), number(row, "seconds_per_step", "mean"), number(row, "seconds_per_step", "max"),
+                         number(row, "compute_seconds_per_step"), number(row, "communication_seconds_per_step")]
+            markdown += "| \(mode) | \(r) | " + cells.map { String(format: "%.3g", $0 * 1000) }.joined(separator: " | ")
+                + String(format: " | %.2f | %.2f | ", number(row, "speedup"), number(row, "efficiency")) + compact(number(row, "bytes_per_node")) + " |\n"
+            csv += "\(mode),\(r),\(Int(number(row, "repeats"))),\(cells.map(exact).joined(separator: ",")),\(exact(number(row, "speedup"))),"
+                + "\(exact(number(row, "efficiency"))),\(exact(number(row, "bytes_per_node")))\n"
+        }
+        let points = rows.map { (x: number($0, "ranks"), y: number($0, "speedup")) }
+        speedups.append(Series(mode == "strong" ? "strong: speedup" : "weak: scaled speedup", points: points, markers: true))
+        efficiencies.append(Series(mode, points: rows.map { (x: number($0, "ranks"), y: number($0, "efficiency")) }, markers: true))
+    }
+    let ranks = allRanks.sorted()
+    speedups.append(Series("ideal", points: ranks.map { (x: $0, y: $0) }, isReference: true))
+    efficiencies.append(Series("ideal", points: ranks.map { (x: $0, y: 1) }, isReference: true))
+    let figure = Figure(title: "Scaling: \((directory as NSString).lastPathComponent)", panels: [
+        .lines(title: "Speedup", x: Axis("MPI ranks"), y: Axis("speedup (x)", range: 0...max(ranks.last ?? 1, speedups.flatMap(\.points).map(\.y).filter(\.isFinite).max() ?? 1) * 1.05), series: speedups),
+        .lines(title: "Parallel efficiency", x: Axis("MPI ranks"), y: Axis("efficiency", range: 0...max(1.1, efficiencies.flatMap(\.points).map(\.y).filter(\.isFinite).max() ?? 1) * 1.05), series: efficiencies),
+    ])
+    try writeAtomically(Data(figure.svg().utf8), to: directory + "/scaling.svg")
+    markdown += """
+
+        T(R): mean wall time of the repeats at R ranks; R0: the smallest rank count.
+        strong (fixed samples over the network): speedup S(R) = R0 T(R0) / T(R), efficiency E(R) = S(R) / R.
+        weak (fixed samples per node): efficiency E(R) = T(R0) / T(R), scaled speedup S(R) = R E(R).
+
+        """
+    try writeAtomically(Data(markdown.utf8), to: directory + "/scaling.md")
+    try writeAtomically(Data(csv.utf8), to: directory + "/scaling.csv")
+    return (markdown.trimmingCharacters(in: .newlines), ["scaling.svg", "scaling.md", "scaling.csv"].map { directory + "/" + $0 })
+}
+
+/// A number of a summary.json or scaling.json object, `object[key]` or `object[key][field]`;
+/// NaN when absent, so a missing figure shows as such in the table instead of stopping it.
+private func number(_ object: [String: Any], _ key: String, _ field: String? = nil) -> Double {
+    if let field { return ((object[key] as? [String: Any])?[field] as? NSNumber)?.doubleValue ?? .nan }
+    return (object[key] as? NSNumber)?.doubleValue ?? .nan
+}

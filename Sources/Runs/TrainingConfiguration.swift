@@ -1,0 +1,161 @@
+import DataSources
+import Distributed
+import Foundation
+import LSTM
+import Trainers
+
+/// Every option that shapes a run's results: the algorithm, the network, the model, the trainers'
+/// settings and the data. The one source of truth: `config.toml`, `summary.json`'s `parameters`
+/// and every checkpoint's header are this value encoded, under the command-line option names
+/// (`walk-steps`), so a `--config` file and the command line read it back alike.
+///
+/// How a run is carried out (where results go, progress, checkpoints, timeouts) is `RunControl`.
+public struct TrainingConfiguration: Codable, Equatable, Sendable {
+    // The network and the algorithm.
+    public var algorithm = Algorithm.dpf
+    public var topology = "ring"
+    public var walkSteps = 3
+    public var walk = WalkKind.simple
+
+    // The model and the trainers.
+    public var hidden = 2
+    public var pooling = Pooling.mean
+    public var particles = 80
+    public var jitter = 0.0004
+    public var observationNoise = 0.01
+    public var learningRate = 0.1
+    public var initialVariance = 0.1
+    public var initialScale = 0.1
+    public var initialSpread = 0.5
+    public var resampling = ResamplingScheme.systematic
+    public var liuWest: Double?
+    public var seed: UInt64 = 1
+
+    // The data.
+    public var data = "teacher"
+    public var samples: Int?
+    public var partition = Partition.roundRobin
+    public var column: String?
+    public var lags = 2
+    public var horizon = 1
+    public var lagLayout = CSVTimeSeries.LagLayout.vector
+    public var normalize = Normalization.none
+    public var normalizePrefix = 200
+    public var wordVectors: String?
+    public var teacherInput = 2
+    public var teacherHidden: Int?
+    public var teacherNoise = 0.002
+    public var teacherScale = 1.0
+    public var labelScale = 1.0
+
+    public init() {}
+
+    /// The command-line option names.
+    enum CodingKeys: String, CodingKey {
+        case algorithm, topology, walkSteps = "walk-steps", walk, hidden, pooling, particles, jitter
+        case observationNoise = "observation-noise", learningRate = "learning-rate", initialVariance = "initial-variance"
+        case initialScale = "initial-scale", initialSpread = "initial-spread", resampling, liuWest = "liu-west", seed
+        case data, samples, partition, column, lags, horizon, lagLayout = "lag-layout", normalize
+        case normalizePrefix = "normalize-prefix", wordVectors = "word-vectors", teacherInput = "teacher-input"
+        case teacherHidden = "teacher-hidden", teacherNoise = "teacher-noise", teacherScale = "teacher-scale"
+        case labelScale = "label-scale"
+    }
+
+    /// The first bad value, as the one line a user sees (status 2).
+    public func validate() throws {
+        func check(_ condition: Bool, _ message: @autoclosure () -> String) throws {
+            if !condition { throw RunError(message(), status: .usage) }
+        }
+        try check(walkSteps >= 1, "--walk-steps \(walkSteps): must be at least 1")
+        try check(hidden >= 1, "--hidden \(hidden): must be at least 1")
+        try check(particles >= 1, "--particles \(particles): must be at least 1")
+        try check(jitter >= 0 && jitter.isFinite, "--jitter \(jitter): must be a finite variance >= 0")
+        try check(observationNoise > 0 && observationNoise.isFinite,
+                  "--observation-noise \(observationNoise): must be a finite variance > 0")
+        try check(learningRate > 0 && learningRate.isFinite, "--learning-rate \(learningRate): must be positive and finite")
+        try check(initialVariance > 0 && initialVariance.isFinite,
+                  "--initial-variance \(initialVariance): must be positive and finite")
+        if let h = liuWest { try check(h > 0 && h < 1, "--liu-west \(h): must be in (0, 1)") }
+        // TOML integers are signed 64-bit: a larger seed could not be written to config.toml.
+        try check(seed <= UInt64(Int64.max), "--seed \(seed): must be at most \(Int64.max)")
+        if let samples { try check(samples >= 1, "--samples \(samples): must be at least 1") }
+        try check(lags >= 1 && horizon >= 1, "--lags and --horizon must be at least 1")
+        try check(teacherInput >= 1 && teacherNoise >= 0 && (teacherHidden ?? 1) >= 1,
+                  "teacher sizes must be at least 1, its noise >= 0")
+        try check(labelScale.isFinite && labelScale != 0, "--label-scale \(labelScale): must be finite and non-zero")
+    }
+
+    /// The trainers' settings for data of `inputSize` columns.
+    public func distributedSettings(inputSize: Int) -> DistributedSettings {
+        var settings = DistributedSettings(model: LSTMModel(shape: LSTMShape(hidden: hidden, input: inputSize), pooling: pooling))
+        settings.trainer.learningRate = learningRate
+        settings.trainer.particles = particles
+        settings.trainer.jitterVariance = jitter
+        settings.trainer.observationNoise = observationNoise
+        settings.trainer.initialScale = initialScale
+        settings.trainer.initialSpread = initialSpread
+        settings.trainer.initialVariance = initialVariance
+        settings.trainer.resampling = resampling
+        settings.trainer.liuWestShrinkage = liuWest
+        settings.walkSteps = walkSteps
+        settings.walk = walk
+        settings.seed = seed
+        return settings
+    }
+
+    /// As `--config` reads it: one `option = value` line per set option (TOML, keys sorted).
+    public func toml() throws -> String {
+        var lines = [String]()
+        for (key, value) in try jsonObject().sorted(by: { $0.key < $1.key }) {
+            switch value {
+            case let text as String: lines.append("\(key) = \(quotedTOML(text))")
+            case let number as NSNumber: lines.append("\(key) = \(tomlNumber(number))")
+            default: preconditionFailure("a configuration value is a string or a number")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The configuration as a JSON object (unset options left out), for summary.json.
+    public func jsonObject() throws -> [String: Any] {
+        let data = try JSONEncoder().encode(self)
+        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+}
+
+/// How samples are dealt to nodes.
+public enum Partition: String, CaseIterable, Codable, Sendable {
+    /// Sample i to node i mod K.
+    case roundRobin = "round-robin"
+    /// Contiguous blocks, node k the k-th.
+    case blocks
+}
+
+/// How a CSV series is scaled, from the statistics of its first `normalize-prefix` rows.
+public enum Normalization: String, CaseIterable, Codable, Sendable {
+    case none, minmax, zscore
+}
+
+/// A TOML basic string.
+func quotedTOML(_ text: String) -> String {
+    var quoted = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\\": quoted += "\\\\"
+        case "\"": quoted += "\\\""
+        case "\n": quoted += "\\n"
+        case "\t": quoted += "\\t"
+        case "\r": quoted += "\\r"
+        default:
+            quoted += scalar.properties.generalCategory == .control
+                ? String(format: "\\u%04X", scalar.value) : String(scalar)
+        }
+    }
+    return quoted + "\""
+}
+
+/// An integer as one, a double as the shortest decimal that reads back as the same double.
+func tomlNumber(_ number: NSNumber) -> String {
+    let type = String(cString: number.objCType)
+    return type == "d" || type == "f" ? "\(number.doubleValue)" : "\(number.int64Value)"
+}

@@ -1,0 +1,163 @@
+import DataSources
+import Distributed
+import Foundation
+import Trainers
+
+/// One training run end to end, on any network: input checks, data wiring, resume, checkpoints,
+/// watchdog, the online loop, and the report. The CLI is a thin wrapper over it; a test or another
+/// program drives it in-process with an `InProcessNetwork`, or under MPI with an `MPINetwork`.
+public struct TrainingRun {
+    public var configuration: TrainingConfiguration
+    public var control: RunControl
+    /// The name in tables and legends (default: the algorithm).
+    public var label: String
+    public var observer: RunObserver?
+
+    public init(configuration: TrainingConfiguration, control: RunControl = RunControl(), label: String? = nil,
+                observer: RunObserver? = nil) {
+        self.configuration = configuration
+        self.control = control
+        self.label = label ?? configuration.algorithm.rawValue
+        self.observer = observer
+    }
+
+    /// Collective over the network's processes. Returns the report at the reporter, nil elsewhere.
+    /// Input failures are agreed on, so every process throws the same collective `RunError`; a
+    /// failure while training (a diverged trainer, an injected fault) is thrown where it happened
+    /// only, and under MPI must end the job (MPI_Abort).
+    public func run(on network: Network, context: RunContext = .inProcess) throws -> RunReport? {
+        let nodes = network.topology.nodeCount
+        var streams = [DataStream]()
+        var failure: RunError?
+        do {
+            try configuration.validate()
+            try control.validate()
+            let total = try configuration.countFileSamples()
+            for node in network.localNodes {
+                streams.append(try configuration.makeStream(node: node, nodes: nodes, fileSamples: total))
+            }
+            if network.isReporter, let out = control.resultsDirectory { try checkWritable(directory: out) }
+        } catch {
+            failure = RunError(error)
+        }
+        try agree(on: failure, network: network)
+        let steps = streams.map(\.steps).min()!
+        let settings = configuration.distributedSettings(inputSize: streams[0].inputSize)
+        let trainer = try makeTrainer(configuration.algorithm, settings: settings, network: network)
+        let walk = RandomWalk(topology: network.topology, kind: configuration.walk)
+        let observer = network.isReporter ? self.observer : nil
+        observer?.started(RunDescription(
+            label: label, configuration: configuration, context: context, topology: network.topology, walk: walk, steps: steps,
+            inputSize: settings.model.shape.input, parameterCount: settings.model.shape.parameterCount,
+            resultsDirectory: control.resultsDirectory))
+
+        let store = control.checkpointStore.map { CheckpointStore(directory: $0) }
+        let resumeState = try store.flatMap { try resume(from: $0, trainer: trainer, streams: &streams, network: network) }
+        if let resumeState, let store { observer?.resumed(afterStep: resumeState.step, from: store.directory) }
+
+        let start = DispatchTime.now().uptimeNanoseconds
+        let watchdog = control.timeoutSeconds.map { Watchdog(seconds: $0, steps: steps, isFirstToFire: network.isReporter) }
+        defer { watchdog?.finish() }
+        let faults = control.faults
+        let runsNodeZero = network.localNodes.first == 0
+        var stepsTaken = resumeState?.step ?? 0
+        var stopAsked = false
+        let loop = OnlineLoop(network: network, trainer: trainer, steps: steps, progressSeconds: control.progressSeconds) { a in
+            if a == 0 {
+                stepsTaken += 1
+                watchdog?.reached(step: stepsTaken)
+                if runsNodeZero && stepsTaken == faults.stopAtStep { stopAsked = true }
+            }
+            try faults.failure?.check(node: network.localNodes[a], step: stepsTaken)
+            return try streams[a].next()
+        }
+        let stopRequested = control.stopRequested
+        let checkpointing = store.map { store in
+            OnlineLoop.Checkpointing(every: control.checkpointEvery, stopRequested: { stopAsked || stopRequested() }) { state in
+                try saveCheckpoint(state, trainer: trainer, store: store, network: network)
+            }
+        }
+        let records: [NodeRecord]?
+        do {
+            records = try loop.run(resume: resumeState, checkpointing: checkpointing) { observer?.progress($0) }
+        } catch let stop as OnlineLoop.RunStopped {
+            throw RunError("stopped after step \(stop.step) of \(steps) on SIGUSR1; checkpoint in \(store!.directory); "
+                           + "continue with the same options and --resume", status: .checkpointed, isCollective: true)
+        } catch {
+            throw RunError(error)
+        }
+        guard let records else { return nil }
+        let report = RunReport(records: records, configuration: configuration, label: label, settings: settings,
+                               topology: network.topology, walk: walk, transport: network.transportName,
+                               wallSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9,
+                               processes: context.processes)
+        if let out = control.resultsDirectory { try report.write(to: out, killWhileWritingFile: faults.killWhileWritingFile) }
+        observer?.finished(report, resultsDirectory: control.resultsDirectory)
+        return report
+    }
+
+    /// The index of this process's checkpoint file: its rank (0 in-process).
+    private func processIndex(_ network: Network) -> Int {
+        network.localNodes.count == network.topology.nodeCount ? 0 : network.localNodes[0]
+    }
+
+    /// Checks that the trainer can be checkpointed and, with `resume`, restores it and the run's
+    /// state from the newest checkpoint and moves the streams past it. Collective.
+    private func resume(from store: CheckpointStore, trainer: DistributedTrainer, streams: inout [DataStream],
+                        network: Network) throws -> OnlineLoop.State? {
+        var failure: RunError?
+        var state: OnlineLoop.State?
+        do {
+            _ = try trainer.checkpointState()
+            if control.resume {
+                let step = try store.latestStep()
+                let rank = processIndex(network)
+                let (header, records) = try store.read(step: step, rank: rank)
+                let path = store.file(step: step, rank: rank)
+                guard header.configuration == configuration, header.nodes == network.topology.nodeCount,
+                      records.count == network.localNodes.count else {
+                    throw RunError("\(path): written by a different configuration or node count; resume with the same options "
+                                   + "(the checkpoint's configuration is in its header)", status: .usage)
+                }
+                do {
+                    try trainer.restoreState(records.map { $0.record("trainer") })
+                    state = try OnlineLoop.State(records: records.map { $0.record("run") })
+                } catch let error as TrainerError {
+                    throw RunError("\(path): \(error)", status: .data)
+                }
+                guard state?.step == step else { throw RunError("\(path): does not hold step \(step)", status: .data) }
+                for a in streams.indices { for _ in 0..<step { _ = try streams[a].next() } }
+            }
+        } catch {
+            failure = RunError(error)
+        }
+        try agree(on: failure, network: network)
+        return state
+    }
+
+    /// Every process writes its file; `latest` is committed only once every process has its file,
+    /// so it never names a partial checkpoint.
+    private func saveCheckpoint(_ state: OnlineLoop.State, trainer: DistributedTrainer, store: CheckpointStore,
+                                network: Network) throws {
+        var failure: String?
+        do {
+            let trainerStates = try trainer.checkpointState()
+            let records = trainerStates.indices.map { a in
+                var record = CheckpointRecord()
+                record.append("run", state.record(node: a))
+                record.append("trainer", trainerStates[a])
+                return record
+            }
+            let header = CheckpointStore.Header(algorithm: configuration.algorithm.rawValue, nodes: network.topology.nodeCount,
+                                                rank: processIndex(network), step: state.step, configuration: configuration)
+            try store.write(header: header, records: records)
+        } catch {
+            failure = RunError(error).message
+        }
+        let verdicts = try network.allgatherForReport(network.localNodes.map { _ in [failure == nil ? 0 : 1] })
+        if verdicts.contains(where: { $0[0] > 0 }) {
+            throw RunError(failure ?? "a checkpoint could not be written on another rank", status: .output)
+        }
+        if network.isReporter { try store.commit(step: state.step) }
+    }
+}

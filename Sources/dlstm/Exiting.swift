@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import MPI
+import Runs
+
+/// SIGUSR1: what Slurm's `--signal=B:USR1@T` (through the batch shell's trap) and mpirun forward.
+/// The handler only sets a flag; the run reads it at its collective checks, so every rank stops
+/// at the same step boundary.
+nonisolated(unsafe) private var stopSignalReceived: sig_atomic_t = 0
+
+func installStopSignalHandler() {
+    signal(SIGUSR1) { _ in stopSignalReceived = 1 }
+    // A launcher may hand us SIGUSR1 blocked (the mask is inherited): unblock it, or it never comes.
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGUSR1)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
+}
+
+var stopRequested: Bool { stopSignalReceived != 0 }
+
+/// The one way a subcommand fails: "dlstm: error: LINE" on standard error (from rank 0 only when
+/// started by a launcher) and the error's exit status.
+func exitReporting(_ error: any Error, printing: Bool = (launcherRank ?? 0) == 0) -> Never {
+    let error = RunError(error)
+    if printing { FileHandle.standardError.write(Data("dlstm: \(error.line)\n".utf8)) }
+    if MPI.isInitialized && !MPI.isFinalized { try? MPI.finalize() }
+    Foundation.exit(error.status.rawValue)
+}
+
+/// In one process: any failure is one line and its status.
+func runInProcess(_ body: () throws -> Void) rethrows {
+    do {
+        try body()
+    } catch {
+        exitReporting(error, printing: true)
+    }
+}
+
+/// Under MPI: a failure every rank agreed on (bad input, a stop with a checkpoint) ends every rank
+/// with its status, printed once by rank 0; any other failure is one rank's, and aborts the job.
+func runUnderMPI(_ body: (Communicator) throws -> Void) -> Never {
+    MPI.run { world in
+        do {
+            try body(world)
+        } catch let error as RunError where error.isCollective {
+            exitReporting(error, printing: world.rank == 0)
+        }
+    }
+}
+
+/// This process's rank when started by mpirun or srun, read from the launcher's environment
+/// before MPI is initialised (so that errors found while parsing options are printed once).
+var launcherRank: Int? {
+    let environment = ProcessInfo.processInfo.environment
+    for key in ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"] {
+        if let value = environment[key], let rank = Int(value) { return rank }
+    }
+    return nil
+}
