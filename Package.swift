@@ -7,7 +7,9 @@ import PackageDescription
 
 // The binding is generic over element types; without this, callers in other modules run its
 // unspecialised generic code (witness-table calls per element), several times slower.
-let crossModuleOptimization: [SwiftSetting] = [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+let crossModuleOptimization: [SwiftSetting] = [
+    .unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))
+]
 
 // The particle kernel is SIMD code: x86-64's default target (SSE2) runs it at a quarter of the speed
 // of AVX2 with FMA, which every x86 HPC node of the last decade has (x86-64-v3: Haswell, Zen).
@@ -16,11 +18,11 @@ let crossModuleOptimization: [SwiftSetting] = [.unsafeFlags(["-cross-module-opti
 let portable = Context.environment["DLSTM_PORTABLE"] == "1"
 var vectorSettings: [SwiftSetting] = []
 #if arch(x86_64)
-if !portable {
-    vectorSettings = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"]), .define("FUSED_MULTIPLY_ADD")]
-}
+    if !portable {
+        vectorSettings = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"]), .define("FUSED_MULTIPLY_ADD")]
+    }
 #elseif arch(arm64)
-vectorSettings = [.define("FUSED_MULTIPLY_ADD")]
+    vectorSettings = [.define("FUSED_MULTIPLY_ADD")]
 #endif
 
 let package = Package(
@@ -59,14 +61,17 @@ let package = Package(
         // Random numbers, linear algebra, log-weights: no MPI.
         .target(name: "Numerics", dependencies: ["CBLAS"], swiftSettings: crossModuleOptimization),
         // The LSTM regression model, its derivatives and the batched particle kernel: no MPI.
-        .target(name: "LSTM", dependencies: ["Numerics", "CBLAS"], swiftSettings: crossModuleOptimization + vectorSettings),
+        .target(
+            name: "LSTM", dependencies: ["Numerics", "CBLAS"], swiftSettings: crossModuleOptimization + vectorSettings),
         // Data layer: CSV time series, labelled text with word vectors, JSON Lines, a synthetic teacher.
         .target(name: "DataSources", dependencies: ["LSTM", "Numerics"]),
         // Local online trainers (SGD, EKF, PF) and the filters they are built on: no MPI.
         .target(name: "Trainers", dependencies: ["LSTM", "Numerics", "CBLAS"], swiftSettings: crossModuleOptimization),
         // Distributed trainers (DPF, DEKF, diffusion SGD, centralized PF), topologies, and the two
         // transports they run on: MPI (one node per rank) and in-process (all nodes in turn).
-        .target(name: "Distributed", dependencies: ["MPI", "LSTM", "Numerics", "Trainers"], swiftSettings: crossModuleOptimization),
+        .target(
+            name: "Distributed", dependencies: ["MPI", "LSTM", "Numerics", "Trainers"],
+            swiftSettings: crossModuleOptimization),
         // --config FILE.toml|.json expanded into command-line options: no MPI.
         .target(name: "ConfigFiles", dependencies: [.product(name: "TOMLKit", package: "TOMLKit")]),
         // SVG line and bar charts for results: no MPI, no dependencies.
@@ -76,11 +81,19 @@ let package = Package(
         // wrapper over it, and tests drive it in-process.
         .target(
             name: "Runs",
-            dependencies: ["MPI", "LSTM", "Numerics", "Trainers", "Distributed", "DataSources", "ConfigFiles", "Plots"],
+            dependencies: [
+                "MPI", "LSTM", "Numerics", "Trainers", "Distributed", "DataSources", "ConfigFiles", "Plots",
+            ],
             swiftSettings: crossModuleOptimization
         ),
         // The binding against the same calls made through the C API (`dlstm bench mpi`).
         .target(name: "MPIBenchmark", dependencies: ["MPI", "CMPI"]),
+        // The benchmarks of `dlstm bench`: each measures and prints its raw figures.
+        .target(
+            name: "Benchmarks",
+            dependencies: ["MPI", "MPIBenchmark", "LSTM", "Numerics", "Trainers", "Distributed", "DataSources"],
+            swiftSettings: crossModuleOptimization
+        ),
         // Multi-rank checks of the binding, run under mpirun by the test suite.
         .executableTarget(name: "MPIScenarios", dependencies: ["MPI"]),
         .executableTarget(
@@ -88,6 +101,7 @@ let package = Package(
             dependencies: [
                 "MPI",
                 "MPIBenchmark",
+                "Benchmarks",
                 "LSTM",
                 "Numerics",
                 "Trainers",
@@ -106,7 +120,8 @@ let package = Package(
         .testTarget(name: "ModelTests", dependencies: ["LSTM", "Numerics"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainers", "LSTM", "Numerics", "DataSources"]),
         .testTarget(name: "DataTests", dependencies: ["DataSources", "LSTM"]),
-        .testTarget(name: "DistributedTests", dependencies: ["Distributed", "Trainers", "LSTM", "Numerics", "DataSources"]),
+        .testTarget(
+            name: "DistributedTests", dependencies: ["Distributed", "Trainers", "LSTM", "Numerics", "DataSources"]),
         // The run through the library, in-process: resume, checkpoints, metrics, Theorem 1.
         .testTarget(name: "RunsTests", dependencies: ["Runs", "Distributed", "Trainers", "LSTM", "DataSources"]),
         // dlstm itself under mpirun and alone: transports, the CLI, exit statuses.

@@ -19,9 +19,10 @@ public enum ConfigFile {
         public let description: String
         /// Control characters (a TOML key may hold "\n") are escaped: the message stays one line.
         init(description: String) {
-            self.description = String(description.unicodeScalars.map {
-                $0.properties.generalCategory == .control ? $0.escaped(asASCII: false) : String($0)
-            }.joined())
+            self.description = String(
+                description.unicodeScalars.map {
+                    $0.properties.generalCategory == .control ? $0.escaped(asASCII: false) : String($0)
+                }.joined())
         }
     }
 
@@ -100,7 +101,8 @@ public enum ConfigFile {
             case .double: setting = .value(value.double!.description)
             case .string: setting = .value(value.string!)
             default:
-                throw Failure(description: "\(path): '\(key)': expected a string, number or boolean, not a \(value.type)")
+                throw Failure(
+                    description: "\(path): '\(key)': expected a string, number or boolean, not a \(value.type)")
             }
             return (try checked(key, path: path), setting)
         }
@@ -117,7 +119,10 @@ public enum ConfigFile {
         for (number, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let scalars = line.unicodeScalars
             if let bad = scalars.first(where: { $0.properties.generalCategory == .control && $0 != "\t" }) {
-                throw Failure(description: "\(path):\(number + 1): control character U+\(String(format: "%04X", bad.value)) (TOML allows none but tab)")
+                throw Failure(
+                    description:
+                        "\(path):\(number + 1): control character U+\(String(format: "%04X", bad.value)) (TOML allows none but tab)"
+                )
             }
             // The header's key: after "[" or "[[" and blanks.
             var rest = scalars.drop { $0 == " " || $0 == "\t" }
@@ -126,10 +131,12 @@ public enum ConfigFile {
             if rest.first == "[" { rest = rest.dropFirst() }
             rest = rest.drop { $0 == " " || $0 == "\t" }
             guard let first = rest.first else {
-                throw Failure(description: "\(path):\(number + 1): a table header must start with a key on the same line")
+                throw Failure(
+                    description: "\(path):\(number + 1): a table header must start with a key on the same line")
             }
             if first != "]" && !keyStart.contains(first) {
-                throw Failure(description: "\(path):\(number + 1): a table header must start with a key, not '\(first)'")
+                throw Failure(
+                    description: "\(path):\(number + 1): a table header must start with a key, not '\(first)'")
             }
         }
     }
@@ -140,11 +147,18 @@ public enum ConfigFile {
         case bool(Bool), integer(Int64), number(Double), text(String)
         init(from decoder: Decoder) throws {
             let container = try decoder.singleValueContainer()
-            if let value = try? container.decode(Bool.self) { self = .bool(value) }
-            else if let value = try? container.decode(Int64.self) { self = .integer(value) }
-            else if let value = try? container.decode(Double.self) { self = .number(value) }
-            else if let value = try? container.decode(String.self) { self = .text(value) }
-            else { throw DecodingError.dataCorruptedError(in: container, debugDescription: "expected a string, number or boolean") }
+            if let value = try? container.decode(Bool.self) {
+                self = .bool(value)
+            } else if let value = try? container.decode(Int64.self) {
+                self = .integer(value)
+            } else if let value = try? container.decode(Double.self) {
+                self = .number(value)
+            } else if let value = try? container.decode(String.self) {
+                self = .text(value)
+            } else {
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "expected a string, number or boolean")
+            }
         }
     }
 
@@ -153,7 +167,8 @@ public enum ConfigFile {
         do {
             table = try JSONDecoder().decode([String: JSONSetting].self, from: Data(text.utf8))
         } catch DecodingError.dataCorrupted(let context) where !context.codingPath.isEmpty {
-            throw Failure(description: "\(path): '\(context.codingPath[0].stringValue)': expected a string, number or boolean")
+            throw Failure(
+                description: "\(path): '\(context.codingPath[0].stringValue)': expected a string, number or boolean")
         } catch {
             throw Failure(description: "\(path): expected one JSON object of option names and values")
         }
@@ -170,7 +185,9 @@ public enum ConfigFile {
     }
 
     private static func checked(_ key: String, path: String) throws -> String {
-        guard !key.isEmpty, key.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }), key.first!.isLowercase, key != "config" else {
+        guard !key.isEmpty, key.allSatisfy({ $0.isLowercase || $0.isNumber || $0 == "-" }), key.first!.isLowercase,
+            key != "config"
+        else {
             throw Failure(description: "\(path): '\(key)' is not an option name (expected e.g. walk-steps = 3)")
         }
         return key

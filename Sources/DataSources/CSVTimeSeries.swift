@@ -33,8 +33,10 @@ public struct CSVTimeSeries: SampleSource {
     private var window: [Double] = []
 
     /// `column` is a header name or a 1-based column number.
-    public init(path: String, column: String, lags: Int, horizon: Int = 1, layout: LagLayout = .vector,
-                normalization: Normalization = .none) throws {
+    public init(
+        path: String, column: String, lags: Int, horizon: Int = 1, layout: LagLayout = .vector,
+        normalization: Normalization = .none
+    ) throws {
         guard lags >= 1 else { throw DataError(file: path, "the number of lags must be at least 1, got \(lags)") }
         guard horizon >= 1 else { throw DataError(file: path, "the horizon must be at least 1, got \(horizon)") }
         self.path = path
@@ -48,7 +50,9 @@ public struct CSVTimeSeries: SampleSource {
             (offset, scale) = (0, 1)
         case .minMax(let prefix), .zScore(let prefix):
             let values = try Self.prefixValues(path: path, column: index, skipHeader: hasHeader, count: prefix)
-            guard values.count >= 2 else { throw DataError(file: path, "normalisation needs at least 2 values, found \(values.count)") }
+            guard values.count >= 2 else {
+                throw DataError(file: path, "normalisation needs at least 2 values, found \(values.count)")
+            }
             if case .minMax = normalization {
                 let low = values.min()!, high = values.max()!
                 (offset, scale) = (low, high > low ? high - low : 1)
@@ -60,7 +64,10 @@ public struct CSVTimeSeries: SampleSource {
             // Values near the largest Double (1e308 and -1e308) overflow the range or the variance,
             // and every scaled value would be 0 or NaN.
             guard offset.isFinite, scale.isFinite else {
-                throw DataError(file: path, "the values in the first \(values.count) rows are too large to normalise (their range overflows a Double)")
+                throw DataError(
+                    file: path,
+                    "the values in the first \(values.count) rows are too large to normalise (their range overflows a Double)"
+                )
             }
         }
         reader = try LineReader(path: path)
@@ -85,15 +92,20 @@ public struct CSVTimeSeries: SampleSource {
             if line.trimmingCharacters(in: " \t").isEmpty { continue }
             let fields = line.split(separator: ",", omittingEmptySubsequences: false)
             guard columnIndex < fields.count else {
-                throw DataError(file: path, line: reader.lineNumber, "expected at least \(columnIndex + 1) fields, found \(fields.count)")
+                throw DataError(
+                    file: path, line: reader.lineNumber,
+                    "expected at least \(columnIndex + 1) fields, found \(fields.count)")
             }
             guard let value = parseFinite(fields[columnIndex]) else {
-                throw DataError(file: path, line: reader.lineNumber,
-                                "field \(columnIndex + 1) is '\(fields[columnIndex])', expected a finite number")
+                throw DataError(
+                    file: path, line: reader.lineNumber,
+                    "field \(columnIndex + 1) is '\(fields[columnIndex])', expected a finite number")
             }
             let scaled = (value - offset) / scale
             guard scaled.isFinite else {
-                throw DataError(file: path, line: reader.lineNumber, "\(value) is too large to normalise with the first rows' statistics")
+                throw DataError(
+                    file: path, line: reader.lineNumber,
+                    "\(value) is too large to normalise with the first rows' statistics")
             }
             return scaled
         }
@@ -103,17 +115,21 @@ public struct CSVTimeSeries: SampleSource {
     private static func locateColumn(path: String, column: String) throws -> (index: Int, hasHeader: Bool) {
         let reader = try LineReader(path: path)
         guard let first = try reader.next() else { throw DataError(file: path, "the file is empty") }
-        let fields = first.split(separator: ",", omittingEmptySubsequences: false).map { String($0.trimmingCharacters()) }
+        let fields = first.split(separator: ",", omittingEmptySubsequences: false).map {
+            String($0.trimmingCharacters())
+        }
         // A header is a first line whose field in the chosen column is not a number; other columns
         // (dates, weekday names) may hold text in every line.
         if let number = Int(column) {
             guard number >= 1 && number <= fields.count else {
-                throw DataError(file: path, line: 1, "column \(number) does not exist: the file has \(fields.count) columns")
+                throw DataError(
+                    file: path, line: 1, "column \(number) does not exist: the file has \(fields.count) columns")
             }
             return (number - 1, parseFinite(Substring(fields[number - 1])) == nil)
         }
         guard let index = fields.firstIndex(of: column) else {
-            throw DataError(file: path, line: 1, "no column named '\(column)'; columns: \(fields.joined(separator: ", "))")
+            throw DataError(
+                file: path, line: 1, "no column named '\(column)'; columns: \(fields.joined(separator: ", "))")
         }
         return (index, true)
     }

@@ -21,5 +21,7 @@ public struct DataError: Error, CustomStringConvertible, Equatable {
 /// another control character: escaped (\r, \u{1}), the message stays one printable line.
 func escapingControlCharacters(_ text: String) -> String {
     guard text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return text }
-    return String(text.unicodeScalars.map { $0.properties.generalCategory == .control ? $0.escaped(asASCII: false) : String($0) }.joined())
+    return String(
+        text.unicodeScalars.map { $0.properties.generalCategory == .control ? $0.escaped(asASCII: false) : String($0) }
+            .joined())
 }

@@ -35,7 +35,8 @@ public struct JSONLinesSource: SampleSource {
     /// a boolean's objCType is "c".
     static func number(_ value: Any?) -> Double? {
         guard let value, type(of: value) != Bool.self, let number = value as? NSNumber,
-              String(cString: number.objCType) != "c" else { return nil }
+            String(cString: number.objCType) != "c"
+        else { return nil }
         return number.doubleValue
     }
 
@@ -45,7 +46,9 @@ public struct JSONLinesSource: SampleSource {
             throw fail("not a JSON object")
         }
         let unknown = Set(object.keys).subtracting(["x", "d"])
-        guard unknown.isEmpty else { throw fail("unknown key(s) \(unknown.sorted().joined(separator: ", ")); expected \"x\" and \"d\"") }
+        guard unknown.isEmpty else {
+            throw fail("unknown key(s) \(unknown.sorted().joined(separator: ", ")); expected \"x\" and \"d\"")
+        }
         guard let label = number(object["d"]) else {
             throw fail("\"d\" must be a number")
         }
@@ -56,8 +59,12 @@ public struct JSONLinesSource: SampleSource {
         var inputs = [Double]()
         var width: Int?
         for (l, column) in columns.enumerated() {
-            guard let values = column as? [Any], !values.isEmpty else { throw fail("column \(l + 1) of \"x\" is not a non-empty array") }
-            if let width, values.count != width { throw fail("column \(l + 1) has \(values.count) values, column 1 has \(width) (ragged x)") }
+            guard let values = column as? [Any], !values.isEmpty else {
+                throw fail("column \(l + 1) of \"x\" is not a non-empty array")
+            }
+            if let width, values.count != width {
+                throw fail("column \(l + 1) has \(values.count) values, column 1 has \(width) (ragged x)")
+            }
             width = values.count
             for value in values {
                 guard let number = number(value), number.isFinite else {

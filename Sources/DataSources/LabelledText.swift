@@ -30,7 +30,8 @@ public struct LabelledText: SampleSource {
             if line.trimmingCharacters(in: " \t").isEmpty { continue }
             let fields = line.split(separator: "\t", maxSplits: 2, omittingEmptySubsequences: false)
             guard fields.count == 3 else {
-                throw DataError(file: path, line: reader.lineNumber, "expected id TAB score TAB text, found \(fields.count) fields")
+                throw DataError(
+                    file: path, line: reader.lineNumber, "expected id TAB score TAB text, found \(fields.count) fields")
             }
             guard let score = parseFinite(fields[1]) else {
                 throw DataError(file: path, line: reader.lineNumber, "the score '\(fields[1])' is not a finite number")

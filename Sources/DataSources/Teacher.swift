@@ -13,8 +13,10 @@ public struct SyntheticTeacher: SampleSource, Sendable {
     public let count: Int
     private var index = 0
 
-    public init(shape: LSTMShape, pooling: Pooling = .mean, parameterScale: Double = 1, noiseVariance: Double,
-                lengths: ClosedRange<Int> = 1...5, count: Int, seed: UInt64) {
+    public init(
+        shape: LSTMShape, pooling: Pooling = .mean, parameterScale: Double = 1, noiseVariance: Double,
+        lengths: ClosedRange<Int> = 1...5, count: Int, seed: UInt64
+    ) {
         precondition(lengths.lowerBound >= 1)
         self.model = LSTMModel(shape: shape, pooling: pooling)
         var random = RandomStream(seed: seed, purpose: .teacher, index: Int(UInt32.max))
@@ -33,7 +35,8 @@ public struct SyntheticTeacher: SampleSource, Sendable {
         let length = lengths.lowerBound + random.nextInt(below: lengths.count)
         let inputs = (0..<(length * model.shape.input)).map { _ in random.nextGaussian() }
         let clean = Sample(inputs: inputs, length: length, label: 0)
-        let label = model.estimate(theta: parameters, sample: clean) + noiseVariance.squareRoot() * random.nextGaussian()
+        let label =
+            model.estimate(theta: parameters, sample: clean) + noiseVariance.squareRoot() * random.nextGaussian()
         return Sample(inputs: inputs, length: length, label: label)
     }
 

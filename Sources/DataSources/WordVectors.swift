@@ -21,7 +21,9 @@ public struct WordVectors: Sendable {
             if line.isEmpty { continue }
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
             guard fields.count >= 3 else {
-                throw DataError(file: path, line: reader.lineNumber, "expected token TAB mean TAB std, found \(fields.count) fields")
+                throw DataError(
+                    file: path, line: reader.lineNumber, "expected token TAB mean TAB std, found \(fields.count) fields"
+                )
             }
             guard let mean = parseFinite(fields[1]), let sd = parseFinite(fields[2]) else {
                 throw DataError(file: path, line: reader.lineNumber, "mean and std must be finite numbers")
@@ -47,7 +49,9 @@ public struct WordVectors: Sendable {
                 throw DataError(file: path, line: reader.lineNumber, "expected a word followed by finite numbers")
             }
             if let width, numbers.count != width {
-                throw DataError(file: path, line: reader.lineNumber, "vector of width \(numbers.count), earlier lines have \(width)")
+                throw DataError(
+                    file: path, line: reader.lineNumber, "vector of width \(numbers.count), earlier lines have \(width)"
+                )
             }
             width = numbers.count
             table[String(fields[0])] = numbers.map { $0! }

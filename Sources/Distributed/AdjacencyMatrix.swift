@@ -7,7 +7,9 @@ extension Topology {
     public static func load(path: String) throws -> Topology {
         guard let data = FileManager.default.contents(atPath: path) else {
             let exists = FileManager.default.fileExists(atPath: path)
-            throw TopologyError("\(path): \(exists ? "cannot be read" : "no such file (expected a built-in topology name or an adjacency-matrix file)")")
+            throw TopologyError(
+                "\(path): \(exists ? "cannot be read" : "no such file (expected a built-in topology name or an adjacency-matrix file)")"
+            )
         }
         guard let text = String(data: data, encoding: .utf8) else { throw TopologyError("\(path): not UTF-8 text") }
         return try parse(text, name: path)
@@ -31,7 +33,9 @@ extension Topology {
                 }
             }
             if let expected = rows.first?.count, row.count != expected {
-                throw TopologyError("\(name):\(index + 1): \(row.count) entries, but line \(firstLine[0]) has \(expected) (the matrix must be square)")
+                throw TopologyError(
+                    "\(name):\(index + 1): \(row.count) entries, but line \(firstLine[0]) has \(expected) (the matrix must be square)"
+                )
             }
             firstLine.append(index + 1)
             rows.append(row)

@@ -30,9 +30,10 @@ public final class CentralizedParticleFilter: DistributedTrainer {
         let count = settings.trainer.particles * network.topology.nodeCount
         particleCount = count
         clouds = network.localNodes.map { _ in
-            LSTMParticleCloud(model: settings.model, count: count, initialSpread: settings.trainer.initialSpread,
-                              jitterVariance: settings.trainer.jitterVariance, liuWestShrinkage: settings.trainer.liuWestShrinkage,
-                              carryState: false, seed: settings.seed, node: replicaNode)
+            LSTMParticleCloud(
+                model: settings.model, count: count, initialSpread: settings.trainer.initialSpread,
+                jitterVariance: settings.trainer.jitterVariance, liuWestShrinkage: settings.trainer.liuWestShrinkage,
+                carryState: false, seed: settings.seed, node: replicaNode)
         }
         observed = network.localNodes.map { _ in [] }
         let uniform = [Double](repeating: 1 / Double(count), count: count)
@@ -51,7 +52,9 @@ public final class CentralizedParticleFilter: DistributedTrainer {
             clouds[a].propagate(step: step, weights: uniform)
             observed[a] = clouds[a].predictedObservations(input: samples[a])
             let prediction = observed[a].reduce(0, +) / Double(observed[a].count)
-            guard prediction.isFinite else { throw TrainerError.nonFinite(trainer: "cpf", step: step, what: "the prediction") }
+            guard prediction.isFinite else {
+                throw TrainerError.nonFinite(trainer: "cpf", step: step, what: "the prediction")
+            }
             return prediction
         }
     }
@@ -63,7 +66,10 @@ public final class CentralizedParticleFilter: DistributedTrainer {
         let count = particleCount
         var total = [Double](repeating: 0, count: count)
         for nodeValues in all {
-            guard nodeValues.count == count else { throw TrainerError.malformedMessage(from: -1, what: "\(nodeValues.count) log-likelihoods for \(count) particles") }
+            guard nodeValues.count == count else {
+                throw TrainerError.malformedMessage(
+                    from: -1, what: "\(nodeValues.count) log-likelihoods for \(count) particles")
+            }
             for i in 0..<count { total[i] += nodeValues[i] }
         }
         var weights = normalizedWeights(fromLog: total) ?? []
@@ -73,8 +79,11 @@ public final class CentralizedParticleFilter: DistributedTrainer {
         }
         for a in clouds.indices {
             estimates[a] = clouds[a].weightedMean(weights)
-            guard estimates[a].allSatisfy(\.isFinite) else { throw TrainerError.nonFinite(trainer: "cpf", step: step, what: "the posterior mean") }
-            var random = RandomStream(seed: settings.seed, node: network.topology.nodeCount, step: step, purpose: .resampling)
+            guard estimates[a].allSatisfy(\.isFinite) else {
+                throw TrainerError.nonFinite(trainer: "cpf", step: step, what: "the posterior mean")
+            }
+            var random = RandomStream(
+                seed: settings.seed, node: network.topology.nodeCount, step: step, purpose: .resampling)
             clouds[a].select(settings.trainer.resampling.ancestors(weights: weights, count: count, random: &random))
         }
     }

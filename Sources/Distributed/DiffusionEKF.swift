@@ -24,11 +24,13 @@ public final class DiffusionEKF: DistributedTrainer {
         weights = network.topology.metropolisWeights
         let n = settings.model.shape.hidden
         // One common start, as for diffusion SGD.
-        let theta = initialParameters(shape: settings.model.shape, scale: settings.trainer.initialScale, seed: settings.seed, node: 0)
+        let theta = initialParameters(
+            shape: settings.model.shape, scale: settings.trainer.initialScale, seed: settings.seed, node: 0)
         filters = network.localNodes.map { _ in
-            ExtendedKalmanFilter(model: system, initialState: [Double](repeating: 0, count: 2 * n) + theta,
-                                 initialCovariance: .identity(system.shape.stateCount, scale: settings.trainer.initialVariance),
-                                 processNoise: settings.trainer.jitterVariance, observationNoise: settings.trainer.observationNoise)
+            ExtendedKalmanFilter(
+                model: system, initialState: [Double](repeating: 0, count: 2 * n) + theta,
+                initialCovariance: .identity(system.shape.stateCount, scale: settings.trainer.initialVariance),
+                processNoise: settings.trainer.jitterVariance, observationNoise: settings.trainer.observationNoise)
         }
     }
 
@@ -36,7 +38,9 @@ public final class DiffusionEKF: DistributedTrainer {
         try samples.indices.map { a in
             filters[a].timeUpdate(input: samples[a])
             let prediction = filters[a].predictedObservation(input: samples[a])
-            guard prediction.isFinite else { throw TrainerError.nonFinite(trainer: "dekf", step: filters[a].step, what: "the prediction") }
+            guard prediction.isFinite else {
+                throw TrainerError.nonFinite(trainer: "dekf", step: filters[a].step, what: "the prediction")
+            }
             return prediction
         }
     }
@@ -46,7 +50,9 @@ public final class DiffusionEKF: DistributedTrainer {
         let nodes = network.localNodes
         // 1. Neighbours' observations.
         let sampleMessages = nodes.indices.map { a in
-            [[Double]](repeating: [samples[a].label, Double(samples[a].length)] + samples[a].inputs, count: topology.neighbors[nodes[a]].count)
+            [[Double]](
+                repeating: [samples[a].label, Double(samples[a].length)] + samples[a].inputs,
+                count: topology.neighbors[nodes[a]].count)
         }
         let receivedSamples = try network.exchange(sampleMessages)
         // 2. Incremental measurement update over the neighbourhood, linearised at a_hat.
@@ -61,13 +67,15 @@ public final class DiffusionEKF: DistributedTrainer {
             for l in observations.keys.sorted() {
                 let sample = observations[l]!
                 if l == node {
-                    try filters[a].incrementalUpdate(observation: sample.label, predicted: system.observation(aHat),
-                                                     jacobian: system.observationJacobian(aHat), linearizationPoint: aHat)
+                    try filters[a].incrementalUpdate(
+                        observation: sample.label, predicted: system.observation(aHat),
+                        jacobian: system.observationJacobian(aHat), linearizationPoint: aHat)
                 } else {
                     let (estimate, gradient) = system.model.gradient(theta: system.parameters(of: aHat), sample: sample)
                     var jacobian = [Double](repeating: 0, count: aHat.count)
                     for j in gradient.indices { jacobian[thetaOffset + j] = gradient[j] }
-                    try filters[a].incrementalUpdate(observation: sample.label, predicted: estimate, jacobian: jacobian, linearizationPoint: aHat)
+                    try filters[a].incrementalUpdate(
+                        observation: sample.label, predicted: estimate, jacobian: jacobian, linearizationPoint: aHat)
                 }
             }
         }
@@ -86,7 +94,8 @@ public final class DiffusionEKF: DistributedTrainer {
 
     private func decodeSample(_ message: [Double], from node: Int) throws -> Sample {
         let p = system.shape.input
-        guard message.count >= 2, let length = Int(exactly: message[1]), length >= 1, message.count == 2 + length * p else {
+        guard message.count >= 2, let length = Int(exactly: message[1]), length >= 1, message.count == 2 + length * p
+        else {
             throw TrainerError.malformedMessage(from: node, what: "a sample of \(message.count) numbers")
         }
         return Sample(inputs: Array(message[2...]), length: length, label: message[0])
@@ -120,7 +129,9 @@ public final class DiffusionEKF: DistributedTrainer {
     public func checkpointState() throws -> [CheckpointRecord] { filters.map(\.checkpoint) }
 
     public func restoreState(_ states: [CheckpointRecord]) throws {
-        guard states.count == filters.count else { throw TrainerError.malformedCheckpoint("dekf: \(states.count) node states") }
+        guard states.count == filters.count else {
+            throw TrainerError.malformedCheckpoint("dekf: \(states.count) node states")
+        }
         for a in filters.indices { try filters[a].restore(checkpoint: states[a]) }
     }
 }

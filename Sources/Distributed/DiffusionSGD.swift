@@ -13,7 +13,9 @@ public final class DiffusionSGD: DistributedTrainer {
         self.network = network
         weights = network.topology.metropolisWeights
         // One common start, as if agreed beforehand: combination then only averages what was learned.
-        trainers = network.localNodes.map { _ in SGDTrainer(model: settings.model, settings: settings.trainer, seed: settings.seed, node: 0) }
+        trainers = network.localNodes.map { _ in
+            SGDTrainer(model: settings.model, settings: settings.trainer, seed: settings.seed, node: 0)
+        }
     }
 
     public func predict(_ samples: [Sample]) throws -> [Double] {
@@ -23,7 +25,9 @@ public final class DiffusionSGD: DistributedTrainer {
     public func checkpointState() throws -> [CheckpointRecord] { trainers.map { $0.checkpointState() } }
 
     public func restoreState(_ states: [CheckpointRecord]) throws {
-        guard states.count == trainers.count else { throw TrainerError.malformedCheckpoint("dsgd: \(states.count) node states") }
+        guard states.count == trainers.count else {
+            throw TrainerError.malformedCheckpoint("dsgd: \(states.count) node states")
+        }
         for a in trainers.indices { try trainers[a].restoreState(states[a]) }
     }
 
@@ -36,7 +40,8 @@ public final class DiffusionSGD: DistributedTrainer {
         let incoming = try network.exchange(outgoing)
         for (a, node) in network.localNodes.enumerated() {
             let received = Dictionary(uniqueKeysWithValues: zip(topology.neighbors[node], incoming[a]))
-            trainers[a].setParameters(combine(own: trainers[a].parameters, node: node, received: received, weights: weights))
+            trainers[a].setParameters(
+                combine(own: trainers[a].parameters, node: node, received: received, weights: weights))
         }
     }
 

@@ -60,8 +60,10 @@ public final class DistributedParticleFilter: DistributedTrainer {
 
     public var diagnostics: [[String: Double]] {
         network.localNodes.indices.map {
-            ["empty_steps": Double(emptySteps[$0]), "particles_held": Double(particlesHeld[$0]),
-             "degenerate_steps": Double(degenerateSteps[$0])]
+            [
+                "empty_steps": Double(emptySteps[$0]), "particles_held": Double(particlesHeld[$0]),
+                "degenerate_steps": Double(degenerateSteps[$0]),
+            ]
         }
     }
 
@@ -81,7 +83,9 @@ public final class DistributedParticleFilter: DistributedTrainer {
 
     public func restoreState(_ states: [CheckpointRecord]) throws {
         let nTheta = settings.model.shape.parameterCount
-        guard states.count == network.localNodes.count else { throw TrainerError.malformedCheckpoint("dpf: \(states.count) node states") }
+        guard states.count == network.localNodes.count else {
+            throw TrainerError.malformedCheckpoint("dpf: \(states.count) node states")
+        }
         for (a, state) in states.enumerated() {
             let nodeIDs = try state.ints("ids")
             let flat = try state.doubles("particles", count: nodeIDs.count * nTheta)
@@ -96,7 +100,8 @@ public final class DistributedParticleFilter: DistributedTrainer {
 
     private func observations(_ cloud: [[Double]], on sample: Sample) -> [Double] {
         guard !cloud.isEmpty else { return [] }
-        kernel.evaluate(ParticleParameters(shape: settings.model.shape, particles: cloud), sample: sample, into: &output)
+        kernel.evaluate(
+            ParticleParameters(shape: settings.model.shape, particles: cloud), sample: sample, into: &output)
         return Array(output.estimates.prefix(cloud.count))
     }
 
@@ -105,12 +110,15 @@ public final class DistributedParticleFilter: DistributedTrainer {
         let sd = settings.trainer.jitterVariance.squareRoot()
         return try network.localNodes.enumerated().map { a, node in
             for i in particles[a].indices {
-                var random = RandomStream(seed: settings.seed, node: node, step: step, purpose: .jitter, index: ids[a][i])
+                var random = RandomStream(
+                    seed: settings.seed, node: node, step: step, purpose: .jitter, index: ids[a][i])
                 for j in particles[a][i].indices { particles[a][i][j] += sd * random.nextGaussian() }
             }
             ownObservations[a] = observations(particles[a], on: samples[a])
             let prediction = ownObservations[a].reduce(0, +) / Double(particles[a].count)
-            guard prediction.isFinite else { throw TrainerError.nonFinite(trainer: "dpf", step: step, what: "the prediction") }
+            guard prediction.isFinite else {
+                throw TrainerError.nonFinite(trainer: "dpf", step: step, what: "the prediction")
+            }
             return prediction
         }
     }
@@ -135,12 +143,16 @@ public final class DistributedParticleFilter: DistributedTrainer {
             for (a, node) in nodes.enumerated() {
                 let choices = walk.transitions[node]
                 for walker in walkers[a] {
-                    var random = RandomStream(seed: settings.seed, node: node, step: (step - 1) * s + move, purpose: .walk, index: walker.id)
+                    var random = RandomStream(
+                        seed: settings.seed, node: node, step: (step - 1) * s + move, purpose: .walk, index: walker.id)
                     let u = random.nextUniform()
                     var next = choices[choices.count - 1].node, cumulative = 0.0
                     for choice in choices {
                         cumulative += choice.probability
-                        if u < cumulative { next = choice.node; break }
+                        if u < cumulative {
+                            next = choice.node
+                            break
+                        }
                     }
                     if next == node {
                         staying[a].append(walker)
@@ -158,20 +170,28 @@ public final class DistributedParticleFilter: DistributedTrainer {
                 for (b, message) in incoming[a].enumerated() {
                     let record = 2 + nTheta
                     guard message.count % record == 0 else {
-                        throw TrainerError.malformedMessage(from: topology.neighbors[node][b], what: "\(message.count) numbers, not a whole number of particles")
+                        throw TrainerError.malformedMessage(
+                            from: topology.neighbors[node][b],
+                            what: "\(message.count) numbers, not a whole number of particles")
                     }
                     for start in stride(from: 0, to: message.count, by: record) {
                         guard let id = Int(exactly: message[start]) else {
-                            throw TrainerError.malformedMessage(from: topology.neighbors[node][b], what: "particle id \(message[start])")
+                            throw TrainerError.malformedMessage(
+                                from: topology.neighbors[node][b], what: "particle id \(message[start])")
                         }
-                        arrived.append(Walker(id: id, logWeight: message[start + 1], theta: Array(message[(start + 2)..<(start + record)])))
+                        arrived.append(
+                            Walker(
+                                id: id, logWeight: message[start + 1],
+                                theta: Array(message[(start + 2)..<(start + record)])))
                     }
                 }
                 // The canonical order: results do not depend on which neighbour's message came first.
                 arrived.sort { $0.id < $1.id }
                 let h = observations(arrived.map(\.theta), on: samples[a])
                 let exponent = walk.exponent(node: node, steps: s)
-                for i in arrived.indices { arrived[i].logWeight += exponent * logLikelihood(samples[a].label, h[i], variance: noise) }
+                for i in arrived.indices {
+                    arrived[i].logWeight += exponent * logLikelihood(samples[a].label, h[i], variance: noise)
+                }
                 walkers[a] = arrived
                 particlesHeld[a] += arrived.count
             }
@@ -181,7 +201,10 @@ public final class DistributedParticleFilter: DistributedTrainer {
             if cloud.isEmpty {
                 emptySteps[a] += 1
                 cloud = particles[a].indices.map {
-                    Walker(id: ids[a][$0], logWeight: logLikelihood(samples[a].label, ownObservations[a][$0], variance: noise), theta: particles[a][$0])
+                    Walker(
+                        id: ids[a][$0],
+                        logWeight: logLikelihood(samples[a].label, ownObservations[a][$0], variance: noise),
+                        theta: particles[a][$0])
                 }
             }
             var weights = normalizedWeights(fromLog: cloud.map(\.logWeight)) ?? []
@@ -193,7 +216,9 @@ public final class DistributedParticleFilter: DistributedTrainer {
             for (walker, w) in zip(cloud, weights) where w > 0 {
                 for j in estimate.indices { estimate[j] += w * walker.theta[j] }
             }
-            guard estimate.allSatisfy(\.isFinite) else { throw TrainerError.nonFinite(trainer: "dpf", step: step, what: "the posterior mean") }
+            guard estimate.allSatisfy(\.isFinite) else {
+                throw TrainerError.nonFinite(trainer: "dpf", step: step, what: "the posterior mean")
+            }
             estimates[a] = estimate
             let count = settings.trainer.particles
             var random = RandomStream(seed: settings.seed, node: node, step: step, purpose: .resampling)

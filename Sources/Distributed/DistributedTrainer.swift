@@ -45,7 +45,9 @@ extension DistributedTrainer {
 }
 
 /// Builds the trainer for `algorithm` over `network`.
-public func makeTrainer(_ algorithm: Algorithm, settings: DistributedSettings, network: Network) throws -> DistributedTrainer {
+public func makeTrainer(_ algorithm: Algorithm, settings: DistributedSettings, network: Network) throws
+    -> DistributedTrainer
+{
     switch algorithm {
     case .sgd, .ekf, .pf: return LocalTrainers(algorithm, settings: settings, network: network)
     case .dsgd: return DiffusionSGD(settings: settings, network: network)

@@ -10,11 +10,14 @@ public final class LocalTrainers: DistributedTrainer {
         self.algorithm = algorithm
         trainers = network.localNodes.map { node -> any OnlineTrainer in
             switch algorithm {
-            case .sgd: return SGDTrainer(model: settings.model, settings: settings.trainer, seed: settings.seed, node: node)
+            case .sgd:
+                return SGDTrainer(model: settings.model, settings: settings.trainer, seed: settings.seed, node: node)
             case .ekf:
-                return EKFTrainer(system: LSTMStateSpace(model: settings.model, carryState: settings.trainer.carryState),
-                                  settings: settings.trainer, seed: settings.seed, node: node)
-            default: return PFTrainer(model: settings.model, settings: settings.trainer, seed: settings.seed, node: node)
+                return EKFTrainer(
+                    system: LSTMStateSpace(model: settings.model, carryState: settings.trainer.carryState),
+                    settings: settings.trainer, seed: settings.seed, node: node)
+            default:
+                return PFTrainer(model: settings.model, settings: settings.trainer, seed: settings.seed, node: node)
             }
         }
     }
@@ -32,7 +35,9 @@ public final class LocalTrainers: DistributedTrainer {
     public func checkpointState() throws -> [CheckpointRecord] { try trainers.map { try $0.checkpointState() } }
 
     public func restoreState(_ states: [CheckpointRecord]) throws {
-        guard states.count == trainers.count else { throw TrainerError.malformedCheckpoint("\(algorithm.rawValue): \(states.count) node states") }
+        guard states.count == trainers.count else {
+            throw TrainerError.malformedCheckpoint("\(algorithm.rawValue): \(states.count) node states")
+        }
         for a in trainers.indices { try trainers[a].restoreState(states[a]) }
     }
 }

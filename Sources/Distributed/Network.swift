@@ -81,7 +81,9 @@ public final class InProcessNetwork: Network {
     }
 
     public func allgather(_ values: [[Double]]) throws -> [[Double]] {
-        for k in 0..<topology.nodeCount { traffic[k].recordSent(doubles: values[k].count, recipients: topology.nodeCount - 1) }
+        for k in 0..<topology.nodeCount {
+            traffic[k].recordSent(doubles: values[k].count, recipients: topology.nodeCount - 1)
+        }
         return values
     }
 

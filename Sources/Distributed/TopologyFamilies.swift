@@ -47,7 +47,9 @@ extension Topology {
         for attempt in 0..<1000 {
             var random = RandomStream(seed: seed, step: attempt, purpose: .walk, index: Int(UInt32.max))
             var edges = [(Int, Int)]()
-            for i in 0..<k { for j in (i + 1)..<max(k, i + 1) where random.nextUniform() < probability { edges.append((i, j)) } }
+            for i in 0..<k {
+                for j in (i + 1)..<max(k, i + 1) where random.nextUniform() < probability { edges.append((i, j)) }
+            }
             if let graph = try? fromEdges(name, k, edges) { return graph }
         }
         throw TopologyError("--topology \(name): no connected graph in 1000 draws; raise the edge probability")
@@ -70,7 +72,9 @@ extension Topology {
                     throw TopologyError("--topology \(spec): expected torus:RxC, e.g. torus:2x3")
                 }
                 guard dims[0] * dims[1] == nodes else {
-                    throw TopologyError("--topology \(spec): a \(dims[0])x\(dims[1]) torus has \(dims[0] * dims[1]) nodes but there are \(nodes) ranks")
+                    throw TopologyError(
+                        "--topology \(spec): a \(dims[0])x\(dims[1]) torus has \(dims[0] * dims[1]) nodes but there are \(nodes) ranks"
+                    )
                 }
                 return try torus(rows: dims[0], columns: dims[1])
             }
@@ -83,14 +87,18 @@ extension Topology {
             }
             var graphSeed = seed
             if parts.count == 3 {
-                guard let s = UInt64(parts[2]) else { throw TopologyError("--topology \(spec): the seed must be a non-negative integer") }
+                guard let s = UInt64(parts[2]) else {
+                    throw TopologyError("--topology \(spec): the seed must be a non-negative integer")
+                }
                 graphSeed = s
             }
             return try erdosRenyi(nodes, probability: p, seed: graphSeed)
         default:
             let topology = try load(path: spec)
             guard topology.nodeCount == nodes else {
-                throw TopologyError("\(spec): the adjacency matrix has \(topology.nodeCount) nodes but there are \(nodes) ranks (one node per rank)")
+                throw TopologyError(
+                    "\(spec): the adjacency matrix has \(topology.nodeCount) nodes but there are \(nodes) ranks (one node per rank)"
+                )
             }
             return topology
         }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 @inlinable @inline(__always)
@@ -45,11 +45,16 @@ public struct LSTMModel: Sendable {
     }
 
     /// Runs the sequence from the initial state (c^(0), y^(0)) (zeros by default).
-    public func forward(theta: [Double], sample: Sample, initialCell: [Double]? = nil,
-                        initialOutput: [Double]? = nil) -> ForwardTrace {
+    public func forward(
+        theta: [Double], sample: Sample, initialCell: [Double]? = nil,
+        initialOutput: [Double]? = nil
+    ) -> ForwardTrace {
         let n = shape.hidden, p = shape.input, rows = shape.gateRows, m = sample.length
-        precondition(theta.count == shape.parameterCount, "theta has \(theta.count) entries, \(shape) needs \(shape.parameterCount)")
-        precondition(sample.inputSize == p, "the sample has columns of size \(sample.inputSize), the model expects p = \(p)")
+        precondition(
+            theta.count == shape.parameterCount,
+            "theta has \(theta.count) entries, \(shape) needs \(shape.parameterCount)")
+        precondition(
+            sample.inputSize == p, "the sample has columns of size \(sample.inputSize), the model expects p = \(p)")
         var trace = ForwardTrace(
             shape: shape, pooling: pooling, length: m,
             gates: [Double](repeating: 0, count: m * rows),
@@ -64,7 +69,9 @@ public struct LSTMModel: Sendable {
             for r in 0..<rows {
                 var sum = theta[shape.biasIndex(row: r)]
                 for q in 0..<p { sum += theta[shape.inputWeightIndex(row: r, input: q)] * sample.inputs[l * p + q] }
-                for j in 0..<n { sum += theta[shape.recurrentWeightIndex(row: r, hidden: j)] * trace.outputs[l * n + j] }
+                for j in 0..<n {
+                    sum += theta[shape.recurrentWeightIndex(row: r, hidden: j)] * trace.outputs[l * n + j]
+                }
                 preactivation[r] = sum
             }
             for k in 0..<n {
@@ -86,7 +93,10 @@ public struct LSTMModel: Sendable {
             switch pooling {
             case .mean:
                 var cSum = 0.0, ySum = 0.0
-                for l in 1...m { cSum += trace.cells[l * n + k]; ySum += trace.outputs[l * n + k] }
+                for l in 1...m {
+                    cSum += trace.cells[l * n + k]
+                    ySum += trace.outputs[l * n + k]
+                }
                 trace.pooledCell[k] = cSum / Double(m)
                 trace.pooledOutput[k] = ySum / Double(m)
             case .max:
@@ -118,8 +128,10 @@ public struct LSTMModel: Sendable {
     /// Backpropagation through the sequence of a linear functional of the pooled state,
     /// g = cellSeed^T c_bar + outputSeed^T y_bar, holding w fixed: returns dg/dtheta (zero in the w
     /// block) and dg/dc^(0), dg/dy^(0).
-    public func backward(_ trace: ForwardTrace, theta: [Double], sample: Sample,
-                         cellSeed: [Double], outputSeed: [Double]) -> (theta: [Double], initialCell: [Double], initialOutput: [Double]) {
+    public func backward(
+        _ trace: ForwardTrace, theta: [Double], sample: Sample,
+        cellSeed: [Double], outputSeed: [Double]
+    ) -> (theta: [Double], initialCell: [Double], initialOutput: [Double]) {
         let n = shape.hidden, p = shape.input, rows = shape.gateRows, m = trace.length
         var gradient = [Double](repeating: 0, count: shape.parameterCount)
         // Seeds for each step's c and y from the pooling.
@@ -141,8 +153,8 @@ public struct LSTMModel: Sendable {
             }
         }
 
-        var dCell = [Double](repeating: 0, count: n)      // dg/dc^(l), carried backwards
-        var dOutput = [Double](repeating: 0, count: n)    // dg/dy^(l) from later steps
+        var dCell = [Double](repeating: 0, count: n)  // dg/dc^(l), carried backwards
+        var dOutput = [Double](repeating: 0, count: n)  // dg/dy^(l) from later steps
         var dPre = [Double](repeating: 0, count: rows)
         for l in stride(from: m, through: 1, by: -1) {
             for k in 0..<n {
@@ -160,8 +172,12 @@ public struct LSTMModel: Sendable {
             }
             for r in 0..<rows {
                 gradient[shape.biasIndex(row: r)] += dPre[r]
-                for q in 0..<p { gradient[shape.inputWeightIndex(row: r, input: q)] += dPre[r] * sample.inputs[(l - 1) * p + q] }
-                for j in 0..<n { gradient[shape.recurrentWeightIndex(row: r, hidden: j)] += dPre[r] * trace.outputs[(l - 1) * n + j] }
+                for q in 0..<p {
+                    gradient[shape.inputWeightIndex(row: r, input: q)] += dPre[r] * sample.inputs[(l - 1) * p + q]
+                }
+                for j in 0..<n {
+                    gradient[shape.recurrentWeightIndex(row: r, hidden: j)] += dPre[r] * trace.outputs[(l - 1) * n + j]
+                }
             }
             for j in 0..<n {
                 var sum = 0.0
@@ -176,8 +192,9 @@ public struct LSTMModel: Sendable {
     public func gradient(theta: [Double], sample: Sample) -> (estimate: Double, gradient: [Double]) {
         let trace = forward(theta: theta, sample: sample)
         let w = Array(theta[shape.regressionOffset..<shape.regressionOffset + shape.hidden])
-        var (gradient, _, _) = backward(trace, theta: theta, sample: sample,
-                                        cellSeed: [Double](repeating: 0, count: shape.hidden), outputSeed: w)
+        var (gradient, _, _) = backward(
+            trace, theta: theta, sample: sample,
+            cellSeed: [Double](repeating: 0, count: shape.hidden), outputSeed: w)
         for k in 0..<shape.hidden { gradient[shape.regressionOffset + k] = trace.pooledOutput[k] }
         return (trace.estimate, gradient)
     }

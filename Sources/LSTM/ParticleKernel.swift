@@ -84,10 +84,13 @@ public final class ParticleKernel {
 
     /// Runs `sample` through every particle. `initialCell`/`initialOutput` (n x paddedCount, entry
     /// (k, i) at k * paddedCount + i) start each particle from its own carried state; nil means zeros.
-    public func evaluate(_ particles: ParticleParameters, sample: Sample, initialCell: [Double]? = nil,
-                         initialOutput: [Double]? = nil, into output: inout KernelOutput) {
+    public func evaluate(
+        _ particles: ParticleParameters, sample: Sample, initialCell: [Double]? = nil,
+        initialOutput: [Double]? = nil, into output: inout KernelOutput
+    ) {
         precondition(particles.shape == shape, "particles are \(particles.shape), the kernel is \(shape)")
-        precondition(sample.inputSize == shape.input, "sample columns have size \(sample.inputSize), expected \(shape.input)")
+        precondition(
+            sample.inputSize == shape.input, "sample columns have size \(sample.inputSize), expected \(shape.input)")
         let n = shape.hidden, m = sample.length, padded = particles.paddedCount
         let useGEMM = shape.input >= Self.gemmMinimumInput
         let width = shape.gateRows * ParticleParameters.laneWidth
@@ -109,16 +112,20 @@ public final class ParticleKernel {
                                     if useGEMM {
                                         // u (m x 4n*8) = X (m x p) * W' (p x 4n*8): row q of W' is W^T's
                                         // row q for the group's 8 particles, contiguous.
-                                        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(width),
-                                                    Int32(shape.input), 1, x.baseAddress, Int32(shape.input),
-                                                    theta + shape.inputWeightsOffset * ParticleParameters.laneWidth,
-                                                    Int32(width), 0, u.baseAddress, Int32(width))
+                                        cblas_dgemm(
+                                            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(width),
+                                            Int32(shape.input), 1, x.baseAddress, Int32(shape.input),
+                                            theta + shape.inputWeightsOffset * ParticleParameters.laneWidth,
+                                            Int32(width), 0, u.baseAddress, Int32(width))
                                     }
-                                    runLaneGroup(lane: group * ParticleParameters.laneWidth, theta: theta,
-                                                 inputs: x.baseAddress!, projections: useGEMM ? UnsafePointer(u.baseAddress) : nil,
-                                                 length: m, padded: padded, initialCell: initialCell, initialOutput: initialOutput,
-                                                 estimates: estimates.baseAddress!, pooledCell: pooledCell.baseAddress!,
-                                                 pooledOutput: pooledOutput.baseAddress!)
+                                    runLaneGroup(
+                                        lane: group * ParticleParameters.laneWidth, theta: theta,
+                                        inputs: x.baseAddress!,
+                                        projections: useGEMM ? UnsafePointer(u.baseAddress) : nil,
+                                        length: m, padded: padded, initialCell: initialCell,
+                                        initialOutput: initialOutput,
+                                        estimates: estimates.baseAddress!, pooledCell: pooledCell.baseAddress!,
+                                        pooledOutput: pooledOutput.baseAddress!)
                                 }
                             }
                         }
@@ -140,11 +147,13 @@ public final class ParticleKernel {
 
     /// One group of 8 particles through the whole sequence. `theta` is the group's block, entry
     /// (j, lane) at j * 8 + lane; `lane` is the group's first particle.
-    private func runLaneGroup(lane: Int, theta: UnsafePointer<Double>, inputs: UnsafePointer<Double>,
-                              projections: UnsafePointer<Double>?, length m: Int, padded: Int,
-                              initialCell: [Double]?, initialOutput: [Double]?,
-                              estimates: UnsafeMutablePointer<Double>, pooledCell: UnsafeMutablePointer<Double>,
-                              pooledOutput: UnsafeMutablePointer<Double>) {
+    private func runLaneGroup(
+        lane: Int, theta: UnsafePointer<Double>, inputs: UnsafePointer<Double>,
+        projections: UnsafePointer<Double>?, length m: Int, padded: Int,
+        initialCell: [Double]?, initialOutput: [Double]?,
+        estimates: UnsafeMutablePointer<Double>, pooledCell: UnsafeMutablePointer<Double>,
+        pooledOutput: UnsafeMutablePointer<Double>
+    ) {
         let n = shape.hidden, p = shape.input, rows = shape.gateRows, width = ParticleParameters.laneWidth
         let pre = scratch, c = scratch + rows, y = c + n, cPool = y + n, yPool = cPool + n
         let bias = theta + shape.biasOffset * width
@@ -152,7 +161,8 @@ public final class ParticleKernel {
         let inputWeights = theta + shape.inputWeightsOffset * width
         for k in 0..<n {
             c[k] = initialCell.map { $0.withUnsafeBufferPointer { load($0.baseAddress! + k * padded + lane) } } ?? .zero
-            y[k] = initialOutput.map { $0.withUnsafeBufferPointer { load($0.baseAddress! + k * padded + lane) } } ?? .zero
+            y[k] =
+                initialOutput.map { $0.withUnsafeBufferPointer { load($0.baseAddress! + k * padded + lane) } } ?? .zero
             cPool[k] = pooling == .max ? Lanes(repeating: -.infinity) : .zero
             yPool[k] = cPool[k]
         }

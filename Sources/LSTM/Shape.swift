@@ -46,7 +46,9 @@ public struct LSTMShape: Sendable, Equatable, CustomStringConvertible {
     /// Index in theta of W[r][q] (gate row r, input component q).
     @inlinable public func inputWeightIndex(row r: Int, input q: Int) -> Int { inputWeightsOffset + q * gateRows + r }
     /// Index in theta of R[r][j] (gate row r, hidden unit j).
-    @inlinable public func recurrentWeightIndex(row r: Int, hidden j: Int) -> Int { recurrentWeightsOffset + r * hidden + j }
+    @inlinable public func recurrentWeightIndex(row r: Int, hidden j: Int) -> Int {
+        recurrentWeightsOffset + r * hidden + j
+    }
     @inlinable public func biasIndex(row r: Int) -> Int { biasOffset + r }
 
     public var description: String { "LSTM(n: \(hidden), p: \(input), n_theta: \(parameterCount))" }

@@ -24,7 +24,9 @@ public struct LSTMStateSpace: Sendable {
     /// phi(a, X) and, if asked, the top 2n rows of its Jacobian F = d phi / d a (the rows of c_bar
     /// and y_bar, 2n x n_a, from 2n backward passes). The remaining rows, those of theta, are
     /// [0 | I]: F is never formed in full.
-    public func transition(_ state: [Double], sample: Sample, jacobian: Bool) -> (state: [Double], jacobianHead: Matrix?) {
+    public func transition(_ state: [Double], sample: Sample, jacobian: Bool) -> (
+        state: [Double], jacobianHead: Matrix?
+    ) {
         let n = shape.hidden, nA = shape.stateCount
         let theta = parameters(of: state)
         let initialCell = carryState ? Array(state[0..<n]) : nil
@@ -38,9 +40,10 @@ public struct LSTMStateSpace: Sendable {
         for row in 0..<(2 * n) {
             var seed = zeros
             seed[row % n] = 1
-            let (dTheta, dCell, dOutput) = model.backward(trace, theta: theta, sample: sample,
-                                                          cellSeed: row < n ? seed : zeros,
-                                                          outputSeed: row < n ? zeros : seed)
+            let (dTheta, dCell, dOutput) = model.backward(
+                trace, theta: theta, sample: sample,
+                cellSeed: row < n ? seed : zeros,
+                outputSeed: row < n ? zeros : seed)
             if carryState {
                 for k in 0..<n {
                     head[row, k] = dCell[k]

@@ -37,9 +37,9 @@ public func exp(_ x: Lanes) -> Lanes {
 @inlinable @inline(__always)
 public func multiplyAdd(_ a: Lanes, _ b: Lanes, _ c: Lanes) -> Lanes {
     #if FUSED_MULTIPLY_ADD
-    return c.addingProduct(a, b)
+        return c.addingProduct(a, b)
     #else
-    return a * b + c
+        return a * b + c
     #endif
 }
 

@@ -44,8 +44,9 @@ extension Communicator {
         var result = [T](unsafeUninitializedCapacity: values.count) { _, n in n = values.count }
         let rc = values.withUnsafeBufferPointer { send in
             result.withUnsafeMutableBufferPointer { receive in
-                MPI_Reduce(send.baseAddress, receive.baseAddress, count, T.mpiDatatype.handle, operation.handle,
-                           Int32(root), handle)
+                MPI_Reduce(
+                    send.baseAddress, receive.baseAddress, count, T.mpiDatatype.handle, operation.handle,
+                    Int32(root), handle)
             }
         }
         try check(rc, "MPI_Reduce to rank \(root)")
@@ -63,7 +64,8 @@ extension Communicator {
         var result = [T](unsafeUninitializedCapacity: values.count) { _, n in n = values.count }
         let rc = values.withUnsafeBufferPointer { send in
             result.withUnsafeMutableBufferPointer { receive in
-                MPI_Allreduce(send.baseAddress, receive.baseAddress, count, T.mpiDatatype.handle, operation.handle, handle)
+                MPI_Allreduce(
+                    send.baseAddress, receive.baseAddress, count, T.mpiDatatype.handle, operation.handle, handle)
             }
         }
         try check(rc, "MPI_Allreduce")
@@ -85,8 +87,9 @@ extension Communicator {
         var result = [T](unsafeUninitializedCapacity: total) { _, n in n = total }
         let rc = values.withUnsafeBufferPointer { send in
             result.withUnsafeMutableBufferPointer { receive in
-                MPI_Gather(send.baseAddress, count, T.mpiDatatype.handle,
-                           receive.baseAddress, count, T.mpiDatatype.handle, Int32(root), handle)
+                MPI_Gather(
+                    send.baseAddress, count, T.mpiDatatype.handle,
+                    receive.baseAddress, count, T.mpiDatatype.handle, Int32(root), handle)
             }
         }
         try check(rc, "MPI_Gather to rank \(root)")
@@ -99,12 +102,14 @@ extension Communicator {
         let count = try mpiCount(values.count, of: T.self, call: "MPI_Gatherv")
         let counts = try gather([count], root: root)
         let layout = try counts.map { try VariableLayout(unitCounts: $0, of: T.self, call: "MPI_Gatherv") }
-        var flat = [T](unsafeUninitializedCapacity: layout?.totalElements ?? 0) { _, n in n = layout?.totalElements ?? 0 }
+        var flat = [T](unsafeUninitializedCapacity: layout?.totalElements ?? 0) { _, n in n = layout?.totalElements ?? 0
+        }
         let rc = values.withUnsafeBufferPointer { send in
             flat.withUnsafeMutableBufferPointer { receive in
-                MPI_Gatherv(send.baseAddress, count, T.mpiDatatype.handle, receive.baseAddress,
-                            layout?.unitCounts ?? [], layout?.unitDisplacements ?? [], T.mpiDatatype.handle,
-                            Int32(root), handle)
+                MPI_Gatherv(
+                    send.baseAddress, count, T.mpiDatatype.handle, receive.baseAddress,
+                    layout?.unitCounts ?? [], layout?.unitDisplacements ?? [], T.mpiDatatype.handle,
+                    Int32(root), handle)
             }
         }
         try check(rc, "MPI_Gatherv to rank \(root)")
@@ -118,8 +123,9 @@ extension Communicator {
         var result = [T](unsafeUninitializedCapacity: total) { _, n in n = total }
         let rc = values.withUnsafeBufferPointer { send in
             result.withUnsafeMutableBufferPointer { receive in
-                MPI_Allgather(send.baseAddress, count, T.mpiDatatype.handle,
-                              receive.baseAddress, count, T.mpiDatatype.handle, handle)
+                MPI_Allgather(
+                    send.baseAddress, count, T.mpiDatatype.handle,
+                    receive.baseAddress, count, T.mpiDatatype.handle, handle)
             }
         }
         try check(rc, "MPI_Allgather")
@@ -138,8 +144,9 @@ extension Communicator {
         var flat = [T](unsafeUninitializedCapacity: layout.totalElements) { _, n in n = layout.totalElements }
         let rc = values.withUnsafeBufferPointer { send in
             flat.withUnsafeMutableBufferPointer { receive in
-                MPI_Allgatherv(send.baseAddress, count, T.mpiDatatype.handle, receive.baseAddress,
-                               layout.unitCounts, layout.unitDisplacements, T.mpiDatatype.handle, handle)
+                MPI_Allgatherv(
+                    send.baseAddress, count, T.mpiDatatype.handle, receive.baseAddress,
+                    layout.unitCounts, layout.unitDisplacements, T.mpiDatatype.handle, handle)
             }
         }
         try check(rc, "MPI_Allgatherv")
@@ -161,8 +168,9 @@ struct VariableLayout {
         var offset = 0
         for count in unitCounts {
             guard offset <= Int(Int32.max) else {
-                throw MPIError(errorClass: MPI_ERR_COUNT, call: call,
-                               message: "total message size exceeds MPI's int displacement limit")
+                throw MPIError(
+                    errorClass: MPI_ERR_COUNT, call: call,
+                    message: "total message size exceeds MPI's int displacement limit")
             }
             displacements.append(Int32(offset))
             offset += Int(count)
@@ -179,13 +187,14 @@ struct VariableLayout {
         var start = 0
         flat.withUnsafeBufferPointer { source in
             for count in elementCounts {
-                parts.append([T](unsafeUninitializedCapacity: count) { buffer, initialized in
-                    if count > 0 {
-                        UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(
-                            from: source.baseAddress! + start, byteCount: count * MemoryLayout<T>.stride)
-                    }
-                    initialized = count
-                })
+                parts.append(
+                    [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                        if count > 0 {
+                            UnsafeMutableRawPointer(buffer.baseAddress!).copyMemory(
+                                from: source.baseAddress! + start, byteCount: count * MemoryLayout<T>.stride)
+                        }
+                        initialized = count
+                    })
                 start += count
             }
         }

@@ -118,34 +118,42 @@ extension Communicator {
     @inlinable
     public func send<T: MPIElement>(_ buffer: UnsafeBufferPointer<T>, to destination: Int, tag: Int = 0) throws {
         let count = try mpiCount(buffer.count, of: T.self, call: "MPI_Send")
-        try check(MPI_Send(buffer.baseAddress, count, T.mpiDatatype.handle, Int32(destination), Int32(tag), handle),
-                  "MPI_Send to rank \(destination)")
+        try check(
+            MPI_Send(buffer.baseAddress, count, T.mpiDatatype.handle, Int32(destination), Int32(tag), handle),
+            "MPI_Send to rank \(destination)")
     }
 
     /// Receives into `buffer`, which must be large enough; the message may be shorter (see
     /// `Status.count`). `MPI_Recv`.
     @inlinable @discardableResult
-    public func receive<T: MPIElement>(into buffer: inout [T], from source: Int = MPI.anySource,
-                                       tag: Int = MPI.anyTag) throws -> Status {
+    public func receive<T: MPIElement>(
+        into buffer: inout [T], from source: Int = MPI.anySource,
+        tag: Int = MPI.anyTag
+    ) throws -> Status {
         try buffer.withUnsafeMutableBufferPointer { try receive(into: $0, from: source, tag: tag) }
     }
 
     /// Receives into a caller-owned buffer: the zero-copy path for hot loops.
     @inlinable @discardableResult
-    public func receive<T: MPIElement>(into buffer: UnsafeMutableBufferPointer<T>, from source: Int = MPI.anySource,
-                                       tag: Int = MPI.anyTag) throws -> Status {
+    public func receive<T: MPIElement>(
+        into buffer: UnsafeMutableBufferPointer<T>, from source: Int = MPI.anySource,
+        tag: Int = MPI.anyTag
+    ) throws -> Status {
         let capacity = try mpiCount(buffer.count, of: T.self, call: "MPI_Recv")
         var status = MPI_Status()
-        try check(MPI_Recv(buffer.baseAddress, capacity, T.mpiDatatype.handle, Int32(source), Int32(tag), handle, &status),
-                  "MPI_Recv from rank \(source)")
+        try check(
+            MPI_Recv(buffer.baseAddress, capacity, T.mpiDatatype.handle, Int32(source), Int32(tag), handle, &status),
+            "MPI_Recv from rank \(source)")
         return Status(status, of: T.self)
     }
 
     /// Receives a message whose length is not known in advance. A matched probe (`MPI_Mprobe`,
     /// `MPI_Mrecv`) sizes the buffer, so no other receive can take the message in between.
     @inlinable
-    public func receive<T: MPIElement>(_ type: T.Type = T.self, from source: Int = MPI.anySource,
-                                       tag: Int = MPI.anyTag) throws -> (values: [T], status: Status) {
+    public func receive<T: MPIElement>(
+        _ type: T.Type = T.self, from source: Int = MPI.anySource,
+        tag: Int = MPI.anyTag
+    ) throws -> (values: [T], status: Status) {
         var message = cmpi_message_null()
         var status = MPI_Status()
         try check(MPI_Mprobe(Int32(source), Int32(tag), handle, &message, &status), "MPI_Mprobe")
@@ -161,12 +169,15 @@ extension Communicator {
 
     /// Receives exactly one value.
     @inlinable
-    public func receiveValue<T: MPIElement>(_ type: T.Type = T.self, from source: Int = MPI.anySource,
-                                            tag: Int = MPI.anyTag) throws -> T {
+    public func receiveValue<T: MPIElement>(
+        _ type: T.Type = T.self, from source: Int = MPI.anySource,
+        tag: Int = MPI.anyTag
+    ) throws -> T {
         let (values, status) = try receive(T.self, from: source, tag: tag)
         guard values.count == 1 else {
-            throw MPIError(errorClass: MPI_ERR_TRUNCATE, call: "MPI_Mrecv",
-                           message: "expected one \(T.self) from rank \(status.source), got \(values.count)")
+            throw MPIError(
+                errorClass: MPI_ERR_TRUNCATE, call: "MPI_Mrecv",
+                message: "expected one \(T.self) from rank \(status.source), got \(values.count)")
         }
         return values[0]
     }
@@ -174,17 +185,20 @@ extension Communicator {
     /// Sends `values` to `destination` and receives into `buffer` from `source` in one deadlock-free
     /// call (`MPI_Sendrecv`): the building block of ring shifts.
     @inlinable @discardableResult
-    public func sendReceive<T: MPIElement>(_ values: [T], to destination: Int, sendTag: Int = 0,
-                                           into buffer: inout [T], from source: Int,
-                                           receiveTag: Int = MPI.anyTag) throws -> Status {
+    public func sendReceive<T: MPIElement>(
+        _ values: [T], to destination: Int, sendTag: Int = 0,
+        into buffer: inout [T], from source: Int,
+        receiveTag: Int = MPI.anyTag
+    ) throws -> Status {
         let sendCount = try mpiCount(values.count, of: T.self, call: "MPI_Sendrecv")
         let capacity = try mpiCount(buffer.count, of: T.self, call: "MPI_Sendrecv")
         var status = MPI_Status()
         let rc = values.withUnsafeBufferPointer { send in
             buffer.withUnsafeMutableBufferPointer { receive in
-                MPI_Sendrecv(send.baseAddress, sendCount, T.mpiDatatype.handle, Int32(destination), Int32(sendTag),
-                             receive.baseAddress, capacity, T.mpiDatatype.handle, Int32(source), Int32(receiveTag),
-                             handle, &status)
+                MPI_Sendrecv(
+                    send.baseAddress, sendCount, T.mpiDatatype.handle, Int32(destination), Int32(sendTag),
+                    receive.baseAddress, capacity, T.mpiDatatype.handle, Int32(source), Int32(receiveTag),
+                    handle, &status)
             }
         }
         try check(rc, "MPI_Sendrecv to rank \(destination) from rank \(source)")
@@ -194,14 +208,16 @@ extension Communicator {
     /// Sends `values` to `destination` and returns what `source` sent, which must have the same
     /// length: a ring shift in one line.
     @inlinable
-    public func sendReceive<T: MPIElement>(_ values: [T], to destination: Int, from source: Int,
-                                           tag: Int = 0) throws -> [T] {
+    public func sendReceive<T: MPIElement>(
+        _ values: [T], to destination: Int, from source: Int,
+        tag: Int = 0
+    ) throws -> [T] {
         var received = [T](unsafeUninitializedCapacity: values.count) { _, n in n = values.count }
-        let status = try sendReceive(values, to: destination, sendTag: tag, into: &received, from: source, receiveTag: tag)
+        let status = try sendReceive(
+            values, to: destination, sendTag: tag, into: &received, from: source, receiveTag: tag)
         return Array(received.prefix(status.count))
     }
 }
-
 
 extension Status: CustomStringConvertible {
     public var description: String { "Status(source: \(source), tag: \(tag), count: \(count))" }

@@ -72,8 +72,9 @@ public enum ReductionOperation: Sendable {
 func mpiCount<T: MPIElement>(_ n: Int, of _: T.Type, call: @autoclosure () -> String) throws -> Int32 {
     let units = n * T.mpiUnitsPerElement
     guard units >= 0, units <= Int(Int32.max) else {
-        throw MPIError(errorClass: MPI_ERR_COUNT, call: call(),
-                       message: "\(n) elements of \(T.self) exceed MPI's int count limit")
+        throw MPIError(
+            errorClass: MPI_ERR_COUNT, call: call(),
+            message: "\(n) elements of \(T.self) exceed MPI's int count limit")
     }
     return Int32(truncatingIfNeeded: units)
 }
@@ -83,8 +84,9 @@ func mpiCount<T: MPIElement>(_ n: Int, of _: T.Type, call: @autoclosure () -> St
 func elementCount<T: MPIElement>(units: Int32, of _: T.Type, call: @autoclosure () -> String) throws -> Int {
     let per = T.mpiUnitsPerElement
     guard units >= 0, Int(units) % per == 0 else {
-        throw MPIError(errorClass: MPI_ERR_TRUNCATE, call: call(),
-                       message: "a message of \(units) units is not a whole number of \(T.self) (\(per) units each)")
+        throw MPIError(
+            errorClass: MPI_ERR_TRUNCATE, call: call(),
+            message: "a message of \(units) units is not a whole number of \(T.self) (\(per) units each)")
     }
     return Int(units) / per
 }

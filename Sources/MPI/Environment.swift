@@ -1,9 +1,9 @@
 import CMPI
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Process-wide MPI state: initialisation, finalisation, the world communicator, job abort.
@@ -64,10 +64,13 @@ public enum MPI {
     @discardableResult
     public static func initialize(threadLevel: ThreadLevel = .funneled) throws -> ThreadLevel {
         if isFinalized {
-            throw MPIError(errorClass: MPI_ERR_OTHER, call: "MPI.initialize", message: "MPI was already finalised in this process")
+            throw MPIError(
+                errorClass: MPI_ERR_OTHER, call: "MPI.initialize", message: "MPI was already finalised in this process")
         }
         if isInitialized {
-            throw MPIError(errorClass: MPI_ERR_OTHER, call: "MPI.initialize", message: "MPI is already initialised in this process")
+            throw MPIError(
+                errorClass: MPI_ERR_OTHER, call: "MPI.initialize", message: "MPI is already initialised in this process"
+            )
         }
         var provided: Int32 = 0
         try check(MPI_Init_thread(nil, nil, threadLevel.cValue, &provided), "MPI_Init_thread")

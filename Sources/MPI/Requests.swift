@@ -77,7 +77,8 @@ public final class SendRequest<T: MPIElement>: Request {
         _ = buffer.initialize(fromContentsOf: values)
         var request = cmpi_request_null()
         let count = try mpiCount(values.count, of: T.self, call: "MPI_Isend")
-        let rc = MPI_Isend(buffer.baseAddress, count, T.mpiDatatype.handle, Int32(destination), Int32(tag), comm, &request)
+        let rc = MPI_Isend(
+            buffer.baseAddress, count, T.mpiDatatype.handle, Int32(destination), Int32(tag), comm, &request)
         super.init(handle: request)
         if rc != MPI_SUCCESS {
             markFailed()
@@ -149,8 +150,10 @@ extension Communicator {
     }
 
     /// Starts receiving up to `capacity` elements (`MPI_Irecv`).
-    public func irecv<T: MPIElement>(_ type: T.Type = T.self, capacity: Int, from source: Int = MPI.anySource,
-                                     tag: Int = MPI.anyTag) throws -> ReceiveRequest<T> {
+    public func irecv<T: MPIElement>(
+        _ type: T.Type = T.self, capacity: Int, from source: Int = MPI.anySource,
+        tag: Int = MPI.anyTag
+    ) throws -> ReceiveRequest<T> {
         try ReceiveRequest(capacity: capacity, from: source, tag: tag, on: handle)
     }
 }

@@ -30,7 +30,8 @@ public final class GraphCommunicator: Communicator {
     /// repeats: none at size 1, one at size 2, two from size 3.
     public static func ringNeighbors(of rank: Int, size: Int) -> [Int] {
         var neighbors = [Int]()
-        for candidate in [(rank + size - 1) % size, (rank + 1) % size] where candidate != rank && !neighbors.contains(candidate) {
+        for candidate in [(rank + size - 1) % size, (rank + 1) % size]
+        where candidate != rank && !neighbors.contains(candidate) {
             neighbors.append(candidate)
         }
         return neighbors
@@ -43,16 +44,19 @@ public final class GraphCommunicator: Communicator {
 
     override init(owning handle: MPI_Comm?) throws {
         var inDegree: Int32 = 0, outDegree: Int32 = 0, weighted: Int32 = 0
-        try check(MPI_Dist_graph_neighbors_count(handle, &inDegree, &outDegree, &weighted),
-                  "MPI_Dist_graph_neighbors_count")
+        try check(
+            MPI_Dist_graph_neighbors_count(handle, &inDegree, &outDegree, &weighted),
+            "MPI_Dist_graph_neighbors_count")
         var sources = [Int32](repeating: 0, count: Int(inDegree))
         var destinations = [Int32](repeating: 0, count: Int(outDegree))
         // Weights are unused; MPI wants writable arrays even so.
         var sourceWeights = [Int32](repeating: 0, count: max(Int(inDegree), 1))
         var destinationWeights = [Int32](repeating: 0, count: max(Int(outDegree), 1))
-        try check(MPI_Dist_graph_neighbors(handle, inDegree, &sources, &sourceWeights,
-                                           outDegree, &destinations, &destinationWeights),
-                  "MPI_Dist_graph_neighbors")
+        try check(
+            MPI_Dist_graph_neighbors(
+                handle, inDegree, &sources, &sourceWeights,
+                outDegree, &destinations, &destinationWeights),
+            "MPI_Dist_graph_neighbors")
         inNeighbors = sources.map(Int.init)
         outNeighbors = destinations.map(Int.init)
         try super.init(owning: handle)
@@ -66,8 +70,9 @@ public final class GraphCommunicator: Communicator {
         var flat = [T](unsafeUninitializedCapacity: total) { _, n in n = total }
         let rc = values.withUnsafeBufferPointer { send in
             flat.withUnsafeMutableBufferPointer { receive in
-                MPI_Neighbor_allgather(send.baseAddress, count, T.mpiDatatype.handle,
-                                       receive.baseAddress, count, T.mpiDatatype.handle, handle)
+                MPI_Neighbor_allgather(
+                    send.baseAddress, count, T.mpiDatatype.handle,
+                    receive.baseAddress, count, T.mpiDatatype.handle, handle)
             }
         }
         try check(rc, "MPI_Neighbor_allgather")
@@ -79,12 +84,15 @@ public final class GraphCommunicator: Communicator {
     /// first, then `MPI_Neighbor_alltoallv`).
     public func neighborAlltoallv<T: MPIElement>(_ perNeighbor: [[T]]) throws -> [[T]] {
         guard perNeighbor.count == outNeighbors.count else {
-            throw MPIError(errorClass: MPI_ERR_ARG, call: "MPI_Neighbor_alltoallv",
-                           message: "got \(perNeighbor.count) arrays for \(outNeighbors.count) out-neighbours")
+            throw MPIError(
+                errorClass: MPI_ERR_ARG, call: "MPI_Neighbor_alltoallv",
+                message: "got \(perNeighbor.count) arrays for \(outNeighbors.count) out-neighbours")
         }
         let flat = concatenate(perNeighbor)
         var exchange = NeighborExchange<T>(for: self)
-        try flat.withUnsafeBufferPointer { try neighborAlltoallv(flat: $0, counts: perNeighbor.map(\.count), into: &exchange) }
+        try flat.withUnsafeBufferPointer {
+            try neighborAlltoallv(flat: $0, counts: perNeighbor.map(\.count), into: &exchange)
+        }
         return (0..<inNeighbors.count).map { Array(exchange.values(from: $0)) }
     }
 }
@@ -95,14 +103,18 @@ extension GraphCommunicator {
     /// back to back, `counts[i]` elements for `outNeighbors[i]`; `exchange` keeps its storage
     /// between calls, so a steady exchange allocates nothing.
     @inlinable
-    public func neighborAlltoallv<T: MPIElement>(flat: UnsafeBufferPointer<T>, counts: [Int],
-                                                 into exchange: inout NeighborExchange<T>) throws {
+    public func neighborAlltoallv<T: MPIElement>(
+        flat: UnsafeBufferPointer<T>, counts: [Int],
+        into exchange: inout NeighborExchange<T>
+    ) throws {
         let call = "MPI_Neighbor_alltoallv"
         guard counts.count == outNeighbors.count, exchange.receiveCounts.count == inNeighbors.count,
-              exchange.sendCounts.count == outNeighbors.count else {
-            throw MPIError(errorClass: MPI_ERR_ARG, call: call,
-                           message: "\(counts.count) counts and an exchange for \(exchange.receiveCounts.count) in-neighbours "
-                               + "on a rank with \(outNeighbors.count) out- and \(inNeighbors.count) in-neighbours")
+            exchange.sendCounts.count == outNeighbors.count
+        else {
+            throw MPIError(
+                errorClass: MPI_ERR_ARG, call: call,
+                message: "\(counts.count) counts and an exchange for \(exchange.receiveCounts.count) in-neighbours "
+                    + "on a rank with \(outNeighbors.count) out- and \(inNeighbors.count) in-neighbours")
         }
         var offset = 0
         for (i, count) in counts.enumerated() {
@@ -111,26 +123,32 @@ extension GraphCommunicator {
             offset += count
         }
         guard offset <= flat.count else {
-            throw MPIError(errorClass: MPI_ERR_ARG, call: call, message: "counts add up to \(offset) elements, buffer holds \(flat.count)")
+            throw MPIError(
+                errorClass: MPI_ERR_ARG, call: call,
+                message: "counts add up to \(offset) elements, buffer holds \(flat.count)")
         }
-        try check(MPI_Neighbor_alltoall(exchange.sendCounts, 1, cmpi_int32(), &exchange.receiveCounts, 1, cmpi_int32(), handle),
-                  "MPI_Neighbor_alltoall (counts)")
+        try check(
+            MPI_Neighbor_alltoall(
+                exchange.sendCounts, 1, cmpi_int32(), &exchange.receiveCounts, 1, cmpi_int32(), handle),
+            "MPI_Neighbor_alltoall (counts)")
         var units = 0
         for i in exchange.receiveCounts.indices {
             exchange.receiveDisplacements[i] = Int32(truncatingIfNeeded: units)
             units += Int(exchange.receiveCounts[i])
         }
         guard units <= Int(Int32.max) else {
-            throw MPIError(errorClass: MPI_ERR_COUNT, call: call, message: "\(units) units exceed MPI's int displacement limit")
+            throw MPIError(
+                errorClass: MPI_ERR_COUNT, call: call, message: "\(units) units exceed MPI's int displacement limit")
         }
         let total = try elementCount(units: Int32(units), of: T.self, call: call)
         if exchange.received.count < total {
             exchange.received = [T](unsafeUninitializedCapacity: total) { _, n in n = total }
         }
         let rc = exchange.received.withUnsafeMutableBufferPointer { receive in
-            MPI_Neighbor_alltoallv(flat.baseAddress, exchange.sendCounts, exchange.sendDisplacements, T.mpiDatatype.handle,
-                                   receive.baseAddress, exchange.receiveCounts, exchange.receiveDisplacements,
-                                   T.mpiDatatype.handle, handle)
+            MPI_Neighbor_alltoallv(
+                flat.baseAddress, exchange.sendCounts, exchange.sendDisplacements, T.mpiDatatype.handle,
+                receive.baseAddress, exchange.receiveCounts, exchange.receiveDisplacements,
+                T.mpiDatatype.handle, handle)
         }
         try check(rc, call)
     }
@@ -174,7 +192,8 @@ func concatenate<T: BitwiseCopyable>(_ parts: [[T]]) -> [T] {
         for part in parts {
             part.withUnsafeBytes { source in
                 if let base = source.baseAddress {
-                    UnsafeMutableRawPointer(buffer.baseAddress! + offset).copyMemory(from: base, byteCount: source.count)
+                    UnsafeMutableRawPointer(buffer.baseAddress! + offset).copyMemory(
+                        from: base, byteCount: source.count)
                 }
             }
             offset += part.count

@@ -34,7 +34,10 @@ public enum MPIBenchmark {
     /// Powers of two from `minBytes` to `maxBytes`.
     public static func sizes(from minBytes: Int, to maxBytes: Int) -> [Int] {
         var sizes = [Int](), size = minBytes
-        while size <= maxBytes { sizes.append(size); size *= 2 }
+        while size <= maxBytes {
+            sizes.append(size)
+            size *= 2
+        }
         return sizes
     }
 
@@ -45,12 +48,15 @@ public enum MPIBenchmark {
 
     public static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        return sorted.count % 2 == 1
+            ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
     }
 
     /// Ping-pong between ranks 0 and 1 (other ranks wait): one-way time = round trip / 2.
     /// Returns the rows on rank 0, an empty array elsewhere.
-    public static func pingPong(world: Communicator, sizes: [Int], rounds: Int, scale: Double = 1) throws -> [BenchmarkRow] {
+    public static func pingPong(world: Communicator, sizes: [Int], rounds: Int, scale: Double = 1) throws
+        -> [BenchmarkRow]
+    {
         precondition(world.size >= 2, "ping-pong needs two ranks")
         var rows = [BenchmarkRow]()
         let rawWorld = cmpi_comm_world()
@@ -100,7 +106,13 @@ public enum MPIBenchmark {
             }
             // Alternate which goes first, so warm-up and drift do not favour either side.
             for round in 0..<rounds {
-                if round % 2 == 0 { try viaBinding(); try viaC() } else { try viaC(); try viaBinding() }
+                if round % 2 == 0 {
+                    try viaBinding()
+                    try viaC()
+                } else {
+                    try viaC()
+                    try viaBinding()
+                }
             }
             if me == 0 {
                 rows.append(BenchmarkRow(bytes: bytes, iterations: iterations, binding: bindingTimes, c: cTimes))
@@ -113,14 +125,17 @@ public enum MPIBenchmark {
     /// alltoallv with the counts exchanged first (what the binding does), three ways: the binding's
     /// reusable-buffer form, the same two C calls, and the binding's allocating `[[T]]` form.
     /// Returns the rows on rank 0 (the maximum over ranks of each median), empty elsewhere.
-    public static func ringExchange(world: Communicator, sizes: [Int], rounds: Int, scale: Double = 1) throws -> [BenchmarkRow] {
+    public static func ringExchange(world: Communicator, sizes: [Int], rounds: Int, scale: Double = 1) throws
+        -> [BenchmarkRow]
+    {
         let neighbors = GraphCommunicator.ringNeighbors(of: world.rank, size: world.size)
         let graph = try world.distributedGraph(neighbors: neighbors)
         defer { graph.free() }
         var rawGraph = cmpi_comm_null()
         let cNeighbors = neighbors.map { Int32($0) }
-        MPI_Dist_graph_create_adjacent(cmpi_comm_world(), Int32(cNeighbors.count), cNeighbors, cmpi_unweighted(),
-                                       Int32(cNeighbors.count), cNeighbors, cmpi_unweighted(), cmpi_info_null(), 0, &rawGraph)
+        MPI_Dist_graph_create_adjacent(
+            cmpi_comm_world(), Int32(cNeighbors.count), cNeighbors, cmpi_unweighted(),
+            Int32(cNeighbors.count), cNeighbors, cmpi_unweighted(), cmpi_info_null(), 0, &rawGraph)
         defer { MPI_Comm_free(&rawGraph) }
         let degree = neighbors.count
         let double = cmpi_double()
@@ -129,7 +144,8 @@ public enum MPIBenchmark {
         for bytes in sizes {
             let perNeighbor = max(1, bytes / MemoryLayout<Double>.stride)
             let iterations = iterations(for: bytes * max(degree, 1), scale: scale) / 2 + 5
-            let outgoing = (0..<degree).map { j in [Double](repeating: Double(world.rank * 10 + j), count: perNeighbor) }
+            let outgoing = (0..<degree).map { j in [Double](repeating: Double(world.rank * 10 + j), count: perNeighbor)
+            }
             let flat = outgoing.flatMap { $0 }
             let counts = [Int](repeating: perNeighbor, count: degree)
             var exchange = NeighborExchange<Double>(for: graph)
@@ -157,9 +173,13 @@ public enum MPIBenchmark {
                 for _ in 0..<iterations {
                     MPI_Neighbor_alltoall(sendCounts, 1, cmpi_int32(), &receiveCounts, 1, cmpi_int32(), rawGraph)
                     var offset: Int32 = 0
-                    for i in 0..<degree { receiveDisplacements[i] = offset; offset += receiveCounts[i] }
-                    MPI_Neighbor_alltoallv(flat, sendCounts, displacements, double,
-                                           &received, receiveCounts, receiveDisplacements, double, rawGraph)
+                    for i in 0..<degree {
+                        receiveDisplacements[i] = offset
+                        offset += receiveCounts[i]
+                    }
+                    MPI_Neighbor_alltoallv(
+                        flat, sendCounts, displacements, double,
+                        &received, receiveCounts, receiveDisplacements, double, rawGraph)
                 }
                 cTimes.append((MPI.wallTime() - start) / Double(iterations))
             }
@@ -172,19 +192,29 @@ public enum MPIBenchmark {
                 convenienceTimes.append((MPI.wallTime() - start) / Double(iterations))
             }
             for round in 0..<rounds {
-                if round % 2 == 0 { try viaBinding(); try viaC() } else { try viaC(); try viaBinding() }
+                if round % 2 == 0 {
+                    try viaBinding()
+                    try viaC()
+                } else {
+                    try viaC()
+                    try viaBinding()
+                }
                 try viaConvenience()
             }
             // The slowest rank sets the pace of an exchange: per round, the maximum over ranks.
             let slowest = try world.reduce(bindingTimes + cTimes + convenienceTimes, .max, root: 0)
             if let slowest {
-                rows.append(BenchmarkRow(bytes: perNeighbor * MemoryLayout<Double>.stride, iterations: iterations,
-                                         binding: Array(slowest[0..<rounds]), c: Array(slowest[rounds..<2 * rounds]),
-                                         convenience: Array(slowest[(2 * rounds)...])))
+                rows.append(
+                    BenchmarkRow(
+                        bytes: perNeighbor * MemoryLayout<Double>.stride, iterations: iterations,
+                        binding: Array(slowest[0..<rounds]), c: Array(slowest[rounds..<2 * rounds]),
+                        convenience: Array(slowest[(2 * rounds)...])))
             }
             // Both sides must have moved the same data, or the comparison means nothing.
-            for i in 0..<degree where Array(exchange.values(from: i)) != Array(received[(i * perNeighbor)..<((i + 1) * perNeighbor)]) {
-                throw BenchmarkError(description: "binding and C exchanges received different data from neighbour \(neighbors[i])")
+            for i in 0..<degree
+            where Array(exchange.values(from: i)) != Array(received[(i * perNeighbor)..<((i + 1) * perNeighbor)]) {
+                throw BenchmarkError(
+                    description: "binding and C exchanges received different data from neighbour \(neighbors[i])")
             }
         }
         return rows

@@ -8,7 +8,8 @@ struct ParticleHeader: MPIPlainStruct, Equatable {
 }
 
 let scenarios: [Scenario] = [
-    Scenario(name: "ring", summary: "shift along the ring with sendrecv, isend/irecv and probed receives") { world, corrupt in
+    Scenario(name: "ring", summary: "shift along the ring with sendrecv, isend/irecv and probed receives") {
+        world, corrupt in
         let right = (world.rank + 1) % world.size
         let left = (world.rank + world.size - 1) % world.size
         let cheat = corrupt && world.rank == world.size - 1
@@ -22,10 +23,13 @@ let scenarios: [Scenario] = [
         // Nonblocking, with lengths the receiver learns from the status.
         let count = left + 1
         let receive = try world.irecv(Double.self, capacity: 64, from: left, tag: 7)
-        let send = try world.isend(payload(from: world.rank, to: right, count: world.rank + 1 + (cheat ? 1 : 0)),
-                                   to: right, tag: 7)
+        let send = try world.isend(
+            payload(from: world.rank, to: right, count: world.rank + 1 + (cheat ? 1 : 0)),
+            to: right, tag: 7)
         try Request.waitAll([send, receive])
-        try expect(receive.status?.source == left && receive.status?.tag == 7, "irecv status \(String(describing: receive.status))")
+        try expect(
+            receive.status?.source == left && receive.status?.tag == 7,
+            "irecv status \(String(describing: receive.status))")
         try expect(receive.values == payload(from: left, to: world.rank, count: count), "irecv got \(receive.values)")
 
         // Unknown length through a matched probe, from any source.
@@ -47,7 +51,9 @@ let scenarios: [Scenario] = [
         let right = (world.rank + 1) % world.size
         let left = (world.rank + world.size - 1) % world.size
         func headers(of rank: Int) -> [ParticleHeader] {
-            (0..<(rank % 3 + 1)).map { ParticleHeader(globalID: Int64(rank * 1000 + $0), logWeight: -Double($0) / 3, origin: Int32(rank)) }
+            (0..<(rank % 3 + 1)).map {
+                ParticleHeader(globalID: Int64(rank * 1000 + $0), logWeight: -Double($0) / 3, origin: Int32(rank))
+            }
         }
         var mine = headers(of: world.rank)
         if corrupt && world.rank == world.size - 1 { mine[0].logWeight = 1 }
@@ -59,14 +65,16 @@ let scenarios: [Scenario] = [
     },
 
     Scenario(name: "alltoallv-ring", summary: "neighbour alltoallv with uneven counts on the ring") { world, corrupt in
-        try neighborExchange(world, neighbors: GraphCommunicator.ringNeighbors(of: world.rank, size: world.size), corrupt: corrupt)
+        try neighborExchange(
+            world, neighbors: GraphCommunicator.ringNeighbors(of: world.rank, size: world.size), corrupt: corrupt)
     },
 
     Scenario(name: "alltoallv-star", summary: "neighbour alltoallv with uneven counts on the star") { world, corrupt in
         try neighborExchange(world, neighbors: starNeighbors(of: world.rank, size: world.size), corrupt: corrupt)
     },
 
-    Scenario(name: "gatherv", summary: "gather and gatherv of different lengths to a non-zero root, allgatherv") { world, corrupt in
+    Scenario(name: "gatherv", summary: "gather and gatherv of different lengths to a non-zero root, allgatherv") {
+        world, corrupt in
         let root = world.size - 1
         let cheat = corrupt && world.rank == world.size - 1
         let mine = payload(from: world.rank, to: root, count: world.rank + 1 + (cheat ? 1 : 0))
@@ -89,7 +97,8 @@ let scenarios: [Scenario] = [
         try expect(everyone == (0..<world.size).map(Int64.init), "allgather: \(everyone)")
     },
 
-    Scenario(name: "allreduce", summary: "allreduce and reduce with sum, max, min on integers and doubles") { world, corrupt in
+    Scenario(name: "allreduce", summary: "allreduce and reduce with sum, max, min on integers and doubles") {
+        world, corrupt in
         let k = world.size
         let contribution = world.rank + (corrupt && world.rank == k - 1 ? 1 : 0)
         let sum = try world.allreduce(contribution, .sum)
@@ -107,7 +116,8 @@ let scenarios: [Scenario] = [
         }
     },
 
-    Scenario(name: "broadcast", summary: "broadcast of known and unknown lengths from a middle root") { world, corrupt in
+    Scenario(name: "broadcast", summary: "broadcast of known and unknown lengths from a middle root") {
+        world, corrupt in
         let root = world.size / 2
         let cheat = corrupt && world.rank == root
         let source = world.rank == root ? payload(from: root, to: 0, count: root + 3 + (cheat ? 1 : 0)) : []
@@ -144,14 +154,18 @@ let scenarios: [Scenario] = [
         survivors.append(half)
     },
 
-    Scenario(name: "neighbor-allgather", summary: "neighbour allgather on the ring, neighbour lists checked") { world, corrupt in
+    Scenario(name: "neighbor-allgather", summary: "neighbour allgather on the ring, neighbour lists checked") {
+        world, corrupt in
         let neighbors = GraphCommunicator.ringNeighbors(of: world.rank, size: world.size)
         let graph = try world.distributedGraph(neighbors: neighbors)
         try expect(graph.rank == world.rank, "graph communicator reordered ranks")
-        try expect(graph.inNeighbors == neighbors && graph.outNeighbors == neighbors,
-                   "neighbour lists \(graph.inNeighbors) / \(graph.outNeighbors), expected \(neighbors)")
+        try expect(
+            graph.inNeighbors == neighbors && graph.outNeighbors == neighbors,
+            "neighbour lists \(graph.inNeighbors) / \(graph.outNeighbors), expected \(neighbors)")
         let cheat = corrupt && world.rank == world.size - 1
-        let received = try graph.neighborAllgather([Double(world.rank), Double(world.rank * world.rank + (cheat ? 1 : 0))])
+        let received = try graph.neighborAllgather([
+            Double(world.rank), Double(world.rank * world.rank + (cheat ? 1 : 0)),
+        ])
         try expect(received.count == neighbors.count, "got \(received.count) blocks for \(neighbors.count) neighbours")
         for (block, neighbor) in zip(received, graph.inNeighbors) {
             try expect(block == [Double(neighbor), Double(neighbor * neighbor)], "block from \(neighbor): \(block)")
@@ -179,12 +193,17 @@ func neighborExchange(_ world: Communicator, neighbors: [Int], corrupt: Bool) th
     defer { graph.free() }
     try expect(graph.inNeighbors == neighbors, "in-neighbours \(graph.inNeighbors), expected \(neighbors)")
     let cheat = corrupt && world.rank == world.size - 1
-    let outgoing = graph.outNeighbors.map { payload(from: world.rank, to: $0, count: payloadCount(from: world.rank, to: $0) + (cheat ? 1 : 0)) }
+    let outgoing = graph.outNeighbors.map {
+        payload(from: world.rank, to: $0, count: payloadCount(from: world.rank, to: $0) + (cheat ? 1 : 0))
+    }
     let incoming = try graph.neighborAlltoallv(outgoing)
-    try expect(incoming.count == graph.inNeighbors.count, "\(incoming.count) arrays for \(graph.inNeighbors.count) in-neighbours")
+    try expect(
+        incoming.count == graph.inNeighbors.count,
+        "\(incoming.count) arrays for \(graph.inNeighbors.count) in-neighbours")
     for (values, neighbor) in zip(incoming, graph.inNeighbors) {
-        try expect(values == payload(from: neighbor, to: world.rank, count: payloadCount(from: neighbor, to: world.rank)),
-                   "from \(neighbor): \(values)")
+        try expect(
+            values == payload(from: neighbor, to: world.rank, count: payloadCount(from: neighbor, to: world.rank)),
+            "from \(neighbor): \(values)")
     }
 
     // The reusable-buffer form, twice, so the second call reuses the exchange's storage.
@@ -195,8 +214,11 @@ func neighborExchange(_ world: Communicator, neighbors: [Int], corrupt: Bool) th
             try graph.neighborAlltoallv(flat: $0, counts: outgoing.map(\.count), into: &exchange)
         }
         for (i, neighbor) in graph.inNeighbors.enumerated() {
-            let expected = payload(from: neighbor, to: world.rank, count: payloadCount(from: neighbor, to: world.rank)).map { $0 + Double(round) }
-            try expect(Array(exchange.values(from: i)) == expected, "round \(round) from \(neighbor): \(exchange.values(from: i))")
+            let expected = payload(from: neighbor, to: world.rank, count: payloadCount(from: neighbor, to: world.rank))
+                .map { $0 + Double(round) }
+            try expect(
+                Array(exchange.values(from: i)) == expected,
+                "round \(round) from \(neighbor): \(exchange.values(from: i))")
         }
     }
     if cheat && neighbors.isEmpty { throw ScenarioFailure(description: "corrupted, and alone") }

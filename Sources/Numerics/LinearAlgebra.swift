@@ -56,8 +56,10 @@ public enum Transpose: Sendable {
 }
 
 /// C = alpha * op(A) * op(B) + beta * C (BLAS dgemm).
-public func gemm(_ a: Matrix, _ transA: Transpose = .none, _ b: Matrix, _ transB: Transpose = .none,
-                 into c: inout Matrix, alpha: Double = 1, beta: Double = 0) {
+public func gemm(
+    _ a: Matrix, _ transA: Transpose = .none, _ b: Matrix, _ transB: Transpose = .none,
+    into c: inout Matrix, alpha: Double = 1, beta: Double = 0
+) {
     let m = transA == .none ? a.rows : a.columns
     let k = transA == .none ? a.columns : a.rows
     let n = transB == .none ? b.columns : b.rows
@@ -68,9 +70,10 @@ public func gemm(_ a: Matrix, _ transA: Transpose = .none, _ b: Matrix, _ transB
         for i in c.elements.indices { c.elements[i] *= beta }
         return
     }
-    cblas_dgemm(CblasRowMajor, transA.cblas, transB.cblas, Int32(m), Int32(n), Int32(k), alpha,
-                a.elements, Int32(max(a.columns, 1)), b.elements, Int32(max(b.columns, 1)), beta,
-                &c.elements, Int32(max(c.columns, 1)))
+    cblas_dgemm(
+        CblasRowMajor, transA.cblas, transB.cblas, Int32(m), Int32(n), Int32(k), alpha,
+        a.elements, Int32(max(a.columns, 1)), b.elements, Int32(max(b.columns, 1)), beta,
+        &c.elements, Int32(max(c.columns, 1)))
 }
 
 public func * (a: Matrix, b: Matrix) -> Matrix {
@@ -80,16 +83,19 @@ public func * (a: Matrix, b: Matrix) -> Matrix {
 }
 
 /// y = alpha * op(A) * x + beta * y (BLAS dgemv).
-public func gemv(_ a: Matrix, _ trans: Transpose = .none, _ x: [Double], into y: inout [Double],
-                 alpha: Double = 1, beta: Double = 0) {
+public func gemv(
+    _ a: Matrix, _ trans: Transpose = .none, _ x: [Double], into y: inout [Double],
+    alpha: Double = 1, beta: Double = 0
+) {
     precondition(x.count == (trans == .none ? a.columns : a.rows), "gemv: x has the wrong length")
     precondition(y.count == (trans == .none ? a.rows : a.columns), "gemv: y has the wrong length")
     guard a.rows > 0, a.columns > 0 else {
         for i in y.indices { y[i] *= beta }
         return
     }
-    cblas_dgemv(CblasRowMajor, trans.cblas, Int32(a.rows), Int32(a.columns), alpha, a.elements,
-                Int32(a.columns), x, 1, beta, &y, 1)
+    cblas_dgemv(
+        CblasRowMajor, trans.cblas, Int32(a.rows), Int32(a.columns), alpha, a.elements,
+        Int32(a.columns), x, 1, beta, &y, 1)
 }
 
 /// A += alpha * x * y^T (BLAS dger).
@@ -109,7 +115,8 @@ public func dot(_ x: [Double], _ y: [Double]) -> Double {
 public func cholesky(_ a: Matrix) -> Matrix? {
     precondition(a.rows == a.columns)
     var l = a
-    let info = LAPACKE_dpotrf(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "L")), Int32(a.rows), &l.elements, Int32(max(a.rows, 1)))
+    let info = LAPACKE_dpotrf(
+        LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "L")), Int32(a.rows), &l.elements, Int32(max(a.rows, 1)))
     guard info == 0 else { return nil }
     for i in 0..<a.rows { for j in (i + 1)..<a.columns { l.elements[i * a.columns + j] = 0 } }
     return l
@@ -121,8 +128,9 @@ public func symmetricEigenvalues(_ a: Matrix) -> [Double]? {
     guard a.rows > 0 else { return [] }
     var copy = a.elements
     var values = [Double](repeating: 0, count: a.rows)
-    let info = LAPACKE_dsyev(LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "N")), Int8(UInt8(ascii: "U")), Int32(a.rows),
-                             &copy, Int32(a.rows), &values)
+    let info = LAPACKE_dsyev(
+        LAPACK_ROW_MAJOR, Int8(UInt8(ascii: "N")), Int8(UInt8(ascii: "U")), Int32(a.rows),
+        &copy, Int32(a.rows), &values)
     return info == 0 ? values : nil
 }
 
@@ -134,5 +142,5 @@ public func useOneBLASThreadPerProcess() {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -37,7 +37,10 @@ public struct Series: Sendable {
     /// nil: the next colour of the palette.
     public var style: Style?
 
-    public init(_ name: String, points: [(x: Double, y: Double)], markers: Bool = false, isReference: Bool = false, style: Style? = nil) {
+    public init(
+        _ name: String, points: [(x: Double, y: Double)], markers: Bool = false, isReference: Bool = false,
+        style: Style? = nil
+    ) {
         self.name = name
         self.points = points
         self.markers = markers
@@ -96,8 +99,13 @@ public struct Figure: Sendable {
     private func lineChart(title: String, x: Axis, y: Axis, series: [Series]) -> String {
         let legendWidth = 150.0
         let right = panelWidth - legendWidth - 10
-        let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite && (!x.logarithmic || $0.x > 0) && (!y.logarithmic || $0.y > 0) }
-        guard !all.isEmpty else { return frame(title: title) + "<text x=\"\(f(panelWidth / 2))\" y=\"\(f(panelHeight / 2))\" text-anchor=\"middle\">no data</text>\n" }
+        let all = series.flatMap(\.points).filter {
+            $0.x.isFinite && $0.y.isFinite && (!x.logarithmic || $0.x > 0) && (!y.logarithmic || $0.y > 0)
+        }
+        guard !all.isEmpty else {
+            return frame(title: title)
+                + "<text x=\"\(f(panelWidth / 2))\" y=\"\(f(panelHeight / 2))\" text-anchor=\"middle\">no data</text>\n"
+        }
         let xScale = Scale(axis: x, values: all.map(\.x), from: left, to: right)
         let yScale = Scale(axis: y, values: all.map(\.y), from: bottom, to: top)
         var out = frame(title: title)
@@ -110,19 +118,28 @@ public struct Figure: Sendable {
             } else if let style = one.style {
                 (stroke, dash, widthAttribute) = (style.colour, style.dash, "1.8")
             } else {
-                (stroke, dash, widthAttribute) = (palette[colour % palette.count], dashes[(colour / palette.count) % dashes.count], "1.8")
+                (stroke, dash, widthAttribute) = (
+                    palette[colour % palette.count], dashes[(colour / palette.count) % dashes.count], "1.8"
+                )
                 colour += 1
             }
-            let visible = one.points.filter { $0.x.isFinite && $0.y.isFinite && (!x.logarithmic || $0.x > 0) && (!y.logarithmic || $0.y > 0) }
+            let visible = one.points.filter {
+                $0.x.isFinite && $0.y.isFinite && (!x.logarithmic || $0.x > 0) && (!y.logarithmic || $0.y > 0)
+            }
             let path = visible.map { "\(f(xScale.map($0.x))),\(f(yScale.map($0.y)))" }.joined(separator: " ")
             let dashAttribute = dash.isEmpty ? "" : " stroke-dasharray=\"\(dash)\""
-            out += "<polyline fill=\"none\" stroke=\"\(stroke)\" stroke-width=\"\(widthAttribute)\"\(dashAttribute) points=\"\(path)\"/>\n"
+            out +=
+                "<polyline fill=\"none\" stroke=\"\(stroke)\" stroke-width=\"\(widthAttribute)\"\(dashAttribute) points=\"\(path)\"/>\n"
             if one.markers {
-                for point in visible { out += "<circle cx=\"\(f(xScale.map(point.x)))\" cy=\"\(f(yScale.map(point.y)))\" r=\"3.2\" fill=\"\(stroke)\"/>\n" }
+                for point in visible {
+                    out +=
+                        "<circle cx=\"\(f(xScale.map(point.x)))\" cy=\"\(f(yScale.map(point.y)))\" r=\"3.2\" fill=\"\(stroke)\"/>\n"
+                }
             }
             // Legend entry.
             let ly = top + 8 + Double(index) * 18
-            out += "<line x1=\"\(f(right + 14))\" y1=\"\(f(ly))\" x2=\"\(f(right + 42))\" y2=\"\(f(ly))\" stroke=\"\(stroke)\" stroke-width=\"\(widthAttribute)\"\(dashAttribute)/>\n"
+            out +=
+                "<line x1=\"\(f(right + 14))\" y1=\"\(f(ly))\" x2=\"\(f(right + 42))\" y2=\"\(f(ly))\" stroke=\"\(stroke)\" stroke-width=\"\(widthAttribute)\"\(dashAttribute)/>\n"
             out += "<text x=\"\(f(right + 48))\" y=\"\(f(ly + 4))\">\(escaped(one.name))</text>\n"
         }
         return out
@@ -132,7 +149,10 @@ public struct Figure: Sendable {
         let right = panelWidth - 20
         let positive = bars.map(\.value).filter { $0 > 0 && $0.isFinite }
         var out = frame(title: title)
-        guard !positive.isEmpty else { return out + "<text x=\"\(f(panelWidth / 2))\" y=\"\(f(panelHeight / 2))\" text-anchor=\"middle\">no data</text>\n" }
+        guard !positive.isEmpty else {
+            return out
+                + "<text x=\"\(f(panelWidth / 2))\" y=\"\(f(panelHeight / 2))\" text-anchor=\"middle\">no data</text>\n"
+        }
         var axis = y
         if !axis.logarithmic && axis.range == nil { axis.range = 0...(positive.max()! * 1.08) }
         let yScale = Scale(axis: axis, values: positive, from: bottom, to: top)
@@ -143,12 +163,16 @@ public struct Figure: Sendable {
             let centre = left + slot * (Double(index) + 0.5)
             if bar.value > 0 && bar.value.isFinite {
                 let topY = yScale.map(bar.value)
-                out += "<rect x=\"\(f(centre - slot * 0.32))\" y=\"\(f(topY))\" width=\"\(f(slot * 0.64))\" height=\"\(f(max(0, bottom - topY)))\" fill=\"\(bar.colour ?? palette[index % palette.count])\"/>\n"
-                out += "<text x=\"\(f(centre))\" y=\"\(f(topY - 4))\" text-anchor=\"middle\" font-size=\"11\">\(escaped(compact(bar.value)))</text>\n"
+                out +=
+                    "<rect x=\"\(f(centre - slot * 0.32))\" y=\"\(f(topY))\" width=\"\(f(slot * 0.64))\" height=\"\(f(max(0, bottom - topY)))\" fill=\"\(bar.colour ?? palette[index % palette.count])\"/>\n"
+                out +=
+                    "<text x=\"\(f(centre))\" y=\"\(f(topY - 4))\" text-anchor=\"middle\" font-size=\"11\">\(escaped(compact(bar.value)))</text>\n"
             } else {
-                out += "<text x=\"\(f(centre))\" y=\"\(f(bottom - 6))\" text-anchor=\"middle\" font-size=\"11\">0</text>\n"
+                out +=
+                    "<text x=\"\(f(centre))\" y=\"\(f(bottom - 6))\" text-anchor=\"middle\" font-size=\"11\">0</text>\n"
             }
-            out += "<text x=\"\(f(centre))\" y=\"\(f(bottom + 16))\" text-anchor=\"middle\">\(escaped(bar.label))</text>\n"
+            out +=
+                "<text x=\"\(f(centre))\" y=\"\(f(bottom + 16))\" text-anchor=\"middle\">\(escaped(bar.label))</text>\n"
         }
         return out
     }
@@ -158,14 +182,17 @@ public struct Figure: Sendable {
     }
 
     private func axes(xScale: Scale, yScale: Scale, right: Double, x: Axis, y: Axis) -> String {
-        var out = "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(right - left))\" height=\"\(f(bottom - top))\" fill=\"none\" stroke=\"black\"/>\n"
+        var out =
+            "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(right - left))\" height=\"\(f(bottom - top))\" fill=\"none\" stroke=\"black\"/>\n"
         for tick in xScale.ticks() {
             let px = xScale.map(tick.value)
             out += "<line x1=\"\(f(px))\" y1=\"\(f(top))\" x2=\"\(f(px))\" y2=\"\(f(bottom))\" stroke=\"#e4e4e4\"/>\n"
-            out += "<line x1=\"\(f(px))\" y1=\"\(f(bottom))\" x2=\"\(f(px))\" y2=\"\(f(bottom + 5))\" stroke=\"black\"/>\n"
+            out +=
+                "<line x1=\"\(f(px))\" y1=\"\(f(bottom))\" x2=\"\(f(px))\" y2=\"\(f(bottom + 5))\" stroke=\"black\"/>\n"
             out += "<text x=\"\(f(px))\" y=\"\(f(bottom + 18))\" text-anchor=\"middle\">\(escaped(tick.label))</text>\n"
         }
-        out += "<text x=\"\(f((left + right) / 2))\" y=\"\(f(bottom + 38))\" text-anchor=\"middle\">\(escaped(x.label))</text>\n"
+        out +=
+            "<text x=\"\(f((left + right) / 2))\" y=\"\(f(bottom + 38))\" text-anchor=\"middle\">\(escaped(x.label))</text>\n"
         return out + yAxis(yScale, right: right, label: y.label)
     }
 
@@ -179,7 +206,8 @@ public struct Figure: Sendable {
         }
         out += "<line x1=\"\(f(left))\" y1=\"\(f(top))\" x2=\"\(f(left))\" y2=\"\(f(bottom))\" stroke=\"black\"/>\n"
         let middle = (top + bottom) / 2
-        return out + "<text x=\"16\" y=\"\(f(middle))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(f(middle)))\">\(escaped(label))</text>\n"
+        return out
+            + "<text x=\"16\" y=\"\(f(middle))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(f(middle)))\">\(escaped(label))</text>\n"
     }
 }
 
@@ -195,13 +223,24 @@ struct Scale {
         var high = axis.range?.upperBound ?? values.max()!
         if logarithmic {
             // Whole decades when the data spans several; otherwise a little margin.
-            low = log10(low); high = log10(high)
-            if high - low >= 2 { low = low.rounded(.down); high = high.rounded(.up) } else { low -= 0.05; high += 0.05 }
+            low = log10(low)
+            high = log10(high)
+            if high - low >= 2 {
+                low = low.rounded(.down)
+                high = high.rounded(.up)
+            } else {
+                low -= 0.05
+                high += 0.05
+            }
         } else if axis.range == nil {
             let margin = (high - low) * 0.04
-            low -= margin; high += margin
+            low -= margin
+            high += margin
         }
-        if high - low < 1e-12 { low -= 0.5; high += 0.5 }
+        if high - low < 1e-12 {
+            low -= 0.5
+            high += 0.5
+        }
         (self.low, self.high, self.from, self.to) = (low, high, from, to)
     }
 
@@ -260,5 +299,6 @@ private func trimmed(_ value: Double) -> String {
 private func f(_ value: Double) -> String { String(format: "%.1f", value) }
 
 func escaped(_ text: String) -> String {
-    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
+    text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(
+        of: ">", with: "&gt;")
 }

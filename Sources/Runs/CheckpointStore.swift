@@ -36,12 +36,16 @@ struct CheckpointStore {
     func write(header: Header, records: [CheckpointRecord]) throws {
         let path = file(step: header.step, rank: header.rank)
         do {
-            try FileManager.default.createDirectory(atPath: "\(directory)/step-\(header.step)", withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(
+                atPath: "\(directory)/step-\(header.step)", withIntermediateDirectories: true)
         } catch {
-            throw RunError("--checkpoint-dir \(directory): cannot create \(directory)/step-\(header.step)", status: .output)
+            throw RunError(
+                "--checkpoint-dir \(directory): cannot create \(directory)/step-\(header.step)", status: .output)
         }
         var header = header
-        header.layout = records.map { record in zip(record.names, record.values).map { Header.Field(name: $0, count: $1.count) } }
+        header.layout = records.map { record in
+            zip(record.names, record.values).map { Header.Field(name: $0, count: $1.count) }
+        }
         let json = try JSONEncoder().encode(header)
         var data = Data()
         func append(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { data.append(contentsOf: $0) } }
@@ -82,17 +86,22 @@ struct CheckpointStore {
         }
         func word(at offset: Int) throws -> UInt64 {
             guard offset + 8 <= data.count else { throw RunError("\(path): truncated checkpoint", status: .data) }
-            return UInt64(littleEndian: data.subdata(in: offset..<(offset + 8)).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+            return UInt64(
+                littleEndian: data.subdata(in: offset..<(offset + 8)).withUnsafeBytes {
+                    $0.loadUnaligned(as: UInt64.self)
+                })
         }
         guard try word(at: 0) == Self.magic else { throw RunError("\(path): not a dlstm checkpoint", status: .data) }
         let headerLength = try word(at: 8)
         guard headerLength <= UInt64(data.count - 16),
-              let object = try? JSONSerialization.jsonObject(with: data.subdata(in: 16..<(16 + Int(headerLength)))) as? [String: Any]
+            let object = try? JSONSerialization.jsonObject(with: data.subdata(in: 16..<(16 + Int(headerLength))))
+                as? [String: Any]
         else { throw RunError("\(path): damaged checkpoint header", status: .data) }
         let version = (object["version"] as? NSNumber)?.intValue ?? Int(object["version"] as? String ?? "") ?? 0
         guard version == Self.version else {
-            throw RunError("\(path): checkpoint format version \(version); this dlstm reads version \(Self.version) only: "
-                           + "start the run again without --resume", status: .data)
+            throw RunError(
+                "\(path): checkpoint format version \(version); this dlstm reads version \(Self.version) only: "
+                    + "start the run again without --resume", status: .data)
         }
         let header: Header
         do {
@@ -103,12 +112,16 @@ struct CheckpointStore {
         var offset = 16 + Int(headerLength)
         let expected = header.layout.joined().reduce(0) { $0 + max($1.count, 0) * 8 }
         guard header.layout.joined().allSatisfy({ $0.count >= 0 }), data.count - offset == expected else {
-            throw RunError("\(path): truncated checkpoint (\(data.count - offset) bytes of numbers, expected \(expected))", status: .data)
+            throw RunError(
+                "\(path): truncated checkpoint (\(data.count - offset) bytes of numbers, expected \(expected))",
+                status: .data)
         }
         let records = try header.layout.map { fields in
             let values = fields.map { field in
                 defer { offset += 8 * field.count }
-                return data.subdata(in: offset..<(offset + 8 * field.count)).withUnsafeBytes { Array($0.bindMemory(to: Double.self)) }
+                return data.subdata(in: offset..<(offset + 8 * field.count)).withUnsafeBytes {
+                    Array($0.bindMemory(to: Double.self))
+                }
             }
             do {
                 return try CheckpointRecord(names: fields.map(\.name), values: values)

@@ -23,7 +23,8 @@ extension TrainingConfiguration {
         guard let total = fileSamples else {
             let teacher = SyntheticTeacher(
                 shape: LSTMShape(hidden: teacherHidden ?? hidden, input: teacherInput), pooling: pooling,
-                parameterScale: teacherScale, noiseVariance: teacherNoise, lengths: 1...5, count: Int.max, seed: seed &+ 1_000_003)
+                parameterScale: teacherScale, noiseVariance: teacherNoise, lengths: 1...5, count: Int.max,
+                seed: seed &+ 1_000_003)
             let steps = samples ?? 1000
             var t = 0
             let blocks = partition == .blocks
@@ -36,12 +37,16 @@ extension TrainingConfiguration {
         let partitioning: Partitioning = partition == .blocks ? .blocks(total: total) : .roundRobin
         let available = (0..<nodes).map { partitioning.sampleCount(node: $0, nodes: nodes, total: total) }.min()!
         guard available >= 1 else {
-            throw DataError(file: data, "\(total) samples for \(nodes) nodes (\(partition.rawValue)): every node needs at least one")
+            throw DataError(
+                file: data, "\(total) samples for \(nodes) nodes (\(partition.rawValue)): every node needs at least one"
+            )
         }
         var source = PartitionedSource(try openDataFile(), partitioning: partitioning, node: node, nodes: nodes)
         let steps = min(samples ?? available, available)
         return DataStream(inputSize: source.inputSize, steps: steps) {
-            guard let sample = try source.next() else { throw DataError(file: data, "ran out of samples at node \(node)") }
+            guard let sample = try source.next() else {
+                throw DataError(file: data, "ran out of samples at node \(node)")
+            }
             return scaled(sample)
         }
     }
@@ -54,26 +59,35 @@ extension TrainingConfiguration {
     private func openDataFile() throws -> AnySampleSource {
         let lower = data.lowercased()
         if lower.hasSuffix(".csv") {
-            guard let column else { throw DataError(file: data, "a CSV file needs --column NAME (the series to predict)") }
+            guard let column else {
+                throw DataError(file: data, "a CSV file needs --column NAME (the series to predict)")
+            }
             let normalization: CSVTimeSeries.Normalization
             switch normalize {
             case .minmax: normalization = .minMax(prefix: normalizePrefix)
             case .zscore: normalization = .zScore(prefix: normalizePrefix)
             case .none: normalization = .none
             }
-            return AnySampleSource(try CSVTimeSeries(path: data, column: column, lags: lags, horizon: horizon,
-                                                     layout: lagLayout, normalization: normalization))
+            return AnySampleSource(
+                try CSVTimeSeries(
+                    path: data, column: column, lags: lags, horizon: horizon,
+                    layout: lagLayout, normalization: normalization))
         }
-        if lower.hasSuffix(".jsonl") || lower.hasSuffix(".json") { return AnySampleSource(try JSONLinesSource(path: data)) }
+        if lower.hasSuffix(".jsonl") || lower.hasSuffix(".json") {
+            return AnySampleSource(try JSONLinesSource(path: data))
+        }
         if lower.hasSuffix(".txt") || lower.hasSuffix(".tsv") {
             guard let wordVectors else {
-                throw DataError(file: data, "labelled text needs --word-vectors FILE (e.g. data/sentiment/vader_lexicon.txt)")
+                throw DataError(
+                    file: data, "labelled text needs --word-vectors FILE (e.g. data/sentiment/vader_lexicon.txt)")
             }
-            let vectors = wordVectors.hasSuffix("vader_lexicon.txt")
+            let vectors =
+                wordVectors.hasSuffix("vader_lexicon.txt")
                 ? try WordVectors.vaderLexicon(path: wordVectors) : try WordVectors.text(path: wordVectors)
             return AnySampleSource(try LabelledText(path: data, vectors: vectors))
         }
-        throw DataError(file: data, "unknown data format: expected 'teacher' or a file ending in .csv, .jsonl, .txt or .tsv")
+        throw DataError(
+            file: data, "unknown data format: expected 'teacher' or a file ending in .csv, .jsonl, .txt or .tsv")
     }
 }
 

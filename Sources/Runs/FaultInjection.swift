@@ -25,7 +25,8 @@ public struct InjectedFailure: Sendable {
     public init?(_ text: String) {
         let parts = text.split(separator: ":")
         guard parts.count == 2 || (parts.count == 3 && parts[2] == "hang"), let node = Int(parts[0]),
-              let step = Int(parts[1]) else { return nil }
+            let step = Int(parts[1])
+        else { return nil }
         (self.node, self.step, hang) = (node, step, parts.count == 3)
     }
 

@@ -15,8 +15,10 @@ public struct OnlineLoop {
     /// The next sample of local node a (its index in `network.localNodes`).
     public let nextSample: (Int) throws -> Sample
 
-    public init(network: Network, trainer: DistributedTrainer, steps: Int, progressSeconds: Double = 0,
-                nextSample: @escaping (Int) throws -> Sample) {
+    public init(
+        network: Network, trainer: DistributedTrainer, steps: Int, progressSeconds: Double = 0,
+        nextSample: @escaping (Int) throws -> Sample
+    ) {
         self.network = network
         self.trainer = trainer
         self.steps = steps
@@ -81,7 +83,10 @@ public struct OnlineLoop {
         public var save: (State) throws -> Void
         /// Seconds between the collective checks of `stopRequested`.
         public var checkSeconds: Double
-        public init(every: Int, checkSeconds: Double = 0.25, stopRequested: @escaping () -> Bool, save: @escaping (State) throws -> Void) {
+        public init(
+            every: Int, checkSeconds: Double = 0.25, stopRequested: @escaping () -> Bool,
+            save: @escaping (State) throws -> Void
+        ) {
             (self.every, self.checkSeconds, self.stopRequested, self.save) = (every, checkSeconds, stopRequested, save)
         }
     }
@@ -93,7 +98,9 @@ public struct OnlineLoop {
 
     /// Returns every node's record at the reporter, nil elsewhere. `resume` continues a run from
     /// a checkpoint's state (the trainer restored by the caller, the streams already past it).
-    public func run(resume: State? = nil, checkpointing: Checkpointing? = nil, progress: (RunProgress) -> Void = { _ in }) throws -> [NodeRecord]? {
+    public func run(
+        resume: State? = nil, checkpointing: Checkpointing? = nil, progress: (RunProgress) -> Void = { _ in }
+    ) throws -> [NodeRecord]? {
         precondition(steps >= 1, "a run needs at least one step")
         let local = network.localNodes.count
         var state = resume ?? State(localNodes: local)
@@ -101,7 +108,9 @@ public struct OnlineLoop {
         let firstStep = state.step + 1
         let start = DispatchTime.now().uptimeNanoseconds
         var checkSeconds = progressSeconds / 4
-        if let checkpointing { checkSeconds = checkSeconds > 0 ? min(checkSeconds, checkpointing.checkSeconds) : checkpointing.checkSeconds }
+        if let checkpointing {
+            checkSeconds = checkSeconds > 0 ? min(checkSeconds, checkpointing.checkSeconds) : checkpointing.checkSeconds
+        }
         var schedule = ProgressSchedule(intervalSeconds: progressSeconds, checkSeconds: checkSeconds)
         func saveCheckpoint(_ checkpointing: Checkpointing) throws {
             state.traffic = network.traffic
@@ -120,7 +129,8 @@ public struct OnlineLoop {
             try trainer.update(samples)
             let stepSeconds = Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9 / Double(local)
             for a in 0..<local {
-                state.computeSeconds[a] += max(0, stepSeconds - (network.traffic[a].communicationSeconds - communicationBefore[a]))
+                state.computeSeconds[a] += max(
+                    0, stepSeconds - (network.traffic[a].communicationSeconds - communicationBefore[a]))
             }
             state.step = step
             let taken = step - firstStep + 1
@@ -145,13 +155,17 @@ public struct OnlineLoop {
         let (predictions, labels, computeSeconds) = (state.predictions, state.labels, state.computeSeconds)
         // Gathered in three collectives: curves, then counters, then diagnostics (keys sorted).
         let curves = try network.gatherForReport((0..<local).map { predictions[$0] + labels[$0] })
-        let counters = try network.gatherForReport((0..<local).map {
-            [Double(network.traffic[$0].bytesSent), Double(network.traffic[$0].messagesSent),
-             network.traffic[$0].communicationSeconds, computeSeconds[$0]]
-        })
+        let counters = try network.gatherForReport(
+            (0..<local).map {
+                [
+                    Double(network.traffic[$0].bytesSent), Double(network.traffic[$0].messagesSent),
+                    network.traffic[$0].communicationSeconds, computeSeconds[$0],
+                ]
+            })
         let diagnostics = trainer.diagnostics
         let keys = (diagnostics.first ?? [:]).keys.sorted()
-        let gatheredDiagnostics = try network.gatherForReport((0..<local).map { a in keys.map { diagnostics[a][$0] ?? 0 } })
+        let gatheredDiagnostics = try network.gatherForReport(
+            (0..<local).map { a in keys.map { diagnostics[a][$0] ?? 0 } })
         guard let curves, let counters, let gatheredDiagnostics else { return nil }
         return curves.indices.map { k in
             var traffic = Traffic()
@@ -159,9 +173,10 @@ public struct OnlineLoop {
             traffic.messagesSent = Int(counters[k][1])
             traffic.communicationSeconds = counters[k][2]
             let half = curves[k].count / 2
-            return NodeRecord(node: k, predictions: Array(curves[k][..<half]), labels: Array(curves[k][half...]),
-                              traffic: traffic, computeSeconds: counters[k][3],
-                              diagnostics: Dictionary(uniqueKeysWithValues: zip(keys, gatheredDiagnostics[k])))
+            return NodeRecord(
+                node: k, predictions: Array(curves[k][..<half]), labels: Array(curves[k][half...]),
+                traffic: traffic, computeSeconds: counters[k][3],
+                diagnostics: Dictionary(uniqueKeysWithValues: zip(keys, gatheredDiagnostics[k])))
         }
     }
 }

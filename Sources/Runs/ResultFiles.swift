@@ -5,7 +5,8 @@ public func createOutputDirectory(_ directory: String) throws {
     do {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     } catch {
-        throw RunError("--out \(directory): cannot create the directory (\(error.localizedDescription))", status: .output)
+        throw RunError(
+            "--out \(directory): cannot create the directory (\(error.localizedDescription))", status: .output)
     }
 }
 
@@ -26,7 +27,9 @@ public func exact(_ x: Double) -> String { String(format: "%.17g", x) }
 public func writeAtomically(_ data: Data, to path: String, killHalfway: Bool = false) throws {
     let temporary = path + ".tmp.\(getpid())"
     let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-    guard fd >= 0 else { throw RunError("\(path): cannot write (\(String(cString: strerror(errno))))", status: .output) }
+    guard fd >= 0 else {
+        throw RunError("\(path): cannot write (\(String(cString: strerror(errno))))", status: .output)
+    }
     let bytesToWrite = killHalfway ? data.count / 2 : data.count
     var failed = false
     data.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in

@@ -17,7 +17,8 @@ public struct RunSummary {
 
     public init(path: String) throws {
         guard let data = FileManager.default.contents(atPath: path),
-              let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else {
             throw RunError("\(path): cannot read it as a summary.json of dlstm train")
         }
         func number(_ key: String) throws -> Double {
@@ -32,7 +33,9 @@ public struct RunSummary {
         wallSeconds = try number("wall_seconds")
         let bytes = (object["bytes_per_node"] as? [NSNumber])?.map(\.doubleValue) ?? []
         bytesPerNode = bytes.reduce(0, +) / Double(max(bytes.count, 1))
-        curve = ((object["mse_curve"] as? [[NSNumber]]) ?? []).compactMap { $0.count == 2 ? (x: $0[0].doubleValue, y: $0[1].doubleValue) : nil }
+        curve = ((object["mse_curve"] as? [[NSNumber]]) ?? []).compactMap {
+            $0.count == 2 ? (x: $0[0].doubleValue, y: $0[1].doubleValue) : nil
+        }
         timeAveragedMSE = try number("time_averaged_mse")
         samplesToWithin10Percent = Int(try number("samples_to_within_10pct"))
     }
@@ -69,16 +72,26 @@ public func plotResults(in directory: String, title: String?) throws -> (table: 
         throw RunError("\(directory): no summary.json, */summary.json or scaling.json to plot")
     }
     runs = sortedRuns(runs)
-    let heading = title ?? "\((directory as NSString).lastPathComponent): \(runs[0].nodes) nodes, \(runs[0].samplesPerNode) samples per node"
+    let heading =
+        title
+        ?? "\((directory as NSString).lastPathComponent): \(runs[0].nodes) nodes, \(runs[0].samplesPerNode) samples per node"
 
-    let mse = Figure(title: heading, panels: [
-        .lines(title: "Time-averaged MSE (mean over nodes)", x: Axis("samples per node"), y: Axis("MSE", logarithmic: true),
-               series: runs.map { Series($0.label, points: $0.curve, style: style(of: $0.label)) }),
-    ])
-    let communication = Figure(title: heading, panels: [
-        .bars(title: "Bytes sent per node per step (log scale; local trainers send none)", y: Axis("bytes per node per step", logarithmic: true),
-              bars: runs.map { ($0.label, $0.bytesPerNodePerStep, style(of: $0.label)?.colour) }),
-    ])
+    let mse = Figure(
+        title: heading,
+        panels: [
+            .lines(
+                title: "Time-averaged MSE (mean over nodes)", x: Axis("samples per node"),
+                y: Axis("MSE", logarithmic: true),
+                series: runs.map { Series($0.label, points: $0.curve, style: style(of: $0.label)) })
+        ])
+    let communication = Figure(
+        title: heading,
+        panels: [
+            .bars(
+                title: "Bytes sent per node per step (log scale; local trainers send none)",
+                y: Axis("bytes per node per step", logarithmic: true),
+                bars: runs.map { ($0.label, $0.bytesPerNodePerStep, style(of: $0.label)?.colour) })
+        ])
     let table = experimentTable(runs)
     try writeAtomically(Data(mse.svg().utf8), to: directory + "/mse.svg")
     try writeAtomically(Data(communication.svg().utf8), to: directory + "/communication.svg")
@@ -110,11 +123,14 @@ func experimentTable(_ runs: [RunSummary]) -> (markdown: String, csv: String) {
         | --- | ---: | ---: | ---: | ---: | ---: | ---: |
 
         """
-    var csv = "algorithm,final_mse,time_averaged_mse,samples_to_within_10pct,bytes_per_node,bytes_per_node_per_step,seconds\n"
+    var csv =
+        "algorithm,final_mse,time_averaged_mse,samples_to_within_10pct,bytes_per_node,bytes_per_node_per_step,seconds\n"
     for run in runs {
-        markdown += "| \(run.label) | \(String(format: "%.4g", run.finalMSE)) | \(String(format: "%.4g", run.timeAveragedMSE)) | "
+        markdown +=
+            "| \(run.label) | \(String(format: "%.4g", run.finalMSE)) | \(String(format: "%.4g", run.timeAveragedMSE)) | "
             + "\(run.samplesToWithin10Percent) | \(compact(run.bytesPerNode)) | \(compact(run.bytesPerNodePerStep)) | \(String(format: "%.2f", run.wallSeconds)) |\n"
-        csv += "\(run.label),\(exact(run.finalMSE)),\(exact(run.timeAveragedMSE)),\(run.samplesToWithin10Percent),"
+        csv +=
+            "\(run.label),\(exact(run.finalMSE)),\(exact(run.timeAveragedMSE)),\(run.samplesToWithin10Percent),"
             + "\(exact(run.bytesPerNode)),\(exact(run.bytesPerNodePerStep)),\(exact(run.wallSeconds))\n"
     }
     return (String(markdown.dropLast()), csv)

@@ -12,7 +12,8 @@ public struct RunContext: Sendable {
     }
 
     public static var inProcess: RunContext {
-        RunContext(processes: 1, placement: "simulated in one process on \(localHostName())", environmentLines: slurmLines())
+        RunContext(
+            processes: 1, placement: "simulated in one process on \(localHostName())", environmentLines: slurmLines())
     }
 
     /// Collective: every rank's host name goes to every rank.
@@ -21,13 +22,19 @@ public struct RunContext: Sendable {
         let hosts = try world.allgatherv(Array(name.utf8)).map { String(decoding: $0, as: UTF8.self) }
         var ranksPerHost = [(String, Int)]()
         for host in hosts {
-            if let i = ranksPerHost.firstIndex(where: { $0.0 == host }) { ranksPerHost[i].1 += 1 } else { ranksPerHost.append((host, 1)) }
+            if let i = ranksPerHost.firstIndex(where: { $0.0 == host }) {
+                ranksPerHost[i].1 += 1
+            } else {
+                ranksPerHost.append((host, 1))
+            }
         }
         processes = world.size
-        placement = "one per MPI rank: \(world.size) rank\(world.size == 1 ? "" : "s") on "
+        placement =
+            "one per MPI rank: \(world.size) rank\(world.size == 1 ? "" : "s") on "
             + "\(ranksPerHost.count) host\(ranksPerHost.count == 1 ? "" : "s") ("
             + ranksPerHost.map { "\($0.0) x\($0.1)" }.joined(separator: ", ") + ")"
-        let library = ((try? MPI.libraryVersion()) ?? "unknown").split(separator: "\n").first.map(String.init) ?? "unknown"
+        let library =
+            ((try? MPI.libraryVersion()) ?? "unknown").split(separator: "\n").first.map(String.init) ?? "unknown"
         environmentLines = ["MPI library: " + library] + RunContext.slurmLines()
     }
 

@@ -29,7 +29,8 @@ public struct RunControl: Sendable {
     public func validate() throws {
         guard checkpointEvery >= 0 else { throw RunError("--checkpoint-every \(checkpointEvery): must be >= 0") }
         if (checkpointEvery > 0 || resume) && checkpointDirectory == nil && resultsDirectory == nil {
-            throw RunError("--checkpoint-every and --resume need --checkpoint-dir DIR (or --out DIR, for DIR/checkpoint)")
+            throw RunError(
+                "--checkpoint-every and --resume need --checkpoint-dir DIR (or --out DIR, for DIR/checkpoint)")
         }
         if let timeoutSeconds, !(timeoutSeconds > 0 && timeoutSeconds.isFinite) {
             throw RunError("--timeout \(timeoutSeconds): must be a positive number of seconds")

@@ -76,8 +76,9 @@ extension RunError {
         guard let first = records.firstIndex(where: { !$0.isEmpty }) else { return nil }
         let text = String(decoding: records[first].dropFirst(), as: UTF8.self)
         let everywhere = records.allSatisfy { $0 == records[first] }
-        return RunError(text + (everywhere ? "" : " (rank \(first))"),
-                        status: ExitStatus(rawValue: Int32(records[first][0])) ?? .failure, isCollective: true)
+        return RunError(
+            text + (everywhere ? "" : " (rank \(first))"),
+            status: ExitStatus(rawValue: Int32(records[first][0])) ?? .failure, isCollective: true)
     }
 }
 

@@ -21,7 +21,8 @@ public struct RunReport {
     /// Mean squared error over the last 10% of steps (at least one), averaged over nodes.
     public var finalMSE: Double {
         let tail = max(1, steps / 10)
-        return records.map { $0.squaredErrors.suffix(tail).reduce(0, +) / Double(tail) }.reduce(0, +) / Double(records.count)
+        return records.map { $0.squaredErrors.suffix(tail).reduce(0, +) / Double(tail) }.reduce(0, +)
+            / Double(records.count)
     }
 
     /// The paper's MSE curve: time-averaged squared error up to step t, averaged over nodes.
@@ -48,17 +49,23 @@ public struct RunReport {
         return firstStepWithin(perStep, window: window, of: finalMSE, tolerance: 0.1)
     }
 
-    public var meanBytesPerNode: Double { Double(records.map(\.traffic.bytesSent).reduce(0, +)) / Double(records.count) }
+    public var meanBytesPerNode: Double {
+        Double(records.map(\.traffic.bytesSent).reduce(0, +)) / Double(records.count)
+    }
 
     private func spread(_ values: [Double]) -> [String: Double] {
-        ["min": values.min() ?? 0, "mean": values.reduce(0, +) / Double(max(values.count, 1)), "max": values.max() ?? 0]
+        [
+            "min": values.min() ?? 0, "mean": values.reduce(0, +) / Double(max(values.count, 1)),
+            "max": values.max() ?? 0,
+        ]
     }
 
     public func summary() throws -> [String: Any] {
         let curve = timeAveragedMSE
         // At most ~500 points: enough to draw, small enough to read.
         let stride = max(1, curve.count / 500)
-        let points = Swift.stride(from: stride - 1, to: curve.count, by: stride).map { [Double($0 + 1), curve[$0]] }
+        let points =
+            Swift.stride(from: stride - 1, to: curve.count, by: stride).map { [Double($0 + 1), curve[$0]] }
             + (curve.count % stride == 0 ? [] : [[Double(curve.count), curve[curve.count - 1]]])
         var diagnostics = [String: Any]()
         for key in records.first?.diagnostics.keys.sorted() ?? [] {
@@ -105,8 +112,9 @@ public struct RunReport {
             if let t = record.predictions.indices.first(where: {
                 !record.predictions[$0].isFinite || !record.squaredErrors[$0].isFinite
             }) {
-                throw RunError("node \(record.node), step \(t + 1): the prediction is \(record.predictions[t]); no results written",
-                               status: .numerical)
+                throw RunError(
+                    "node \(record.node), step \(t + 1): the prediction is \(record.predictions[t]); no results written",
+                    status: .numerical)
             }
         }
         try createOutputDirectory(directory)
@@ -116,7 +124,8 @@ public struct RunReport {
             var sum = 0.0
             for (t, e) in record.squaredErrors.enumerated() {
                 sum += e
-                csv += "\(t + 1),\(exact(record.predictions[t])),\(exact(record.labels[t])),\(exact(e)),\(exact(sum / Double(t + 1)))\n"
+                csv +=
+                    "\(t + 1),\(exact(record.predictions[t])),\(exact(record.labels[t])),\(exact(e)),\(exact(sum / Double(t + 1)))\n"
             }
             files.append(("node-\(record.node).csv", Data(csv.utf8)))
         }

@@ -1,6 +1,62 @@
 import Foundation
 import Plots
 
+/// Strong scaling fixes the samples over the network, weak the samples per node.
+public enum ScalingMode: String, CaseIterable, Sendable {
+    case strong, weak, both
+}
+
+/// A scaling study's runs: `dlstm train` once per mode, rank count and repeat, each started through
+/// a launcher ("mpirun -np {ranks}") into DIRECTORY/MODE-rR-I.
+public struct ScalingStudy {
+    public var modes: [ScalingMode]
+    public var rankCounts: [Int]
+    public var repeats: Int
+    public var totalSamples: Int
+    public var samplesPerNode: Int
+    public var launcher: String
+    public var trainArguments: [String]
+    public var directory: String
+
+    public init(
+        modes: [ScalingMode], rankCounts: [Int], repeats: Int, totalSamples: Int, samplesPerNode: Int,
+        launcher: String, trainArguments: [String], directory: String
+    ) {
+        (self.modes, self.rankCounts, self.repeats) = (modes, rankCounts, repeats)
+        (self.totalSamples, self.samplesPerNode, self.launcher) = (totalSamples, samplesPerNode, launcher)
+        (self.trainArguments, self.directory) = (trainArguments, directory)
+    }
+
+    /// Runs every point with `executable` (dlstm); `log` gets each command line and run time.
+    public func run(executable: String, log: ((String) -> Void)?) throws {
+        for mode in modes {
+            for r in rankCounts {
+                for repeat_ in 1...repeats {
+                    let steps = mode == .strong ? totalSamples / r : samplesPerNode
+                    let out = "\(directory)/\(mode.rawValue)-r\(r)-\(repeat_)"
+                    let arguments = ["train"] + trainArguments + ["--samples", "\(steps)", "--out", out, "--quiet"]
+                    let words = launcher.replacingOccurrences(of: "{ranks}", with: "\(r)").split(separator: " ").map(
+                        String.init)
+                    let command = (words + ["dlstm"] + arguments).joined(separator: " ")
+                    log?("$ " + command)
+                    let process = Process()
+                    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+                    process.arguments = words + [executable] + arguments
+                    try process.run()
+                    process.waitUntilExit()
+                    guard process.terminationStatus == 0 else {
+                        throw RunError("\(command): exited with status \(process.terminationStatus)", status: .failure)
+                    }
+                    let seconds = try RunSummary(path: out + "/summary.json").wallSeconds
+                    log?(
+                        "  \(mode.rawValue) R = \(r) run \(repeat_): \(steps) steps per node, "
+                            + String(format: "%.3f s", seconds))
+                }
+            }
+        }
+    }
+}
+
 /// Reads DIR/MODE-rR-I/summary.json (the runs of a scaling study) into DIR/scaling.json; returns DIR.
 public func writeScalingTable(directory: String) throws -> String {
     guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
@@ -9,12 +65,16 @@ public func writeScalingTable(directory: String) throws -> String {
     var points = [String: [Int: [[String: Any]]]]()
     for entry in entries {
         let parts = entry.split(separator: "-")
-        guard parts.count == 3, ["strong", "weak"].contains(parts[0]), parts[1].hasPrefix("r"), let r = Int(parts[1].dropFirst()),
-              let object = try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(entry)/summary.json"))) as? [String: Any]
+        guard parts.count == 3, ["strong", "weak"].contains(parts[0]), parts[1].hasPrefix("r"),
+            let r = Int(parts[1].dropFirst()),
+            let object = try? JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(entry)/summary.json"))) as? [String: Any]
         else { continue }
         points[String(parts[0]), default: [:]][r, default: []].append(object)
     }
-    guard !points.isEmpty else { throw RunError("\(directory): no runs named strong-rR-I or weak-rR-I with a summary.json") }
+    guard !points.isEmpty else {
+        throw RunError("\(directory): no runs named strong-rR-I or weak-rR-I with a summary.json")
+    }
     var study = [String: Any]()
     for (mode, byRanks) in points {
         let r0 = byRanks.keys.min()!
@@ -31,7 +91,8 @@ public func writeScalingTable(directory: String) throws -> String {
                 "ranks": r, "repeats": runs.count, "samples_per_node": steps,
                 "seconds_per_step": ["min": perStep.min()!, "mean": mean(perStep), "max": perStep.max()!],
                 "compute_seconds_per_step": mean(runs.map { number($0, "compute_seconds", "mean") / steps }),
-                "communication_seconds_per_step": mean(runs.map { number($0, "communication_seconds", "mean") / steps }),
+                "communication_seconds_per_step": mean(
+                    runs.map { number($0, "communication_seconds", "mean") / steps }),
                 "wall_seconds": wall,
                 "speedup": efficiency * Double(r), "efficiency": efficiency,
                 "bytes_per_node": mean(bytes),
@@ -46,12 +107,15 @@ public func writeScalingTable(directory: String) throws -> String {
 /// Table and figure of DIR/scaling.json.
 public func plotScaling(in directory: String) throws -> (table: String?, files: [String]) {
     guard let data = FileManager.default.contents(atPath: directory + "/scaling.json"),
-          let study = try? JSONSerialization.jsonObject(with: data) as? [String: [[String: Any]]] else {
+        let study = try? JSONSerialization.jsonObject(with: data) as? [String: [[String: Any]]]
+    else {
         throw RunError("\(directory)/scaling.json: cannot read it as a scaling study")
     }
-    var markdown = "| mode | ranks | ms/step min | mean | max | compute ms/step | communication ms/step | speedup | efficiency | bytes per node |\n"
+    var markdown =
+        "| mode | ranks | ms/step min | mean | max | compute ms/step | communication ms/step | speedup | efficiency | bytes per node |\n"
         + "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
-    var csv = "mode,ranks,repeats,seconds_per_step_min,seconds_per_step_mean,seconds_per_step_max,compute_seconds_per_step,communication_seconds_per_step,speedup,efficiency,bytes_per_node\n"
+    var csv =
+        "mode,ranks,repeats,seconds_per_step_min,seconds_per_step_mean,seconds_per_step_max,compute_seconds_per_step,communication_seconds_per_step,speedup,efficiency,bytes_per_node\n"
     var speedups = [Series](), efficiencies = [Series]()
     var allRanks = Set<Double>()
     for mode in study.keys.sorted() {
@@ -59,24 +123,44 @@ public func plotScaling(in directory: String) throws -> (table: String?, files: 
         for row in rows {
             let r = Int(number(row, "ranks"))
             allRanks.insert(Double(r))
-            let cells = [number(row, "seconds_per_step", "min"), number(row, "seconds_per_step", "mean"), number(row, "seconds_per_step", "max"),
-                         number(row, "compute_seconds_per_step"), number(row, "communication_seconds_per_step")]
-            markdown += "| \(mode) | \(r) | " + cells.map { String(format: "%.3g", $0 * 1000) }.joined(separator: " | ")
-                + String(format: " | %.2f | %.2f | ", number(row, "speedup"), number(row, "efficiency")) + compact(number(row, "bytes_per_node")) + " |\n"
-            csv += "\(mode),\(r),\(Int(number(row, "repeats"))),\(cells.map(exact).joined(separator: ",")),\(exact(number(row, "speedup"))),"
+            let cells = [
+                number(row, "seconds_per_step", "min"), number(row, "seconds_per_step", "mean"),
+                number(row, "seconds_per_step", "max"),
+                number(row, "compute_seconds_per_step"), number(row, "communication_seconds_per_step"),
+            ]
+            markdown +=
+                "| \(mode) | \(r) | " + cells.map { String(format: "%.3g", $0 * 1000) }.joined(separator: " | ")
+                + String(format: " | %.2f | %.2f | ", number(row, "speedup"), number(row, "efficiency"))
+                + compact(number(row, "bytes_per_node")) + " |\n"
+            csv +=
+                "\(mode),\(r),\(Int(number(row, "repeats"))),\(cells.map(exact).joined(separator: ",")),\(exact(number(row, "speedup"))),"
                 + "\(exact(number(row, "efficiency"))),\(exact(number(row, "bytes_per_node")))\n"
         }
         let points = rows.map { (x: number($0, "ranks"), y: number($0, "speedup")) }
-        speedups.append(Series(mode == "strong" ? "strong: speedup" : "weak: scaled speedup", points: points, markers: true))
-        efficiencies.append(Series(mode, points: rows.map { (x: number($0, "ranks"), y: number($0, "efficiency")) }, markers: true))
+        speedups.append(
+            Series(mode == "strong" ? "strong: speedup" : "weak: scaled speedup", points: points, markers: true))
+        efficiencies.append(
+            Series(mode, points: rows.map { (x: number($0, "ranks"), y: number($0, "efficiency")) }, markers: true))
     }
     let ranks = allRanks.sorted()
     speedups.append(Series("ideal", points: ranks.map { (x: $0, y: $0) }, isReference: true))
     efficiencies.append(Series("ideal", points: ranks.map { (x: $0, y: 1) }, isReference: true))
-    let figure = Figure(title: "Scaling: \((directory as NSString).lastPathComponent)", panels: [
-        .lines(title: "Speedup", x: Axis("MPI ranks"), y: Axis("speedup (x)", range: 0...max(ranks.last ?? 1, speedups.flatMap(\.points).map(\.y).filter(\.isFinite).max() ?? 1) * 1.05), series: speedups),
-        .lines(title: "Parallel efficiency", x: Axis("MPI ranks"), y: Axis("efficiency", range: 0...max(1.1, efficiencies.flatMap(\.points).map(\.y).filter(\.isFinite).max() ?? 1) * 1.05), series: efficiencies),
-    ])
+    let figure = Figure(
+        title: "Scaling: \((directory as NSString).lastPathComponent)",
+        panels: [
+            .lines(
+                title: "Speedup", x: Axis("MPI ranks"),
+                y: Axis(
+                    "speedup (x)",
+                    range: 0...max(ranks.last ?? 1, speedups.flatMap(\.points).map(\.y).filter(\.isFinite).max() ?? 1)
+                        * 1.05), series: speedups),
+            .lines(
+                title: "Parallel efficiency", x: Axis("MPI ranks"),
+                y: Axis(
+                    "efficiency",
+                    range: 0...max(1.1, efficiencies.flatMap(\.points).map(\.y).filter(\.isFinite).max() ?? 1) * 1.05),
+                series: efficiencies),
+        ])
     try writeAtomically(Data(figure.svg().utf8), to: directory + "/scaling.svg")
     markdown += """
 
@@ -87,7 +171,10 @@ public func plotScaling(in directory: String) throws -> (table: String?, files: 
         """
     try writeAtomically(Data(markdown.utf8), to: directory + "/scaling.md")
     try writeAtomically(Data(csv.utf8), to: directory + "/scaling.csv")
-    return (markdown.trimmingCharacters(in: .newlines), ["scaling.svg", "scaling.md", "scaling.csv"].map { directory + "/" + $0 })
+    return (
+        markdown.trimmingCharacters(in: .newlines),
+        ["scaling.svg", "scaling.md", "scaling.csv"].map { directory + "/" + $0 }
+    )
 }
 
 /// A number of a summary.json or scaling.json object, `object[key]` or `object[key][field]`;

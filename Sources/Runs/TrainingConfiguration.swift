@@ -53,7 +53,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// The command-line option names.
     enum CodingKeys: String, CodingKey {
         case algorithm, topology, walkSteps = "walk-steps", walk, hidden, pooling, particles, jitter
-        case observationNoise = "observation-noise", learningRate = "learning-rate", initialVariance = "initial-variance"
+        case observationNoise = "observation-noise", learningRate = "learning-rate", initialVariance =
+            "initial-variance"
         case initialScale = "initial-scale", initialSpread = "initial-spread", resampling, liuWest = "liu-west", seed
         case data, samples, partition, column, lags, horizon, lagLayout = "lag-layout", normalize
         case normalizePrefix = "normalize-prefix", wordVectors = "word-vectors", teacherInput = "teacher-input"
@@ -70,24 +71,29 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try check(hidden >= 1, "--hidden \(hidden): must be at least 1")
         try check(particles >= 1, "--particles \(particles): must be at least 1")
         try check(jitter >= 0 && jitter.isFinite, "--jitter \(jitter): must be a finite variance >= 0")
-        try check(observationNoise > 0 && observationNoise.isFinite,
-                  "--observation-noise \(observationNoise): must be a finite variance > 0")
-        try check(learningRate > 0 && learningRate.isFinite, "--learning-rate \(learningRate): must be positive and finite")
-        try check(initialVariance > 0 && initialVariance.isFinite,
-                  "--initial-variance \(initialVariance): must be positive and finite")
+        try check(
+            observationNoise > 0 && observationNoise.isFinite,
+            "--observation-noise \(observationNoise): must be a finite variance > 0")
+        try check(
+            learningRate > 0 && learningRate.isFinite, "--learning-rate \(learningRate): must be positive and finite")
+        try check(
+            initialVariance > 0 && initialVariance.isFinite,
+            "--initial-variance \(initialVariance): must be positive and finite")
         if let h = liuWest { try check(h > 0 && h < 1, "--liu-west \(h): must be in (0, 1)") }
         // TOML integers are signed 64-bit: a larger seed could not be written to config.toml.
         try check(seed <= UInt64(Int64.max), "--seed \(seed): must be at most \(Int64.max)")
         if let samples { try check(samples >= 1, "--samples \(samples): must be at least 1") }
         try check(lags >= 1 && horizon >= 1, "--lags and --horizon must be at least 1")
-        try check(teacherInput >= 1 && teacherNoise >= 0 && (teacherHidden ?? 1) >= 1,
-                  "teacher sizes must be at least 1, its noise >= 0")
+        try check(
+            teacherInput >= 1 && teacherNoise >= 0 && (teacherHidden ?? 1) >= 1,
+            "teacher sizes must be at least 1, its noise >= 0")
         try check(labelScale.isFinite && labelScale != 0, "--label-scale \(labelScale): must be finite and non-zero")
     }
 
     /// The trainers' settings for data of `inputSize` columns.
     public func distributedSettings(inputSize: Int) -> DistributedSettings {
-        var settings = DistributedSettings(model: LSTMModel(shape: LSTMShape(hidden: hidden, input: inputSize), pooling: pooling))
+        var settings = DistributedSettings(
+            model: LSTMModel(shape: LSTMShape(hidden: hidden, input: inputSize), pooling: pooling))
         settings.trainer.learningRate = learningRate
         settings.trainer.particles = particles
         settings.trainer.jitterVariance = jitter
@@ -147,7 +153,8 @@ func quotedTOML(_ text: String) -> String {
         case "\t": quoted += "\\t"
         case "\r": quoted += "\\r"
         default:
-            quoted += scalar.properties.generalCategory == .control
+            quoted +=
+                scalar.properties.generalCategory == .control
                 ? String(format: "\\u%04X", scalar.value) : String(scalar)
         }
     }

@@ -13,8 +13,10 @@ public struct TrainingRun {
     public var label: String
     public var observer: RunObserver?
 
-    public init(configuration: TrainingConfiguration, control: RunControl = RunControl(), label: String? = nil,
-                observer: RunObserver? = nil) {
+    public init(
+        configuration: TrainingConfiguration, control: RunControl = RunControl(), label: String? = nil,
+        observer: RunObserver? = nil
+    ) {
         self.configuration = configuration
         self.control = control
         self.label = label ?? configuration.algorithm.rawValue
@@ -46,23 +48,31 @@ public struct TrainingRun {
         let trainer = try makeTrainer(configuration.algorithm, settings: settings, network: network)
         let walk = RandomWalk(topology: network.topology, kind: configuration.walk)
         let observer = network.isReporter ? self.observer : nil
-        observer?.started(RunDescription(
-            label: label, configuration: configuration, context: context, topology: network.topology, walk: walk, steps: steps,
-            inputSize: settings.model.shape.input, parameterCount: settings.model.shape.parameterCount,
-            resultsDirectory: control.resultsDirectory))
+        observer?.started(
+            RunDescription(
+                label: label, configuration: configuration, context: context, topology: network.topology, walk: walk,
+                steps: steps,
+                inputSize: settings.model.shape.input, parameterCount: settings.model.shape.parameterCount,
+                resultsDirectory: control.resultsDirectory))
 
         let store = control.checkpointStore.map { CheckpointStore(directory: $0) }
-        let resumeState = try store.flatMap { try resume(from: $0, trainer: trainer, streams: &streams, network: network) }
+        let resumeState = try store.flatMap {
+            try resume(from: $0, trainer: trainer, streams: &streams, network: network)
+        }
         if let resumeState, let store { observer?.resumed(afterStep: resumeState.step, from: store.directory) }
 
         let start = DispatchTime.now().uptimeNanoseconds
-        let watchdog = control.timeoutSeconds.map { Watchdog(seconds: $0, steps: steps, isFirstToFire: network.isReporter) }
+        let watchdog = control.timeoutSeconds.map {
+            Watchdog(seconds: $0, steps: steps, isFirstToFire: network.isReporter)
+        }
         defer { watchdog?.finish() }
         let faults = control.faults
         let runsNodeZero = network.localNodes.first == 0
         var stepsTaken = resumeState?.step ?? 0
         var stopAsked = false
-        let loop = OnlineLoop(network: network, trainer: trainer, steps: steps, progressSeconds: control.progressSeconds) { a in
+        let loop = OnlineLoop(
+            network: network, trainer: trainer, steps: steps, progressSeconds: control.progressSeconds
+        ) { a in
             if a == 0 {
                 stepsTaken += 1
                 watchdog?.reached(step: stepsTaken)
@@ -73,7 +83,8 @@ public struct TrainingRun {
         }
         let stopRequested = control.stopRequested
         let checkpointing = store.map { store in
-            OnlineLoop.Checkpointing(every: control.checkpointEvery, stopRequested: { stopAsked || stopRequested() }) { state in
+            OnlineLoop.Checkpointing(every: control.checkpointEvery, stopRequested: { stopAsked || stopRequested() }) {
+                state in
                 try saveCheckpoint(state, trainer: trainer, store: store, network: network)
             }
         }
@@ -81,17 +92,21 @@ public struct TrainingRun {
         do {
             records = try loop.run(resume: resumeState, checkpointing: checkpointing) { observer?.progress($0) }
         } catch let stop as OnlineLoop.RunStopped {
-            throw RunError("stopped after step \(stop.step) of \(steps) on SIGUSR1; checkpoint in \(store!.directory); "
-                           + "continue with the same options and --resume", status: .checkpointed, isCollective: true)
+            throw RunError(
+                "stopped after step \(stop.step) of \(steps) on SIGUSR1; checkpoint in \(store!.directory); "
+                    + "continue with the same options and --resume", status: .checkpointed, isCollective: true)
         } catch {
             throw RunError(error)
         }
         guard let records else { return nil }
-        let report = RunReport(records: records, configuration: configuration, label: label, settings: settings,
-                               topology: network.topology, walk: walk, transport: network.transportName,
-                               wallSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9,
-                               processes: context.processes)
-        if let out = control.resultsDirectory { try report.write(to: out, killWhileWritingFile: faults.killWhileWritingFile) }
+        let report = RunReport(
+            records: records, configuration: configuration, label: label, settings: settings,
+            topology: network.topology, walk: walk, transport: network.transportName,
+            wallSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9,
+            processes: context.processes)
+        if let out = control.resultsDirectory {
+            try report.write(to: out, killWhileWritingFile: faults.killWhileWritingFile)
+        }
         observer?.finished(report, resultsDirectory: control.resultsDirectory)
         return report
     }
@@ -103,8 +118,10 @@ public struct TrainingRun {
 
     /// Checks that the trainer can be checkpointed and, with `resume`, restores it and the run's
     /// state from the newest checkpoint and moves the streams past it. Collective.
-    private func resume(from store: CheckpointStore, trainer: DistributedTrainer, streams: inout [DataStream],
-                        network: Network) throws -> OnlineLoop.State? {
+    private func resume(
+        from store: CheckpointStore, trainer: DistributedTrainer, streams: inout [DataStream],
+        network: Network
+    ) throws -> OnlineLoop.State? {
         var failure: RunError?
         var state: OnlineLoop.State?
         do {
@@ -115,9 +132,11 @@ public struct TrainingRun {
                 let (header, records) = try store.read(step: step, rank: rank)
                 let path = store.file(step: step, rank: rank)
                 guard header.configuration == configuration, header.nodes == network.topology.nodeCount,
-                      records.count == network.localNodes.count else {
-                    throw RunError("\(path): written by a different configuration or node count; resume with the same options "
-                                   + "(the checkpoint's configuration is in its header)", status: .usage)
+                    records.count == network.localNodes.count
+                else {
+                    throw RunError(
+                        "\(path): written by a different configuration or node count; resume with the same options "
+                            + "(the checkpoint's configuration is in its header)", status: .usage)
                 }
                 do {
                     try trainer.restoreState(records.map { $0.record("trainer") })
@@ -137,8 +156,10 @@ public struct TrainingRun {
 
     /// Every process writes its file; `latest` is committed only once every process has its file,
     /// so it never names a partial checkpoint.
-    private func saveCheckpoint(_ state: OnlineLoop.State, trainer: DistributedTrainer, store: CheckpointStore,
-                                network: Network) throws {
+    private func saveCheckpoint(
+        _ state: OnlineLoop.State, trainer: DistributedTrainer, store: CheckpointStore,
+        network: Network
+    ) throws {
         var failure: String?
         do {
             let trainerStates = try trainer.checkpointState()
@@ -148,8 +169,9 @@ public struct TrainingRun {
                 record.append("trainer", trainerStates[a])
                 return record
             }
-            let header = CheckpointStore.Header(algorithm: configuration.algorithm.rawValue, nodes: network.topology.nodeCount,
-                                                rank: processIndex(network), step: state.step, configuration: configuration)
+            let header = CheckpointStore.Header(
+                algorithm: configuration.algorithm.rawValue, nodes: network.topology.nodeCount,
+                rank: processIndex(network), step: state.step, configuration: configuration)
             try store.write(header: header, records: records)
         } catch {
             failure = RunError(error).message

@@ -20,8 +20,9 @@ final class Watchdog: @unchecked Sendable {
             guard !done else { return }
             // MPI_Abort from this thread: Open MPI allows it at any thread level, and nothing else
             // can end a job whose main thread is stuck in a collective.
-            MPI.abort("--timeout \(String(format: "%g", seconds)) s reached at step \(current) of \(steps); aborting the job",
-                      exitCode: ExitStatus.timeout.rawValue)
+            MPI.abort(
+                "--timeout \(String(format: "%g", seconds)) s reached at step \(current) of \(steps); aborting the job",
+                exitCode: ExitStatus.timeout.rawValue)
         }
     }
 

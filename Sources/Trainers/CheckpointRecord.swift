@@ -42,9 +42,12 @@ public struct CheckpointRecord: Equatable, Sendable {
 
     /// Field `name`, which must hold `count` numbers when a count is given.
     public func doubles(_ name: String, count: Int? = nil) throws -> [Double] {
-        guard let index = names.firstIndex(of: name) else { throw TrainerError.malformedCheckpoint("no field '\(name)'") }
+        guard let index = names.firstIndex(of: name) else {
+            throw TrainerError.malformedCheckpoint("no field '\(name)'")
+        }
         if let count, values[index].count != count {
-            throw TrainerError.malformedCheckpoint("field '\(name)' holds \(values[index].count) numbers, expected \(count)")
+            throw TrainerError.malformedCheckpoint(
+                "field '\(name)' holds \(values[index].count) numbers, expected \(count)")
         }
         return values[index]
     }

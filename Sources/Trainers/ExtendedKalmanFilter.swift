@@ -17,7 +17,9 @@ public struct ExtendedKalmanFilter<Model: StateSpaceModel> {
     public let observationNoise: Double
     public private(set) var step = 0
 
-    public init(model: Model, initialState: [Double], initialCovariance: Matrix, processNoise: Double, observationNoise: Double) {
+    public init(
+        model: Model, initialState: [Double], initialCovariance: Matrix, processNoise: Double, observationNoise: Double
+    ) {
         precondition(initialState.count == model.stateCount)
         precondition(initialCovariance.rows == model.stateCount && initialCovariance.columns == model.stateCount)
         self.model = model
@@ -48,9 +50,9 @@ public struct ExtendedKalmanFilter<Model: StateSpaceModel> {
     private mutating func propagateWithIdentityTail(head g: Matrix) {
         let h = g.rows, n = covariance.rows
         var gp = Matrix(rows: h, columns: n)
-        gemm(g, .none, covariance, .none, into: &gp)           // G P: O(h n^2)
+        gemm(g, .none, covariance, .none, into: &gp)  // G P: O(h n^2)
         var gpg = Matrix(rows: h, columns: h)
-        gemm(gp, .none, g, .transposed, into: &gpg)            // G P G^T: O(h^2 n)
+        gemm(gp, .none, g, .transposed, into: &gpg)  // G P G^T: O(h^2 n)
         for i in 0..<h {
             for j in 0..<h { covariance.elements[i * n + j] = gpg.elements[i * h + j] }
             for j in h..<n {
@@ -68,15 +70,18 @@ public struct ExtendedKalmanFilter<Model: StateSpaceModel> {
 
     /// Folds in the observation d.
     public mutating func measurementUpdate(observation d: Double, input: Model.Input) throws {
-        try incrementalUpdate(observation: d, predicted: model.observation(state, input: input),
-                              jacobian: model.observationJacobian(state, input: input), linearizationPoint: nil)
+        try incrementalUpdate(
+            observation: d, predicted: model.observation(state, input: input),
+            jacobian: model.observationJacobian(state, input: input), linearizationPoint: nil)
     }
 
     /// The measurement update with h and H evaluated at a fixed point a_hat rather than at the
     /// current state, as the diffusion EKF's incremental update over a neighbourhood needs:
     /// a += K (d - h(a_hat) - H (a - a_hat)), P -= K H P. `linearizationPoint` nil means a_hat = a.
-    public mutating func incrementalUpdate(observation d: Double, predicted: Double, jacobian h: [Double],
-                                           linearizationPoint: [Double]?) throws {
+    public mutating func incrementalUpdate(
+        observation d: Double, predicted: Double, jacobian h: [Double],
+        linearizationPoint: [Double]?
+    ) throws {
         let n = covariance.rows
         precondition(h.count == n)
         var v = [Double](repeating: 0, count: n)
@@ -89,7 +94,8 @@ public struct ExtendedKalmanFilter<Model: StateSpaceModel> {
             for i in 0..<n where h[i] != 0 { innovation -= h[i] * (state[i] - aHat[i]) }
         }
         guard s > 0, s.isFinite, innovation.isFinite else {
-            throw TrainerError.nonFinite(trainer: "ekf", step: step, what: s > 0 ? "the innovation" : "the innovation variance")
+            throw TrainerError.nonFinite(
+                trainer: "ekf", step: step, what: s > 0 ? "the innovation" : "the innovation variance")
         }
         for i in 0..<n { state[i] += v[i] / s * innovation }
         ger(v, v, into: &covariance, alpha: -1 / s)
@@ -122,7 +128,9 @@ public struct ExtendedKalmanFilter<Model: StateSpaceModel> {
 
     /// Replaces the estimate, e.g. by the diffusion EKF's combination of its neighbours' estimates.
     public mutating func setEstimate(state: [Double], covariance: Matrix) {
-        precondition(state.count == self.state.count && covariance.rows == self.covariance.rows && covariance.columns == covariance.rows)
+        precondition(
+            state.count == self.state.count && covariance.rows == self.covariance.rows
+                && covariance.columns == covariance.rows)
         self.state = state
         self.covariance = covariance
     }

@@ -26,8 +26,10 @@ public struct LSTMParticleCloud: ParticleCloud {
     private var carriedOutput: [Double]?
 
     /// N particles with theta ~ N(0, initialSpread^2 I) and ids firstID..<firstID+N.
-    public init(model: LSTMModel, count: Int, initialSpread: Double, jitterVariance: Double,
-                liuWestShrinkage: Double? = nil, carryState: Bool = false, seed: UInt64, node: Int = 0, firstID: Int = 0) {
+    public init(
+        model: LSTMModel, count: Int, initialSpread: Double, jitterVariance: Double,
+        liuWestShrinkage: Double? = nil, carryState: Bool = false, seed: UInt64, node: Int = 0, firstID: Int = 0
+    ) {
         precondition(count >= 1, "a particle filter needs at least one particle")
         self.model = model
         self.jitterVariance = jitterVariance
@@ -40,7 +42,8 @@ public struct LSTMParticleCloud: ParticleCloud {
         var population = ParticleParameters(shape: model.shape, count: count)
         for (i, id) in ids.enumerated() {
             var random = RandomStream(seed: seed, node: node, step: 0, purpose: .initialization, index: id)
-            population.setParticle(i, (0..<model.shape.parameterCount).map { _ in initialSpread * random.nextGaussian() })
+            population.setParticle(
+                i, (0..<model.shape.parameterCount).map { _ in initialSpread * random.nextGaussian() })
         }
         self.particles = population
         if carryState {
@@ -76,7 +79,8 @@ public struct LSTMParticleCloud: ParticleCloud {
                 var random = RandomStream(seed: seed, node: node, step: step, purpose: .jitter, index: ids[i])
                 for j in 0..<nTheta {
                     let index = particles.index(parameter: j, particle: i)
-                    particles.values[index] = a * particles.values[index] + (1 - a) * mean[j]
+                    particles.values[index] =
+                        a * particles.values[index] + (1 - a) * mean[j]
                         + h * variance[j].squareRoot() * random.nextGaussian()
                 }
             }
@@ -85,7 +89,9 @@ public struct LSTMParticleCloud: ParticleCloud {
             for i in 0..<count {
                 var random = RandomStream(seed: seed, node: node, step: step, purpose: .jitter, index: ids[i])
                 let base = particles.index(parameter: 0, particle: i)
-                for j in 0..<nTheta { particles.values[base + j * ParticleParameters.laneWidth] += sd * random.nextGaussian() }
+                for j in 0..<nTheta {
+                    particles.values[base + j * ParticleParameters.laneWidth] += sd * random.nextGaussian()
+                }
             }
         }
     }

@@ -68,7 +68,9 @@ public struct SGDTrainer: OnlineTrainer {
     public mutating func predict(_ sample: Sample) throws -> Double {
         step += 1
         let result = model.gradient(theta: parameters, sample: sample)
-        guard result.estimate.isFinite else { throw TrainerError.nonFinite(trainer: name, step: step, what: "the prediction") }
+        guard result.estimate.isFinite else {
+            throw TrainerError.nonFinite(trainer: name, step: step, what: "the prediction")
+        }
         pending = result
         return result.estimate
     }
@@ -109,9 +111,10 @@ public struct EKFTrainer: OnlineTrainer {
     public init(system: LSTMStateSpace, settings: TrainerSettings, seed: UInt64, node: Int = 0) {
         let n = system.shape.hidden
         let theta = initialParameters(shape: system.shape, scale: settings.initialScale, seed: seed, node: node)
-        filter = ExtendedKalmanFilter(model: system, initialState: [Double](repeating: 0, count: 2 * n) + theta,
-                                      initialCovariance: .identity(system.shape.stateCount, scale: settings.initialVariance),
-                                      processNoise: settings.jitterVariance, observationNoise: settings.observationNoise)
+        filter = ExtendedKalmanFilter(
+            model: system, initialState: [Double](repeating: 0, count: 2 * n) + theta,
+            initialCovariance: .identity(system.shape.stateCount, scale: settings.initialVariance),
+            processNoise: settings.jitterVariance, observationNoise: settings.observationNoise)
     }
 
     public var parameters: [Double] { filter.model.parameters(of: filter.state) }
@@ -119,7 +122,9 @@ public struct EKFTrainer: OnlineTrainer {
     public mutating func predict(_ sample: Sample) throws -> Double {
         filter.timeUpdate(input: sample)
         let prediction = filter.predictedObservation(input: sample)
-        guard prediction.isFinite else { throw TrainerError.nonFinite(trainer: name, step: filter.step, what: "the prediction") }
+        guard prediction.isFinite else {
+            throw TrainerError.nonFinite(trainer: name, step: filter.step, what: "the prediction")
+        }
         return prediction
     }
 
@@ -139,11 +144,13 @@ public struct PFTrainer: OnlineTrainer {
     public private(set) var parameters: [Double]
 
     public init(model: LSTMModel, settings: TrainerSettings, seed: UInt64, node: Int = 0) {
-        let cloud = LSTMParticleCloud(model: model, count: settings.particles, initialSpread: settings.initialSpread,
-                                      jitterVariance: settings.jitterVariance, liuWestShrinkage: settings.liuWestShrinkage,
-                                      carryState: settings.carryState, seed: seed, node: node)
-        filter = ParticleFilter(cloud: cloud, observationNoise: settings.observationNoise, scheme: settings.resampling,
-                                policy: settings.resamplingPolicy, seed: seed, node: node)
+        let cloud = LSTMParticleCloud(
+            model: model, count: settings.particles, initialSpread: settings.initialSpread,
+            jitterVariance: settings.jitterVariance, liuWestShrinkage: settings.liuWestShrinkage,
+            carryState: settings.carryState, seed: seed, node: node)
+        filter = ParticleFilter(
+            cloud: cloud, observationNoise: settings.observationNoise, scheme: settings.resampling,
+            policy: settings.resamplingPolicy, seed: seed, node: node)
         parameters = cloud.weightedMean(filter.weights)
     }
 
@@ -182,8 +189,9 @@ public struct PFTrainer: OnlineTrainer {
         let estimate = try state.doubles("estimate", count: nTheta)
         var cloud = filter.cloud
         cloud.restore(ids: ids, particles: particles)
-        filter.restore(cloud: cloud, logWeights: logWeights, step: try state.int("step"),
-                       degenerateSteps: try state.int("degenerate_steps"), resampledSteps: try state.int("resampled_steps"))
+        filter.restore(
+            cloud: cloud, logWeights: logWeights, step: try state.int("step"),
+            degenerateSteps: try state.int("degenerate_steps"), resampledSteps: try state.int("resampled_steps"))
         parameters = estimate
     }
 }

@@ -43,8 +43,10 @@ public struct ParticleFilter<Cloud: ParticleCloud> {
     public private(set) var resampledSteps = 0
     private var observations: [Double] = []
 
-    public init(cloud: Cloud, observationNoise: Double, scheme: ResamplingScheme = .systematic,
-                policy: ResamplingPolicy = .everyStep, seed: UInt64, node: Int = 0) {
+    public init(
+        cloud: Cloud, observationNoise: Double, scheme: ResamplingScheme = .systematic,
+        policy: ResamplingPolicy = .everyStep, seed: UInt64, node: Int = 0
+    ) {
         precondition(observationNoise > 0, "the observation noise variance must be positive")
         self.cloud = cloud
         self.logWeights = [Double](repeating: 0, count: cloud.count)
@@ -56,7 +58,9 @@ public struct ParticleFilter<Cloud: ParticleCloud> {
     }
 
     /// Puts back a filter saved by a checkpoint, between steps.
-    public mutating func restore(cloud: Cloud, logWeights: [Double], step: Int, degenerateSteps: Int, resampledSteps: Int) {
+    public mutating func restore(
+        cloud: Cloud, logWeights: [Double], step: Int, degenerateSteps: Int, resampledSteps: Int
+    ) {
         precondition(logWeights.count == cloud.count)
         self.cloud = cloud
         self.logWeights = logWeights

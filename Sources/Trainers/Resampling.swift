@@ -19,7 +19,8 @@ public enum ResamplingScheme: String, CaseIterable, Codable, Sendable {
             let u = random.nextUniform()
             return Self.invert(weights: weights, points: (0..<count).map { (Double($0) + u) / Double(count) })
         case .stratified:
-            return Self.invert(weights: weights, points: (0..<count).map { (Double($0) + random.nextUniform()) / Double(count) })
+            return Self.invert(
+                weights: weights, points: (0..<count).map { (Double($0) + random.nextUniform()) / Double(count) })
         case .multinomial:
             return Self.invert(weights: weights, points: (0..<count).map { _ in random.nextUniform() }.sorted())
         case .residual:
@@ -35,8 +36,9 @@ public enum ResamplingScheme: String, CaseIterable, Codable, Sendable {
             if remaining > 0 {
                 let total = residual.reduce(0, +)
                 let u = random.nextUniform()
-                let drawn = Self.invert(weights: residual.map { $0 / total },
-                                        points: (0..<remaining).map { (Double($0) + u) / Double(remaining) })
+                let drawn = Self.invert(
+                    weights: residual.map { $0 / total },
+                    points: (0..<remaining).map { (Double($0) + u) / Double(remaining) })
                 result.append(contentsOf: drawn)
                 result.sort()
             }

@@ -18,7 +18,8 @@ public enum TrainerError: Error, CustomStringConvertible, Equatable {
             return "\(trainer): \(what) is not finite at step \(step); lower the learning rate or the noise "
                 + "settings, or normalise the data (--normalize)"
         case let .covarianceNotPositiveDefinite(step, index, value):
-            return "ekf: the state covariance lost positive definiteness at step \(step) (P[\(index),\(index)] = \(value)); "
+            return
+                "ekf: the state covariance lost positive definiteness at step \(step) (P[\(index),\(index)] = \(value)); "
                 + "increase the measurement noise variance or the initial covariance"
         case let .malformedMessage(node, what):
             return "received a malformed message from node \(node): \(what)"

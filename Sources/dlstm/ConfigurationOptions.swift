@@ -14,29 +14,26 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: "sgd, ekf, pf (local), dsgd, dekf, dpf (distributed) or cpf (centralized).")
     var algorithm = defaults.algorithm
 
-    @Option(help: ArgumentHelp("""
-        The graph: ring, line, star, complete, torus, torus:RxC, erdos-renyi:P[:SEED], or an adjacency-matrix \
-        file (K lines of K zeros and ones, symmetric, zero diagonal).
-        """, valueName: "ring|FILE"))
+    @Option(
+        help: ArgumentHelp(
+            """
+            The graph: ring, line, star, complete, torus, torus:RxC, erdos-renyi:P[:SEED], or an adjacency-matrix \
+            file (K lines of K zeros and ones, symmetric, zero diagonal).
+            """, valueName: "ring|FILE"))
     var topology = defaults.topology
 
-    @Option(help: "DPF: random-walk moves per step, s (paper: 3).")
-    var walkSteps = defaults.walkSteps
-
-    @Option(help: """
-        DPF: simple (the paper's: a uniform neighbour, periodic on bipartite graphs such as even rings), lazy \
-        (stay with probability 1/2) or metropolis.
-        """)
+    @Option(help: "DPF: random-walk moves per step, s (paper: 3).") var walkSteps = defaults.walkSteps
+    @Option(
+        help: """
+            DPF: simple (the paper's: a uniform neighbour, periodic on bipartite graphs such as even rings), lazy \
+            (stay with probability 1/2) or metropolis.
+            """)
     var walk = defaults.walk
 
     // MARK: model and trainers
 
-    @Option(help: "n, the LSTM's hidden size.")
-    var hidden = defaults.hidden
-
-    @Option(help: "How the outputs of a sequence are pooled.")
-    var pooling = defaults.pooling
-
+    @Option(help: "n, the LSTM's hidden size.") var hidden = defaults.hidden
+    @Option(help: "How the outputs of a sequence are pooled.") var pooling = defaults.pooling
     @Option(help: "N, particles per node (PF, DPF); the centralized PF uses one cloud of K N.")
     var particles = defaults.particles
 
@@ -46,33 +43,24 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: "Var[eps]: the label noise variance (PF likelihood, EKF R).")
     var observationNoise = defaults.observationNoise
 
-    @Option(help: "mu, the SGD step.")
-    var learningRate = defaults.learningRate
-
-    @Option(help: "EKF: P0 = VALUE * I.")
-    var initialVariance = defaults.initialVariance
-
-    @Option(help: "SGD, EKF: standard deviation of the initial parameters.")
-    var initialScale = defaults.initialScale
-
-    @Option(help: "PF: standard deviation of the initial particle cloud.")
-    var initialSpread = defaults.initialSpread
-
-    @Option(help: "The PF's resampling scheme.")
-    var resampling = defaults.resampling
-
+    @Option(help: "mu, the SGD step.") var learningRate = defaults.learningRate
+    @Option(help: "EKF: P0 = VALUE * I.") var initialVariance = defaults.initialVariance
+    @Option(help: "SGD, EKF: standard deviation of the initial parameters.") var initialScale = defaults.initialScale
+    @Option(help: "PF: standard deviation of the initial particle cloud.") var initialSpread = defaults.initialSpread
+    @Option(help: "The PF's resampling scheme.") var resampling = defaults.resampling
     @Option(help: ArgumentHelp("PF, CPF: Liu-West shrinkage h in (0, 1) instead of the fixed jitter.", valueName: "h"))
     var liuWest: Double?
 
-    @Option(help: "Random seed: the same seed gives the same results on any transport.")
-    var seed = defaults.seed
+    @Option(help: "Random seed: the same seed gives the same results on any transport.") var seed = defaults.seed
 
     // MARK: data
 
-    @Option(help: ArgumentHelp("""
-        'teacher' (a random LSTM labelling random sequences), or a file: .csv (time series; see --column), .jsonl \
-        (one {"x": [[...], ...], "d": label} a line), .txt/.tsv (id TAB score TAB text; see --word-vectors).
-        """, valueName: "teacher|FILE"))
+    @Option(
+        help: ArgumentHelp(
+            """
+            'teacher' (a random LSTM labelling random sequences), or a file: .csv (time series; see --column), .jsonl \
+            (one {"x": [[...], ...], "d": label} a line), .txt/.tsv (id TAB score TAB text; see --word-vectors).
+            """, valueName: "teacher|FILE"))
     var data = defaults.data
 
     @Option(help: "Steps (samples per node). Default: 1000 for the teacher, all a node gets from a file.")
@@ -81,57 +69,53 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: "round-robin (sample i to node i mod K) or blocks (contiguous blocks).")
     var partition = defaults.partition
 
-    @Option(help: "CSV: the column to predict.")
-    var column: String?
-
-    @Option(help: "CSV: L, the previous values used as input.")
-    var lags = defaults.lags
-
-    @Option(help: "CSV: predict the value this many steps after the last lag.")
-    var horizon = defaults.horizon
-
+    @Option(help: "CSV: the column to predict.") var column: String?
+    @Option(help: "CSV: L, the previous values used as input.") var lags = defaults.lags
+    @Option(help: "CSV: predict the value this many steps after the last lag.") var horizon = defaults.horizon
     @Option(help: "CSV: vector (the L lags as one column, p = L: the paper's) or sequence (L columns of p = 1).")
     var lagLayout = defaults.lagLayout
 
     @Option(help: "CSV: scaling, with statistics from the first --normalize-prefix rows only.")
     var normalize = defaults.normalize
 
-    @Option(help: "CSV: rows used for the normalisation statistics.")
-    var normalizePrefix = defaults.normalizePrefix
-
-    @Option(help: """
-        Text: a word-vector table: the VADER lexicon (token TAB mean TAB std ...: p = 2) or a GloVe/word2vec \
-        text file.
-        """)
+    @Option(help: "CSV: rows used for the normalisation statistics.") var normalizePrefix = defaults.normalizePrefix
+    @Option(
+        help: """
+            Text: a word-vector table: the VADER lexicon (token TAB mean TAB std ...: p = 2) or a GloVe/word2vec \
+            text file.
+            """)
     var wordVectors: String?
 
-    @Option(help: "Teacher: p, the input size.")
-    var teacherInput = defaults.teacherInput
-
-    @Option(help: "Teacher: its hidden size (default: --hidden).")
-    var teacherHidden: Int?
-
-    @Option(help: "Teacher: label noise variance.")
-    var teacherNoise = defaults.teacherNoise
-
-    @Option(help: "Teacher: standard deviation of its parameters.")
-    var teacherScale = defaults.teacherScale
-
-    @Option(help: """
-        Multiply every label by this: e.g. 0.25 maps sentiment scores in [-4, 4] into the range an LSTM with \
-        small output weights reaches.
-        """)
+    @Option(help: "Teacher: p, the input size.") var teacherInput = defaults.teacherInput
+    @Option(help: "Teacher: its hidden size (default: --hidden).") var teacherHidden: Int?
+    @Option(help: "Teacher: label noise variance.") var teacherNoise = defaults.teacherNoise
+    @Option(help: "Teacher: standard deviation of its parameters.") var teacherScale = defaults.teacherScale
+    @Option(
+        help: """
+            Multiply every label by this: e.g. 0.25 maps sentiment scores in [-4, 4] into the range an LSTM with \
+            small output weights reaches.
+            """)
     var labelScale = defaults.labelScale
 
     var configuration: TrainingConfiguration {
         var c = TrainingConfiguration()
         (c.algorithm, c.topology, c.walkSteps, c.walk) = (algorithm, topology, walkSteps, walk)
-        (c.hidden, c.pooling, c.particles, c.jitter, c.observationNoise) = (hidden, pooling, particles, jitter, observationNoise)
-        (c.learningRate, c.initialVariance, c.initialScale, c.initialSpread) = (learningRate, initialVariance, initialScale, initialSpread)
+        (c.hidden, c.pooling, c.particles, c.jitter, c.observationNoise) = (
+            hidden, pooling, particles, jitter, observationNoise
+        )
+        (c.learningRate, c.initialVariance, c.initialScale, c.initialSpread) = (
+            learningRate, initialVariance, initialScale, initialSpread
+        )
         (c.resampling, c.liuWest, c.seed) = (resampling, liuWest, seed)
-        (c.data, c.samples, c.partition, c.column, c.lags, c.horizon) = (data, samples, partition, column, lags, horizon)
-        (c.lagLayout, c.normalize, c.normalizePrefix, c.wordVectors) = (lagLayout, normalize, normalizePrefix, wordVectors)
-        (c.teacherInput, c.teacherHidden, c.teacherNoise, c.teacherScale) = (teacherInput, teacherHidden, teacherNoise, teacherScale)
+        (c.data, c.samples, c.partition, c.column, c.lags, c.horizon) = (
+            data, samples, partition, column, lags, horizon
+        )
+        (c.lagLayout, c.normalize, c.normalizePrefix, c.wordVectors) = (
+            lagLayout, normalize, normalizePrefix, wordVectors
+        )
+        (c.teacherInput, c.teacherHidden, c.teacherNoise, c.teacherScale) = (
+            teacherInput, teacherHidden, teacherNoise, teacherScale
+        )
         c.labelScale = labelScale
         return c
     }
@@ -141,14 +125,15 @@ struct ConfigurationOptions: ParsableArguments {
 
 /// Options of `train`, `experiment` and `scale` alike.
 struct OutputOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("""
-        Write the results here, created if missing (train: summary.json, node-K.csv, config.toml; \
-        experiment: one directory per run, default results/NAME; scale: default results/scale).
-        """, valueName: "DIR"))
+    @Option(
+        help: ArgumentHelp(
+            """
+            Write the results here, created if missing (train: summary.json, node-K.csv, config.toml; \
+            experiment: one directory per run, default results/NAME; scale: default results/scale).
+            """, valueName: "DIR"))
     var out: String?
 
-    @Flag(help: "Print nothing but errors.")
-    var quiet = false
+    @Flag(help: "Print nothing but errors.") var quiet = false
 }
 
 /// A `RunError` from a `validate()` as ArgumentParser's validation error: one line, status 2.

@@ -16,15 +16,21 @@ final class ConsoleObserver: RunObserver {
         let c = run.configuration
         print("dlstm train: \(run.label) on \(nodes) node\(nodes == 1 ? "" : "s"), \(run.context.placement)")
         for line in run.context.environmentLines { print("  " + line) }
-        print("  topology \(run.topology.name): |E| = \(run.topology.edgeCount), SLEM of the \(c.walk.rawValue) walk = "
-              + String(format: "%.4f", run.walk.slem) + (run.walk.isPeriodic ? " (periodic)" : ""))
-        print("  data \(c.data): \(run.steps) steps per node, p = \(run.inputSize), n = \(c.hidden), n_theta = \(run.parameterCount)")
-        print("  configuration (a --config file for this run"
-              + (run.resultsDirectory.map { ", also in \($0)/config.toml" } ?? "") + "):")
+        print(
+            "  topology \(run.topology.name): |E| = \(run.topology.edgeCount), SLEM of the \(c.walk.rawValue) walk = "
+                + String(format: "%.4f", run.walk.slem) + (run.walk.isPeriodic ? " (periodic)" : ""))
+        print(
+            "  data \(c.data): \(run.steps) steps per node, p = \(run.inputSize), n = \(c.hidden), n_theta = \(run.parameterCount)"
+        )
+        print(
+            "  configuration (a --config file for this run"
+                + (run.resultsDirectory.map { ", also in \($0)/config.toml" } ?? "") + "):")
         for line in ((try? c.toml()) ?? "").split(separator: "\n") { print("    " + line) }
         if run.hasPeriodicWalkWithOddSteps {
-            print("  warning: the \(c.walk.rawValue) walk on this graph is periodic and s = \(c.walkSteps) is odd: a "
-                  + "particle's exponents depend on where it started; use --walk lazy or metropolis, or an even --walk-steps")
+            print(
+                "  warning: the \(c.walk.rawValue) walk on this graph is periodic and s = \(c.walkSteps) is odd: a "
+                    + "particle's exponents depend on where it started; use --walk lazy or metropolis, or an even --walk-steps"
+            )
         }
     }
 
@@ -33,14 +39,19 @@ final class ConsoleObserver: RunObserver {
     }
 
     func progress(_ progress: RunProgress) {
-        print("  \(label) step \(progress.step)/\(progress.steps): "
-              + String(format: "%.0f samples/s, MSE so far %.5g, ETA %.0f s",
-                       progress.stepsPerSecond * Double(nodes), progress.mse, progress.etaSeconds))
+        print(
+            "  \(label) step \(progress.step)/\(progress.steps): "
+                + String(
+                    format: "%.0f samples/s, MSE so far %.5g, ETA %.0f s",
+                    progress.stepsPerSecond * Double(nodes), progress.mse, progress.etaSeconds))
     }
 
     func finished(_ report: RunReport, resultsDirectory: String?) {
-        print("  \(label): " + String(format: "final MSE %.6g (last 10%% of %d steps, mean over nodes); %.0f bytes sent per node; %.2f s",
-                                       report.finalMSE, report.steps, report.meanBytesPerNode, report.wallSeconds)
-              + (resultsDirectory.map { "; results in \($0)" } ?? ""))
+        print(
+            "  \(label): "
+                + String(
+                    format: "final MSE %.6g (last 10%% of %d steps, mean over nodes); %.0f bytes sent per node; %.2f s",
+                    report.finalMSE, report.steps, report.meanBytesPerNode, report.wallSeconds)
+                + (resultsDirectory.map { "; results in \($0)" } ?? ""))
     }
 }

@@ -37,8 +37,10 @@ struct DLSTM: ParsableCommand {
             command = try parseAsRoot(expanded.arguments)
         } catch {
             let message = self.message(for: error)
-            guard exitCode(for: error) != .success else { exit(withError: error) }   // --help
-            if let (key, file) = expanded.origins.first(where: { key, _ in ["'--\(key)'", "--\(key) ", "'--\(key) <"].contains { message.contains($0) } }) {
+            guard exitCode(for: error) != .success else { exit(withError: error) }  // --help
+            if let (key, file) = expanded.origins.first(where: { key, _ in
+                ["'--\(key)'", "--\(key) ", "'--\(key) <"].contains { message.contains($0) }
+            }) {
                 fail("\(file): '\(key)': \(message)")
             }
             fail(message)

@@ -34,9 +34,7 @@ struct Experiment: ParsableCommand {
             """
     )
 
-    @Argument(help: "The experiment.")
-    var name: PaperExperiment
-
+    @Argument(help: "The experiment.") var name: PaperExperiment
     @OptionGroup var output: OutputOptions
 
     @Option(help: "Comma-separated runs: \(ExperimentRun.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -45,9 +43,7 @@ struct Experiment: ParsableCommand {
     @Option(help: "Steps per node (default: all the data: 466 for fx, 1050 for sentiment on 4 nodes).")
     var samples: Int?
 
-    @Option(help: "Random seed.")
-    var seed: UInt64 = 1
-
+    @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: ArgumentHelp("The directory holding fx/ and sentiment/.", valueName: "DIR"))
     var dataDirectory = "data"
 
@@ -57,7 +53,8 @@ struct Experiment: ParsableCommand {
     @Option(help: ArgumentHelp("Progress lines about every this many seconds (0: never).", valueName: "SECONDS"))
     var progressEvery = 5.0
 
-    @Option(help: ArgumentHelp("A TOML or JSON file of these options (e.g. algorithms = \"pf,dpf\").", valueName: "FILE"))
+    @Option(
+        help: ArgumentHelp("A TOML or JSON file of these options (e.g. algorithms = \"pf,dpf\").", valueName: "FILE"))
     var config: String?
 
     var runs: [ExperimentRun] {
@@ -67,8 +64,9 @@ struct Experiment: ParsableCommand {
     func validate() throws {
         let names = algorithms.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         if let unknown = names.first(where: { ExperimentRun(rawValue: $0) == nil }) {
-            throw ValidationError("--algorithms: unknown run '\(unknown)'; expected some of "
-                                  + ExperimentRun.allCases.map(\.rawValue).joined(separator: ", "))
+            throw ValidationError(
+                "--algorithms: unknown run '\(unknown)'; expected some of "
+                    + ExperimentRun.allCases.map(\.rawValue).joined(separator: ", "))
         }
         guard !names.isEmpty else { throw ValidationError("--algorithms: name at least one run") }
         if let samples, samples < 1 { throw ValidationError("--samples \(samples): must be at least 1") }
@@ -83,8 +81,9 @@ struct Experiment: ParsableCommand {
             var control = RunControl()
             control.resultsDirectory = "\(directory)/\(run.rawValue)"
             control.progressSeconds = output.quiet ? 0 : progressEvery
-            return TrainingRun(configuration: run.applied(to: base), control: control, label: run.rawValue,
-                               observer: output.quiet ? nil : ConsoleObserver(banner: false))
+            return TrainingRun(
+                configuration: run.applied(to: base), control: control, label: run.rawValue,
+                observer: output.quiet ? nil : ConsoleObserver(banner: false))
         }
     }
 
@@ -100,23 +99,28 @@ struct Experiment: ParsableCommand {
             }
         } else {
             runUnderMPI { world in
-                try experiment(runs, directory: directory, context: try RunContext(world: world), isReporter: world.rank == 0) {
+                try experiment(
+                    runs, directory: directory, context: try RunContext(world: world), isReporter: world.rank == 0
+                ) {
                     try makeMPINetwork(world: world, topology: "ring", seed: seed)
                 }
             }
         }
     }
 
-    private func experiment(_ runs: [TrainingRun], directory: String, context: RunContext, isReporter: Bool,
-                            network: () throws -> Network) throws {
+    private func experiment(
+        _ runs: [TrainingRun], directory: String, context: RunContext, isReporter: Bool,
+        network: () throws -> Network
+    ) throws {
         let talk = isReporter && !output.quiet
         let start = DispatchTime.now().uptimeNanoseconds
         if talk {
             print("dlstm experiment \(name.rawValue): \(name.title)")
             print("  nodes \(context.placement)")
             for line in context.environmentLines { print("  " + line) }
-            print("  runs: \(runs.map(\.label).joined(separator: ", ")); results in \(directory); "
-                  + "each run's full configuration in \(directory)/RUN/config.toml")
+            print(
+                "  runs: \(runs.map(\.label).joined(separator: ", ")); results in \(directory); "
+                    + "each run's full configuration in \(directory)/RUN/config.toml")
         }
         // A fresh graph communicator per run, so each run's traffic counts start at zero.
         for run in runs { _ = try run.run(on: network(), context: context) }
@@ -126,8 +130,9 @@ struct Experiment: ParsableCommand {
             print("")
             if let table = written.table { print(table) }
             let seconds = String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            print("\n\(runs.count) runs in \(seconds) s. Figure: \(directory)/mse.svg (MSE curves); "
-                  + "also \(directory)/communication.svg, \(directory)/table.md")
+            print(
+                "\n\(runs.count) runs in \(seconds) s. Figure: \(directory)/mse.svg (MSE curves); "
+                    + "also \(directory)/communication.svg, \(directory)/table.md")
         }
     }
 }

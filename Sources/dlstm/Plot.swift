@@ -20,11 +20,8 @@ struct Plot: ParsableCommand {
             """
     )
 
-    @Argument(help: "A result directory.")
-    var directory: String
-
-    @Flag(help: "Print nothing but errors.")
-    var quiet = false
+    @Argument(help: "A result directory.") var directory: String
+    @Flag(help: "Print nothing but errors.") var quiet = false
 
     func run() throws {
         do {

@@ -24,96 +24,62 @@ struct Scale: ParsableCommand {
             """
     )
 
-    @Option(help: "Comma-separated rank counts.")
-    var ranks = "1,2,4"
-
-    @Option(help: "strong, weak or both.")
-    var mode = ScalingMode.both
-
-    @Option(help: "Runs per point (the table shows min, mean and max).")
-    var repeats = 3
-
-    @Option(help: "strong: samples over the whole network.")
-    var totalSamples = 2400
-
-    @Option(help: "weak: samples per node.")
-    var samplesPerNode = 400
-
-    @Option(help: ArgumentHelp("How to start R ranks; {ranks} is replaced by R. Examples: \"mpirun -np {ranks}\", \"srun --mpi=pmix -n {ranks}\", \"scripts/mpirun-local -np {ranks}\".", valueName: "COMMAND"))
+    @Option(help: "Comma-separated rank counts.") var ranks = "1,2,4"
+    @Option(help: "strong, weak or both.") var mode = ScalingMode.both
+    @Option(help: "Runs per point (the table shows min, mean and max).") var repeats = 3
+    @Option(help: "strong: samples over the whole network.") var totalSamples = 2400
+    @Option(help: "weak: samples per node.") var samplesPerNode = 400
+    @Option(
+        help: ArgumentHelp(
+            "How to start R ranks; {ranks} is replaced by R. Examples: \"mpirun -np {ranks}\", \"srun --mpi=pmix -n {ranks}\", \"scripts/mpirun-local -np {ranks}\".",
+            valueName: "COMMAND"))
     var launcher = "mpirun -np {ranks}"
 
     @OptionGroup var output: OutputOptions
 
-    @Option(help: ArgumentHelp("Only tabulate and plot the runs already in DIR (named MODE-rR-I, e.g. strong-r4-1).", valueName: "DIR"))
+    @Option(
+        help: ArgumentHelp(
+            "Only tabulate and plot the runs already in DIR (named MODE-rR-I, e.g. strong-r4-1).", valueName: "DIR"))
     var collect: String?
 
-
-    @Argument(parsing: .postTerminator, help: "Options for every `dlstm train` run.")
-    var trainOptions: [String] = []
+    @Argument(parsing: .postTerminator, help: "Options for every `dlstm train` run.") var trainOptions: [String] = []
 
     var rankCounts: [Int] { ranks.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     func validate() throws {
-        guard !rankCounts.isEmpty, rankCounts.count == ranks.split(separator: ",").count, rankCounts.allSatisfy({ $0 >= 1 }) else {
+        guard !rankCounts.isEmpty, rankCounts.count == ranks.split(separator: ",").count,
+            rankCounts.allSatisfy({ $0 >= 1 })
+        else {
             throw ValidationError("--ranks \(ranks): expected positive integers separated by commas, e.g. 1,2,4")
         }
         guard repeats >= 1 else { throw ValidationError("--repeats \(repeats): must be at least 1") }
-        guard launcher.contains("{ranks}") else { throw ValidationError("--launcher \(launcher): must contain {ranks}, replaced by the rank count") }
+        guard launcher.contains("{ranks}") else {
+            throw ValidationError("--launcher \(launcher): must contain {ranks}, replaced by the rank count")
+        }
         guard totalSamples >= rankCounts.max()!, samplesPerNode >= 1 else {
-            throw ValidationError("--total-samples must give every node a sample, --samples-per-node must be at least 1")
+            throw ValidationError(
+                "--total-samples must give every node a sample, --samples-per-node must be at least 1")
         }
     }
 
-    var quiet: Bool { output.quiet }
-
     func run() throws {
         do {
-            if let collect {
-                try finish(directory: collect)
-                return
+            var directory = collect
+            if directory == nil {
+                let study = ScalingStudy(
+                    modes: mode == .both ? [.strong, .weak] : [mode], rankCounts: rankCounts, repeats: repeats,
+                    totalSamples: totalSamples, samplesPerNode: samplesPerNode, launcher: launcher,
+                    trainArguments: trainOptions, directory: output.out ?? "results/scale")
+                try study.run(executable: CommandLine.arguments[0], log: output.quiet ? nil : { print($0) })
+                directory = study.directory
             }
-            let out = output.out ?? "results/scale"
-            for mode in mode == .both ? [ScalingMode.strong, .weak] : [mode] {
-                for r in rankCounts {
-                    for repeat_ in 1...repeats {
-                        let steps = mode == .strong ? totalSamples / r : samplesPerNode
-                        let directory = "\(out)/\(mode.rawValue)-r\(r)-\(repeat_)"
-                        try launch(ranks: r, arguments: ["train"] + trainOptions + ["--samples", "\(steps)", "--out", directory, "--quiet"])
-                        if !quiet {
-                            let summary = try RunSummary(path: directory + "/summary.json")
-                            print("  \(mode.rawValue) R = \(r) run \(repeat_): \(steps) steps per node, "
-                                  + String(format: "%.3f s", summary.wallSeconds))
-                        }
-                    }
-                }
-            }
-            try finish(directory: out)
+            let written = try plotResults(in: try writeScalingTable(directory: directory!), title: nil)
+            if let table = written.table { print(table) }
+            if !output.quiet { for file in written.files { print("wrote \(file)") } }
         } catch {
             exitReporting(error)
         }
     }
-
-    private func finish(directory: String) throws {
-        let written = try plotResults(in: try writeScalingTable(directory: directory), title: nil)
-        if let table = written.table { print(table) }
-        if !quiet { for file in written.files { print("wrote \(file)") } }
-    }
-
-    private func launch(ranks: Int, arguments: [String]) throws {
-        let words = launcher.replacingOccurrences(of: "{ranks}", with: "\(ranks)").split(separator: " ").map(String.init)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = words + [CommandLine.arguments[0]] + arguments
-        if !quiet { print("$ " + (words + ["dlstm"] + arguments).joined(separator: " ")) }
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw RunError("\((words + ["dlstm"] + arguments).joined(separator: " ")): exited with status \(process.terminationStatus)",
-                           status: .failure)
-        }
-    }
 }
 
-enum ScalingMode: String, CaseIterable, ExpressibleByArgument {
-    case strong, weak, both
-}
+extension ScalingMode: ExpressibleByArgument {}

@@ -26,14 +26,9 @@ struct Train: ParsableCommand {
             """
     )
 
-    @OptionGroup(title: "Algorithm, model and data")
-    var options: ConfigurationOptions
-
-    @OptionGroup(title: "Output")
-    var output: OutputOptions
-
-    @OptionGroup(title: "Running")
-    var running: RunningOptions
+    @OptionGroup(title: "Algorithm, model and data") var options: ConfigurationOptions
+    @OptionGroup(title: "Output") var output: OutputOptions
+    @OptionGroup(title: "Running") var running: RunningOptions
 
     func validate() throws { try validated { try control.validate() } }
 
@@ -53,11 +48,13 @@ struct Train: ParsableCommand {
             installStopSignalHandler()
             control.stopRequested = { stopRequested }
         }
-        let run = TrainingRun(configuration: options.configuration, control: control,
-                              observer: output.quiet ? nil : ConsoleObserver())
+        let run = TrainingRun(
+            configuration: options.configuration, control: control,
+            observer: output.quiet ? nil : ConsoleObserver())
         if let nodes = running.inProcess {
             try runInProcess {
-                _ = try run.run(on: InProcessNetwork(topology: Topology.named(options.topology, nodes: nodes, seed: options.seed)))
+                _ = try run.run(
+                    on: InProcessNetwork(topology: Topology.named(options.topology, nodes: nodes, seed: options.seed)))
             }
         } else {
             runUnderMPI { world in
@@ -70,45 +67,58 @@ struct Train: ParsableCommand {
 
 /// How `train` runs, apart from its results: transport, progress, checkpoints, timeout, faults.
 struct RunningOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Simulate K nodes in one process instead of one per MPI rank (same results, bit for bit).",
-                               valueName: "K"))
+    @Option(
+        help: ArgumentHelp(
+            "Simulate K nodes in one process instead of one per MPI rank (same results, bit for bit).",
+            valueName: "K"))
     var inProcess: Int?
 
-    @Option(help: ArgumentHelp("""
-        Rank 0 prints one progress line (step, samples/s, MSE so far, ETA) about every this many seconds \
-        (0: never).
-        """, valueName: "SECONDS"))
+    @Option(
+        help: ArgumentHelp(
+            """
+            Rank 0 prints one progress line (step, samples/s, MSE so far, ETA) about every this many seconds \
+            (0: never).
+            """, valueName: "SECONDS"))
     var progressEvery = 5.0
 
-    @Option(help: ArgumentHelp("""
-        A TOML or JSON file of options: keys are the long option names without '--' (walk-steps = 3, \
-        quiet = true). Options on the command line override it. Every run writes the configuration it used \
-        to DIR/config.toml.
-        """, valueName: "FILE"))
+    @Option(
+        help: ArgumentHelp(
+            """
+            A TOML or JSON file of options: keys are the long option names without '--' (walk-steps = 3, \
+            quiet = true). Options on the command line override it. Every run writes the configuration it used \
+            to DIR/config.toml.
+            """, valueName: "FILE"))
     var config: String?
 
-    @Option(help: ArgumentHelp("""
-        End the whole job (MPI_Abort, exit status 124) if the run has not finished after this many seconds, \
-        naming the step it reached: a hung or dead rank cannot keep a job until its time limit.
-        """, valueName: "SECONDS"))
+    @Option(
+        help: ArgumentHelp(
+            """
+            End the whole job (MPI_Abort, exit status 124) if the run has not finished after this many seconds, \
+            naming the step it reached: a hung or dead rank cannot keep a job until its time limit.
+            """, valueName: "SECONDS"))
     var timeout: Double?
 
-    @Option(help: ArgumentHelp("""
-        Enable checkpoints, written here (DIR/step-T/rank-R.ckpt and DIR/latest). On SIGUSR1 (mpirun forwards \
-        it; in Slurm: #SBATCH --signal=B:USR1@120 and a trap) every rank stops at the same step boundary, \
-        writes a checkpoint and exits with status 75; --resume continues bit for bit. Supported for every \
-        algorithm but cpf.
-        """, valueName: "DIR"))
+    @Option(
+        help: ArgumentHelp(
+            """
+            Enable checkpoints, written here (DIR/step-T/rank-R.ckpt and DIR/latest). On SIGUSR1 (mpirun forwards \
+            it; in Slurm: #SBATCH --signal=B:USR1@120 and a trap) every rank stops at the same step boundary, \
+            writes a checkpoint and exits with status 75; --resume continues bit for bit. Supported for every \
+            algorithm but cpf.
+            """, valueName: "DIR"))
     var checkpointDir: String?
 
-    @Option(help: ArgumentHelp("Also write a checkpoint every N steps (0: only on SIGUSR1). Default directory: OUT/checkpoint.",
-                               valueName: "N"))
+    @Option(
+        help: ArgumentHelp(
+            "Also write a checkpoint every N steps (0: only on SIGUSR1). Default directory: OUT/checkpoint.",
+            valueName: "N"))
     var checkpointEvery = 0
 
-    @Flag(help: """
-        Continue from the last checkpoint in --checkpoint-dir (default OUT/checkpoint); the configuration \
-        must be the same.
-        """)
+    @Flag(
+        help: """
+            Continue from the last checkpoint in --checkpoint-dir (default OUT/checkpoint); the configuration \
+            must be the same.
+            """)
     var resume = false
 
     @Option(help: .hidden) var injectFailure: String?
@@ -125,7 +135,9 @@ struct RunningOptions: ParsableArguments {
     var control: RunControl {
         var control = RunControl()
         (control.progressSeconds, control.timeoutSeconds) = (progressEvery, timeout)
-        (control.checkpointDirectory, control.checkpointEvery, control.resume) = (checkpointDir, checkpointEvery, resume)
+        (control.checkpointDirectory, control.checkpointEvery, control.resume) = (
+            checkpointDir, checkpointEvery, resume
+        )
         control.faults.failure = injectFailure.flatMap(InjectedFailure.init)
         control.faults.killWhileWritingFile = injectKillWhileWriting
         control.faults.stopAtStep = signalAtStep

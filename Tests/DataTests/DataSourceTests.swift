@@ -58,32 +58,53 @@ struct DataSourceTests {
     @Test("bad CSV input names the file and the line")
     func csvErrors() throws {
         let path = try temporaryFile("a,b\n1,2\n3,oops\n5,6\n", suffix: ".csv")
-        #expect(dataError { var s = try CSVTimeSeries(path: path, column: "b", lags: 1); _ = try s.collect() }
+        #expect(
+            dataError {
+                var s = try CSVTimeSeries(path: path, column: "b", lags: 1)
+                _ = try s.collect()
+            }
                 == "\(path):3: field 2 is 'oops', expected a finite number")
-        #expect(dataError { _ = try CSVTimeSeries(path: path, column: "c", lags: 1) }
+        #expect(
+            dataError { _ = try CSVTimeSeries(path: path, column: "c", lags: 1) }
                 == "\(path):1: no column named 'c'; columns: a, b")
         let nan = try temporaryFile("1\nnan\n", suffix: ".csv")
-        #expect(dataError { var s = try CSVTimeSeries(path: nan, column: "1", lags: 1); _ = try s.collect() }.contains(":2: "))
-        #expect(dataError { _ = try CSVTimeSeries(path: "/nonexistent/x.csv", column: "1", lags: 1) }
+        #expect(
+            dataError {
+                var s = try CSVTimeSeries(path: nan, column: "1", lags: 1)
+                _ = try s.collect()
+            }.contains(":2: "))
+        #expect(
+            dataError { _ = try CSVTimeSeries(path: "/nonexistent/x.csv", column: "1", lags: 1) }
                 == "/nonexistent/x.csv: cannot open: No such file or directory")
         // A carriage return inside a field is escaped: the message stays one line.
         let cr = try temporaryFile("y\n1\n2\r3\n", suffix: ".csv")
-        #expect(dataError { var s = try CSVTimeSeries(path: cr, column: "y", lags: 1); _ = try s.collect() }
+        #expect(
+            dataError {
+                var s = try CSVTimeSeries(path: cr, column: "y", lags: 1)
+                _ = try s.collect()
+            }
                 == "\(cr):3: field 1 is '2\\r3', expected a finite number")
     }
 
     // Found by scripts/fuzz: 1e308 and -1e308 are finite, but their range is not, and min-max
     // scaling turned them into NaN that reached the trainers.
-    @Test("values too large to normalise are an error, not NaN", arguments: [
-        CSVTimeSeries.Normalization.minMax(prefix: 3), .zScore(prefix: 3),
-    ])
+    @Test(
+        "values too large to normalise are an error, not NaN",
+        arguments: [
+            CSVTimeSeries.Normalization.minMax(prefix: 3), .zScore(prefix: 3),
+        ])
     func csvOverflowingNormalisation(normalization: CSVTimeSeries.Normalization) throws {
         let prefix = try temporaryFile("y\n1e308\n-1e308\n1\n2\n", suffix: ".csv")
-        #expect(dataError { _ = try CSVTimeSeries(path: prefix, column: "y", lags: 1, normalization: normalization) }
+        #expect(
+            dataError { _ = try CSVTimeSeries(path: prefix, column: "y", lags: 1, normalization: normalization) }
                 .contains("too large to normalise"))
         let later = try temporaryFile("y\n0\n1e-10\n2e-10\n1e300\n", suffix: ".csv")
-        #expect(dataError { var s = try CSVTimeSeries(path: later, column: "y", lags: 1, normalization: normalization); _ = try s.collect() }
-                .hasPrefix("\(later):5: 1e+300 is too large to normalise"))
+        #expect(
+            dataError {
+                var s = try CSVTimeSeries(path: later, column: "y", lags: 1, normalization: normalization)
+                _ = try s.collect()
+            }
+            .hasPrefix("\(later):5: 1e+300 is too large to normalise"))
     }
 
     @Test("VADER tweets with lexicon vectors: 4200 samples, p = 2, CRLF handled")
@@ -103,7 +124,11 @@ struct DataSourceTests {
         #expect(parsed[0].length == 1 && parsed[0].inputs == lexicon.vector(for: "good"))
         #expect(parsed[1].length == 1 && parsed[1].inputs == [0, 0], "no known word: one zero column")
         let bad = try temporaryFile("1\tgreat\ttext\n")
-        #expect(dataError { var s = try LabelledText(path: bad, vectors: lexicon); _ = try s.collect() }
+        #expect(
+            dataError {
+                var s = try LabelledText(path: bad, vectors: lexicon)
+                _ = try s.collect()
+            }
                 == "\(bad):1: the score 'great' is not a finite number")
     }
 
@@ -115,15 +140,22 @@ struct DataSourceTests {
         let word2vec = try temporaryFile("2 2\na 1 2\nb 3 4\n")
         #expect(try WordVectors.text(path: word2vec).count == 2)
         let ragged = try temporaryFile("a 1 2\nb 3\n")
-        #expect(dataError { _ = try WordVectors.text(path: ragged) } == "\(ragged):2: vector of width 1, earlier lines have 2")
+        #expect(
+            dataError { _ = try WordVectors.text(path: ragged) }
+                == "\(ragged):2: vector of width 1, earlier lines have 2")
     }
 
     @Test("JSON Lines samples and their errors")
     func jsonLines() throws {
-        let good = try temporaryFile("{\"x\": [[1, 2], [3, 4], [5, 6]], \"d\": 0.5}\n\n{\"x\": [[0, 0]], \"d\": -1}\n", suffix: ".jsonl")
+        let good = try temporaryFile(
+            "{\"x\": [[1, 2], [3, 4], [5, 6]], \"d\": 0.5}\n\n{\"x\": [[0, 0]], \"d\": -1}\n", suffix: ".jsonl")
         var source = try JSONLinesSource(path: good)
         let samples = try source.collect()
-        #expect(samples == [Sample(inputs: [1, 2, 3, 4, 5, 6], length: 3, label: 0.5), Sample(inputs: [0, 0], length: 1, label: -1)])
+        #expect(
+            samples == [
+                Sample(inputs: [1, 2, 3, 4, 5, 6], length: 3, label: 0.5),
+                Sample(inputs: [0, 0], length: 1, label: -1),
+            ])
         let cases: [(String, String)] = [
             ("{\"x\": [[1, 2], [3]], \"d\": 1}", ":1: column 2 has 1 values, column 1 has 2 (ragged x)"),
             ("{\"x\": [], \"d\": 1}", ":1: \"x\" must be a non-empty array of columns [[x1, ..., xp], ...]"),
@@ -132,11 +164,18 @@ struct DataSourceTests {
             ("{\"x\": [[true]], \"d\": 1}", ":1: column 1 of \"x\" holds a value that is not a finite number"),
             ("{\"x\": [[1]], \"d\": 1, \"y\": 2}", ":1: unknown key(s) y; expected \"x\" and \"d\""),
             ("[1, 2]", ":1: not a JSON object"),
-            ("{\"x\": [[1, 2]], \"d\": 1}\n{\"x\": [[1, 2, 3]], \"d\": 1}", ":2: columns have 3 values, earlier samples have p = 2"),
+            (
+                "{\"x\": [[1, 2]], \"d\": 1}\n{\"x\": [[1, 2, 3]], \"d\": 1}",
+                ":2: columns have 3 values, earlier samples have p = 2"
+            ),
         ]
         for (text, expected) in cases {
             let path = try temporaryFile(text + "\n", suffix: ".jsonl")
-            #expect(dataError { var s = try JSONLinesSource(path: path); _ = try s.collect() } == path + expected)
+            #expect(
+                dataError {
+                    var s = try JSONLinesSource(path: path)
+                    _ = try s.collect()
+                } == path + expected)
         }
     }
 
@@ -145,12 +184,17 @@ struct DataSourceTests {
         for partitioning in [Partitioning.roundRobin, .blocks(total: 10)] {
             var owners = [Int](repeating: 0, count: 10)
             for node in 0..<nodes {
-                var source = PartitionedSource(SyntheticTeacher(shape: LSTMShape(hidden: 1, input: 1), noiseVariance: 0,
-                                                                count: 10, seed: 1),
-                                               partitioning: partitioning, node: node, nodes: nodes)
-                let teacher = SyntheticTeacher(shape: LSTMShape(hidden: 1, input: 1), noiseVariance: 0, count: 10, seed: 1)
+                var source = PartitionedSource(
+                    SyntheticTeacher(
+                        shape: LSTMShape(hidden: 1, input: 1), noiseVariance: 0,
+                        count: 10, seed: 1),
+                    partitioning: partitioning, node: node, nodes: nodes)
+                let teacher = SyntheticTeacher(
+                    shape: LSTMShape(hidden: 1, input: 1), noiseVariance: 0, count: 10, seed: 1)
                 let samples = try source.collect()
-                #expect(samples.count == partitioning.sampleCount(node: node, nodes: nodes, total: 10), "\(partitioning), node \(node) of \(nodes)")
+                #expect(
+                    samples.count == partitioning.sampleCount(node: node, nodes: nodes, total: 10),
+                    "\(partitioning), node \(node) of \(nodes)")
                 for sample in samples {
                     let index = (0..<10).first { teacher.sample($0) == sample }!
                     owners[index] += 1
@@ -164,7 +208,8 @@ struct DataSourceTests {
 
     @Test("the teacher's samples depend on their index only")
     func teacherIsAddressable() throws {
-        var teacher = SyntheticTeacher(shape: LSTMShape(hidden: 2, input: 3), noiseVariance: 0.1, lengths: 2...6, count: 20, seed: 8)
+        var teacher = SyntheticTeacher(
+            shape: LSTMShape(hidden: 2, input: 3), noiseVariance: 0.1, lengths: 2...6, count: 20, seed: 8)
         let inOrder = try teacher.collect()
         #expect(inOrder.count == 20)
         #expect((0..<20).reversed().map { teacher.sample($0) } == inOrder.reversed())

@@ -9,8 +9,9 @@ struct CheckpointTests {
         try (0..<nodes).map { try outcome.curve(node: $0) }
     }
 
-    @Test("SIGUSR1 on one rank: every rank stops at one step, exits 75, and --resume continues bit for bit",
-          arguments: [("dpf", 3), ("dekf", 3), ("dpf", 4), ("dekf", 4), ("dsgd", 3), ("sgd", 3), ("ekf", 5), ("pf", 3)])
+    @Test(
+        "SIGUSR1 on one rank: every rank stops at one step, exits 75, and --resume continues bit for bit",
+        arguments: [("dpf", 3), ("dekf", 3), ("dpf", 4), ("dekf", 4), ("dsgd", 3), ("sgd", 3), ("ekf", 5), ("pf", 3)])
     func stopAndResume(algorithm: String, ranks: Int) throws {
         // Long enough that the stop, agreed at the next collective check (about every 0.25 s),
         // comes well before the end.
@@ -20,39 +21,52 @@ struct CheckpointTests {
         let checkpoints = try TrainJob.scratchDirectory().path
         let scratch = try TrainJob.scratchDirectory()
         let out = scratch.appendingPathComponent("out").path
-        let stopped = try TrainJob.dlstm(["train"] + common + ["--out", out, "--checkpoint-dir", checkpoints, "--signal-at-step", "100"],
-                                         ranks: ranks, directory: scratch)
+        let stopped = try TrainJob.dlstm(
+            ["train"] + common + ["--out", out, "--checkpoint-dir", checkpoints, "--signal-at-step", "100"],
+            ranks: ranks, directory: scratch)
         #expect(stopped.status == 75, "\(stopped.errors)")
         #expect(stopped.errors.contains("dlstm: stopped after step"), "\(stopped.errors)")
-        #expect(!FileManager.default.fileExists(atPath: out + "/summary.json"))   // no results from a stopped run
+        #expect(!FileManager.default.fileExists(atPath: out + "/summary.json"))  // no results from a stopped run
         let latest = try String(contentsOfFile: checkpoints + "/latest", encoding: .utf8)
         let step = Int(latest.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst("step-".count))!
         #expect(step >= 100 && step < 3000)
-        for rank in 0..<ranks { #expect(FileManager.default.fileExists(atPath: "\(checkpoints)/step-\(step)/rank-\(rank).ckpt")) }
+        for rank in 0..<ranks {
+            #expect(FileManager.default.fileExists(atPath: "\(checkpoints)/step-\(step)/rank-\(rank).ckpt"))
+        }
 
-        let resumed = try TrainJob.dlstm(["train"] + common + ["--out", out, "--checkpoint-dir", checkpoints, "--resume"], ranks: ranks, directory: scratch)
+        let resumed = try TrainJob.dlstm(
+            ["train"] + common + ["--out", out, "--checkpoint-dir", checkpoints, "--resume"], ranks: ranks,
+            directory: scratch)
         #expect(resumed.status == 0, "\(resumed.errors)")
         #expect(try curves(resumed, nodes: ranks) == curves(whole, nodes: ranks))
         let bytes = { (outcome: TrainJob.Outcome) in try outcome.summary["bytes_per_node"] as! [Int] }
         #expect(try bytes(resumed) == bytes(whole))
     }
 
-    @Test("periodic checkpoints survive a crash: resume from the last one, same results; a changed configuration is refused")
+    @Test(
+        "periodic checkpoints survive a crash: resume from the last one, same results; a changed configuration is refused"
+    )
     func crashAndResume() throws {
         let common = ["--algorithm", "dpf", "--samples", "200", "--seed", "4", "--quiet"]
         let whole = try TrainJob.run(common, ranks: 3)
         let checkpoints = try TrainJob.scratchDirectory().path
         let scratch = try TrainJob.scratchDirectory()
         let out = scratch.appendingPathComponent("out").path
-        let crashed = try TrainJob.dlstm(["train"] + common + ["--out", out, "--checkpoint-dir", checkpoints, "--checkpoint-every", "50",
-                                                               "--inject-failure", "2:130"], ranks: 3, directory: scratch)
+        let crashed = try TrainJob.dlstm(
+            ["train"] + common + [
+                "--out", out, "--checkpoint-dir", checkpoints, "--checkpoint-every", "50",
+                "--inject-failure", "2:130",
+            ], ranks: 3, directory: scratch)
         #expect(crashed.status == 1)
         #expect(try String(contentsOfFile: checkpoints + "/latest", encoding: .utf8) == "step-100\n")
-        let changed = try TrainJob.dlstm(["train"] + common + ["--particles", "40", "--out", out, "--checkpoint-dir", checkpoints, "--resume"],
-                                         ranks: 3, directory: scratch)
+        let changed = try TrainJob.dlstm(
+            ["train"] + common + ["--particles", "40", "--out", out, "--checkpoint-dir", checkpoints, "--resume"],
+            ranks: 3, directory: scratch)
         #expect(changed.status == 2)
         #expect(changed.errors.contains("written by a different configuration"), "\(changed.errors)")
-        let resumed = try TrainJob.dlstm(["train"] + common + ["--out", out, "--checkpoint-dir", checkpoints, "--resume"], ranks: 3, directory: scratch)
+        let resumed = try TrainJob.dlstm(
+            ["train"] + common + ["--out", out, "--checkpoint-dir", checkpoints, "--resume"], ranks: 3,
+            directory: scratch)
         #expect(resumed.status == 0, "\(resumed.errors)")
         #expect(try curves(resumed, nodes: 3) == curves(whole, nodes: 3))
     }
@@ -65,10 +79,15 @@ struct CheckpointTests {
         // The test runner's threads block signals, and a spawned process inherits the mask: start
         // mpirun as a shell would, with SIGUSR1 unblocked and at its default disposition.
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGUSR1]); "
-                             + "signal.signal(signal.SIGUSR1, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])",
-                             TrainJob.repositoryRoot.appendingPathComponent("scripts/mpirun-local").path, "--timeout", "120", "-np", "3", TrainJob.binary, "train", "--algorithm", "dekf", "--samples", "1000000",
-                             "--progress-every", "0.2", "--checkpoint-dir", checkpoints, "--out", scratch.appendingPathComponent("out").path]
+        process.arguments = [
+            "python3", "-c",
+            "import os, signal, sys; signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGUSR1]); "
+                + "signal.signal(signal.SIGUSR1, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])",
+            TrainJob.repositoryRoot.appendingPathComponent("scripts/mpirun-local").path, "--timeout", "120", "-np", "3",
+            TrainJob.binary, "train", "--algorithm", "dekf", "--samples", "1000000",
+            "--progress-every", "0.2", "--checkpoint-dir", checkpoints, "--out",
+            scratch.appendingPathComponent("out").path,
+        ]
         let log = scratch.appendingPathComponent("stdout")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: log)
@@ -88,10 +107,12 @@ struct CheckpointTests {
     @Test("--resume without a checkpoint, and checkpoints of an algorithm that has none, are one-line errors")
     func refusals() throws {
         let empty = try TrainJob.scratchDirectory().path
-        let none = try TrainJob.run(["--algorithm", "dpf", "--samples", "20", "--checkpoint-dir", empty, "--resume"], ranks: 3)
+        let none = try TrainJob.run(
+            ["--algorithm", "dpf", "--samples", "20", "--checkpoint-dir", empty, "--resume"], ranks: 3)
         #expect(none.status == 2)
         #expect(none.errors.contains("--resume: no checkpoint in \(empty)"), "\(none.errors)")
-        let unsupported = try TrainJob.run(["--algorithm", "cpf", "--samples", "20", "--checkpoint-dir", empty], ranks: 3)
+        let unsupported = try TrainJob.run(
+            ["--algorithm", "cpf", "--samples", "20", "--checkpoint-dir", empty], ranks: 3)
         #expect(unsupported.status == 2)
         #expect(unsupported.errors.contains("not supported yet: checkpoints of cpf"), "\(unsupported.errors)")
     }

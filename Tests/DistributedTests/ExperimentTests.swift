@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Distributed
 
 /// The experiment, plot, configuration-file and progress features of the dlstm binary, under
@@ -10,18 +11,27 @@ struct ExperimentTests {
         try String(contentsOf: directory.appendingPathComponent(path), encoding: .utf8)
     }
 
-    @Test("experiment fx: every run, a table in canonical order, the figures, and mpirun == in-process", arguments: [3, 4])
+    @Test(
+        "experiment fx: every run, a table in canonical order, the figures, and mpirun == in-process",
+        arguments: [3, 4])
     func experimentUnderMPI(ranks: Int) throws {
-        let runs = ["cpf", "dpf-metropolis", "sgd", "dekf", "dpf"]   // deliberately out of order
-        let arguments = { (out: URL) in ["experiment", "fx", "--samples", "60", "--algorithms", runs.joined(separator: ","), "--out", out.path] }
+        let runs = ["cpf", "dpf-metropolis", "sgd", "dekf", "dpf"]  // deliberately out of order
+        let arguments = { (out: URL) in
+            ["experiment", "fx", "--samples", "60", "--algorithms", runs.joined(separator: ","), "--out", out.path]
+        }
         let mpiDirectory = try TrainJob.scratchDirectory(), localDirectory = try TrainJob.scratchDirectory()
-        let mpi = try TrainJob.dlstm(arguments(mpiDirectory.appendingPathComponent("out")), ranks: ranks, directory: mpiDirectory)
-        let local = try TrainJob.dlstm(arguments(localDirectory.appendingPathComponent("out")), ranks: nil, nodes: ranks, directory: localDirectory)
+        let mpi = try TrainJob.dlstm(
+            arguments(mpiDirectory.appendingPathComponent("out")), ranks: ranks, directory: mpiDirectory)
+        let local = try TrainJob.dlstm(
+            arguments(localDirectory.appendingPathComponent("out")), ranks: nil, nodes: ranks, directory: localDirectory
+        )
         #expect(mpi.status == 0, "\(mpi.errors)")
         #expect(local.status == 0, "\(local.errors)")
         #expect(mpi.output.contains("Figure: \(mpi.directory.path)/mse.svg"))
 
-        let table = try file(mpi.directory, "table.md").split(separator: "\n").dropFirst(2).map { $0.split(separator: "|")[0].trimmingCharacters(in: .whitespaces) }
+        let table = try file(mpi.directory, "table.md").split(separator: "\n").dropFirst(2).map {
+            $0.split(separator: "|")[0].trimmingCharacters(in: .whitespaces)
+        }
         #expect(table == ["sgd", "dekf", "dpf", "dpf-metropolis", "cpf"])
         let csv = try file(mpi.directory, "table.csv").split(separator: "\n")
         #expect(csv.count == 6)
@@ -29,14 +39,19 @@ struct ExperimentTests {
         #expect(mse.components(separatedBy: "<polyline").count - 1 == runs.count)
         #expect(try file(mpi.directory, "communication.svg").contains("<rect"))
         for run in runs {
-            let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: mpi.directory.appendingPathComponent("\(run)/summary.json"))) as! [String: Any]
+            let summary =
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: mpi.directory.appendingPathComponent("\(run)/summary.json")))
+                as! [String: Any]
             #expect(summary["label"] as? String == run)
             #expect(summary["samples_per_node"] as? Int == 60)
             let settled = try #require(summary["samples_to_within_10pct"] as? Int)
             #expect((1...60).contains(settled))
             #expect(try file(mpi.directory, "\(run)/config.toml").contains("column = \"bp\""))
             for k in 0..<ranks {
-                #expect(try file(mpi.directory, "\(run)/node-\(k).csv") == file(local.directory, "\(run)/node-\(k).csv"), "\(run) node \(k)")
+                #expect(
+                    try file(mpi.directory, "\(run)/node-\(k).csv") == file(local.directory, "\(run)/node-\(k).csv"),
+                    "\(run) node \(k)")
             }
         }
         // Local trainers send nothing, the distributed ones do.
@@ -64,25 +79,28 @@ struct ExperimentTests {
         let scratch = try TrainJob.scratchDirectory()
         let config = scratch.appendingPathComponent("run.toml")
         try """
-            # a comment
-            algorithm = "dpf"
-            samples = 80
-            particles = 30
-            walk = "lazy"
-            seed = 5
-            quiet = true
-            """.write(to: config, atomically: true, encoding: .utf8)
+        # a comment
+        algorithm = "dpf"
+        samples = 80
+        particles = 30
+        walk = "lazy"
+        seed = 5
+        quiet = true
+        """.write(to: config, atomically: true, encoding: .utf8)
         let first = try TrainJob.run(["--config", config.path, "--particles", "20"], ranks: 3)
         #expect(first.status == 0, "\(first.errors)")
-        #expect(first.output.isEmpty)   // quiet = true came from the file
+        #expect(first.output.isEmpty)  // quiet = true came from the file
         let written = try file(first.directory, "config.toml")
-        #expect(written.contains("particles = 20") && written.contains("walk = \"lazy\"") && written.contains("seed = 5"))
-        let again = try TrainJob.run(["--config", first.directory.appendingPathComponent("config.toml").path, "--quiet"], ranks: 3)
+        #expect(
+            written.contains("particles = 20") && written.contains("walk = \"lazy\"") && written.contains("seed = 5"))
+        let again = try TrainJob.run(
+            ["--config", first.directory.appendingPathComponent("config.toml").path, "--quiet"], ranks: 3)
         #expect(again.status == 0, "\(again.errors)")
         for k in 0..<3 { #expect(try first.curve(node: k) == again.curve(node: k)) }
         // JSON: booleans are flags, numbers stay numbers.
         let json = scratch.appendingPathComponent("run.json")
-        try #"{"algorithm": "dpf", "samples": 80, "particles": 20, "walk": "lazy", "seed": 5, "quiet": true}"#.write(to: json, atomically: true, encoding: .utf8)
+        try #"{"algorithm": "dpf", "samples": 80, "particles": 20, "walk": "lazy", "seed": 5, "quiet": true}"#.write(
+            to: json, atomically: true, encoding: .utf8)
         let fromJSON = try TrainJob.run(["--config", json.path], ranks: 3)
         #expect(fromJSON.status == 0, "\(fromJSON.errors)")
         for k in 0..<3 { #expect(try first.curve(node: k) == fromJSON.curve(node: k)) }
@@ -97,21 +115,23 @@ struct ExperimentTests {
         #expect(try file(outcome.directory, "config.toml").contains("particles = 7"))
     }
 
-    @Test("bad configuration files: one line naming the file and the key, exit 2", arguments: [
-        ("run.toml", "particles = \"many\"\n", "'particles': The value 'many' is invalid"),
-        ("run.toml", "partcles = 5\n", "'partcles': Unknown option '--partcles'"),
-        ("run.toml", "particles = [1, 2]\n", "'particles': expected a string, number or boolean, not a array"),
-        ("run.toml", "samples = 5\nparticles =\n", "run.toml:2:"),
-        ("run.json", "{\"samples\": {\"a\": 1}}", "'samples': expected a string, number or boolean"),
-        ("run.json", "[1]", "expected one JSON object"),
-        ("run.yaml", "a: 1", "expected a .toml or .json file"),
-        // Found by scripts/fuzz: toml++ aborted the process on these (an assertion), exit 134.
-        ("run.toml", "samples = 5\n[;x]\n", "run.toml:2: a table header must start with a key, not ';'"),
-        ("run.toml", "samples = 5\n[\n", "run.toml:2: a table header must start with a key"),
-        ("run.toml", "samples = 5\r\n[;x]\r\n", "run.toml:2: a table header must start with a key, not ';'"),
-        ("run.toml", "samples = 5\u{1}\n", "run.toml:1: control character U+0001"),
-        ("run.toml", "\"a\\nb\" = 1\n", "'a\\nb' is not an option name"),
-    ])
+    @Test(
+        "bad configuration files: one line naming the file and the key, exit 2",
+        arguments: [
+            ("run.toml", "particles = \"many\"\n", "'particles': The value 'many' is invalid"),
+            ("run.toml", "partcles = 5\n", "'partcles': Unknown option '--partcles'"),
+            ("run.toml", "particles = [1, 2]\n", "'particles': expected a string, number or boolean, not a array"),
+            ("run.toml", "samples = 5\nparticles =\n", "run.toml:2:"),
+            ("run.json", "{\"samples\": {\"a\": 1}}", "'samples': expected a string, number or boolean"),
+            ("run.json", "[1]", "expected one JSON object"),
+            ("run.yaml", "a: 1", "expected a .toml or .json file"),
+            // Found by scripts/fuzz: toml++ aborted the process on these (an assertion), exit 134.
+            ("run.toml", "samples = 5\n[;x]\n", "run.toml:2: a table header must start with a key, not ';'"),
+            ("run.toml", "samples = 5\n[\n", "run.toml:2: a table header must start with a key"),
+            ("run.toml", "samples = 5\r\n[;x]\r\n", "run.toml:2: a table header must start with a key, not ';'"),
+            ("run.toml", "samples = 5\u{1}\n", "run.toml:1: control character U+0001"),
+            ("run.toml", "\"a\\nb\" = 1\n", "'a\\nb' is not an option name"),
+        ])
     func badConfiguration(name: String, text: String, expected: String) throws {
         let scratch = try TrainJob.scratchDirectory()
         let config = scratch.appendingPathComponent(name)
@@ -128,11 +148,12 @@ struct ExperimentTests {
         let arguments = ["--algorithm", "pf", "--particles", "200", "--samples", "1500", "--progress-every", "0.05"]
         let outcome = try TrainJob.run(arguments, ranks: 3)
         #expect(outcome.status == 0, "\(outcome.errors)")
-        let steps = outcome.output.split(separator: "\n").filter { $0.contains(" step ") && $0.contains("/1500: ") }.map {
+        let steps = outcome.output.split(separator: "\n").filter { $0.contains(" step ") && $0.contains("/1500: ") }.map
+        {
             Int($0.split(separator: " ")[2].split(separator: "/")[0])!
         }
         #expect(steps.count >= 2, "\(outcome.output)")
-        #expect(steps == steps.sorted() && Set(steps).count == steps.count)   // one printer, in order
+        #expect(steps == steps.sorted() && Set(steps).count == steps.count)  // one printer, in order
         #expect(outcome.output.contains("samples/s, MSE so far") && outcome.output.contains("ETA"))
         let quiet = try TrainJob.run(arguments + ["--quiet"], ranks: 3)
         #expect(quiet.status == 0)
@@ -143,16 +164,16 @@ struct ExperimentTests {
     func progressSchedule() {
         var schedule = ProgressSchedule(intervalSeconds: 2)
         #expect(schedule.isCheck(step: 1))
-        let first = schedule.checked(step: 1, elapsedSeconds: 0.001)   // 1 ms a step: too early to report
+        let first = schedule.checked(step: 1, elapsedSeconds: 0.001)  // 1 ms a step: too early to report
         #expect(!first)
-        #expect(schedule.nextCheck == 1 + 500)                          // (2 s / 4) / 1 ms
+        #expect(schedule.nextCheck == 1 + 500)  // (2 s / 4) / 1 ms
         #expect(!schedule.isCheck(step: 2))
-        let second = schedule.checked(step: 501, elapsedSeconds: 2.5)   // past the interval: report
-        let third = schedule.checked(step: 600, elapsedSeconds: 3.0)    // 0.5 s since the last report
+        let second = schedule.checked(step: 501, elapsedSeconds: 2.5)  // past the interval: report
+        let third = schedule.checked(step: 600, elapsedSeconds: 3.0)  // 0.5 s since the last report
         let fourth = schedule.checked(step: 1000, elapsedSeconds: 4.6)
         #expect(second && !third && fourth)
         var slow = ProgressSchedule(intervalSeconds: 1)
-        _ = slow.checked(step: 1, elapsedSeconds: 10)                // 10 s a step: check every step
+        _ = slow.checked(step: 1, elapsedSeconds: 10)  // 10 s a step: check every step
         #expect(slow.nextCheck == 2)
         #expect(!ProgressSchedule(intervalSeconds: 0).isCheck(step: 1))
     }

@@ -1,15 +1,21 @@
-import Testing
 import DataSources
 import LSTM
+import Testing
+
 @testable import Distributed
 
 /// K nodes in one process: properties of single moves that a whole-run summary cannot show.
 @Suite("Distributed trainers in one process")
 struct InProcessTests {
-    func run(_ algorithm: Algorithm, topology: Topology, steps: Int, configure: (inout DistributedSettings) -> Void = { _ in })
-        throws -> (DistributedTrainer, [[Double]]) {
+    func run(
+        _ algorithm: Algorithm, topology: Topology, steps: Int,
+        configure: (inout DistributedSettings) -> Void = { _ in }
+    )
+        throws -> (DistributedTrainer, [[Double]])
+    {
         let network = InProcessNetwork(topology: topology)
-        let teacher = SyntheticTeacher(shape: LSTMShape(hidden: 2, input: 2), noiseVariance: 0.002, count: .max, seed: 5)
+        let teacher = SyntheticTeacher(
+            shape: LSTMShape(hidden: 2, input: 2), noiseVariance: 0.002, count: .max, seed: 5)
         var settings = DistributedSettings(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2)))
         settings.trainer.particles = 16
         configure(&settings)
@@ -23,9 +29,11 @@ struct InProcessTests {
         return (trainer, predictions)
     }
 
-    @Test("DPF moves conserve particles: every move, the nodes together hold K N", arguments: [
-        ("line", 5, WalkKind.simple), ("star", 4, .lazy), ("ring", 3, .metropolis),
-    ])
+    @Test(
+        "DPF moves conserve particles: every move, the nodes together hold K N",
+        arguments: [
+            ("line", 5, WalkKind.simple), ("star", 4, .lazy), ("ring", 3, .metropolis),
+        ])
     func conservation(spec: String, nodes: Int, walk: WalkKind) throws {
         let steps = 6, s = 4
         let (trainer, _) = try run(.dpf, topology: Topology.named(spec, nodes: nodes), steps: steps) {

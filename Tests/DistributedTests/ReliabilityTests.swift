@@ -14,16 +14,25 @@ struct ReliabilityTests {
     /// (what, arguments, exit status, text the error line must contain)
     static let cases: [(String, [String], Int32, String)] = {
         var cases: [(String, [String], Int32, String)] = [
-            ("missing data file", ["--data", "/nonexistent/series.csv", "--column", "x"], 3, "/nonexistent/series.csv: cannot open"),
+            (
+                "missing data file", ["--data", "/nonexistent/series.csv", "--column", "x"], 3,
+                "/nonexistent/series.csv: cannot open"
+            ),
             ("unknown data format", ["--data", "/etc/hostname"], 3, "unknown data format"),
             ("walk steps 0", ["--walk-steps", "0"], 2, "--walk-steps 0: must be at least 1"),
             ("no particles", ["--particles", "0"], 2, "--particles 0: must be at least 1"),
-            ("negative noise variance", ["--observation-noise=-1"], 2, "--observation-noise -1.0: must be a finite variance > 0"),
+            (
+                "negative noise variance", ["--observation-noise=-1"], 2,
+                "--observation-noise -1.0: must be a finite variance > 0"
+            ),
             ("zero learning rate", ["--learning-rate", "0"], 2, "--learning-rate 0.0: must be positive and finite"),
             ("not a number", ["--particles", "many"], 2, "The value 'many' is invalid for '--particles"),
             ("unknown option", ["--partcles", "5"], 2, "Unknown option '--partcles'"),
             ("unknown algorithm", ["--algorithm", "adam"], 2, "--algorithm adam: expected one of"),
-            ("topology of the wrong size", ["--topology", "torus:2x3"], 4, "a 2x3 torus has 6 nodes but there are 3 ranks"),
+            (
+                "topology of the wrong size", ["--topology", "torus:2x3"], 4,
+                "a 2x3 torus has 6 nodes but there are 3 ranks"
+            ),
         ]
         let csv = "day,rate\n1,1.0\n2,1.1\n3,abc\n4,1.2\n"
         let nan = "day,rate\n1,1.0\n2,nan\n3,1.1\n"
@@ -33,20 +42,34 @@ struct ReliabilityTests {
         let text = "1\t1.5\tgood day\n2\tnot-a-score\tbad day\n"
         let lexicon = "good\t1.9\n"
         let config = "particles = 10\nbogus = 3\n"
-        let paths = (try? [
-            write(csv, name: "bad.csv"), write(nan, name: "nan.csv"), write(ragged, name: "ragged.jsonl"),
-            write(mismatched, name: "mismatched.jsonl"), write(empty, name: "empty.jsonl"), write(text, name: "tweets.txt"),
-            write(lexicon, name: "vader_lexicon.txt"), write(config, name: "run.toml"),
-        ]) ?? []
+        let paths =
+            (try? [
+                write(csv, name: "bad.csv"), write(nan, name: "nan.csv"), write(ragged, name: "ragged.jsonl"),
+                write(mismatched, name: "mismatched.jsonl"), write(empty, name: "empty.jsonl"),
+                write(text, name: "tweets.txt"),
+                write(lexicon, name: "vader_lexicon.txt"), write(config, name: "run.toml"),
+            ]) ?? []
         guard paths.count == 8 else { return cases }
         cases += [
-            ("CSV field not a number", ["--data", paths[0], "--column", "rate"], 3, "bad.csv:4: field 2 is 'abc', expected a finite number"),
-            ("CSV NaN", ["--data", paths[1], "--column", "rate"], 3, "nan.csv:3: field 2 is 'nan', expected a finite number"),
+            (
+                "CSV field not a number", ["--data", paths[0], "--column", "rate"], 3,
+                "bad.csv:4: field 2 is 'abc', expected a finite number"
+            ),
+            (
+                "CSV NaN", ["--data", paths[1], "--column", "rate"], 3,
+                "nan.csv:3: field 2 is 'nan', expected a finite number"
+            ),
             ("JSON Lines ragged vectors", ["--data", paths[2]], 3, "ragged.jsonl:1:"),
             ("JSON Lines mismatched p", ["--data", paths[3]], 3, "mismatched.jsonl:2:"),
             ("JSON Lines empty sequence", ["--data", paths[4]], 3, "empty.jsonl:1:"),
-            ("text score not a number", ["--data", paths[5], "--word-vectors", paths[6]], 3, "vader_lexicon.txt:1: expected token TAB mean TAB std"),
-            ("configuration with an unknown key", ["--config", paths[7]], 2, "run.toml: 'bogus': Unknown option '--bogus'"),
+            (
+                "text score not a number", ["--data", paths[5], "--word-vectors", paths[6]], 3,
+                "vader_lexicon.txt:1: expected token TAB mean TAB std"
+            ),
+            (
+                "configuration with an unknown key", ["--config", paths[7]], 2,
+                "run.toml: 'bogus': Unknown option '--bogus'"
+            ),
         ]
         return cases
     }()
@@ -65,26 +88,37 @@ struct ReliabilityTests {
     @Test("an output directory that cannot be written: exit 5 before any training")
     func unwritableOutput() throws {
         let scratch = try TrainJob.scratchDirectory()
-        let outcome = try TrainJob.dlstm(["train", "--samples", "20", "--out", "/proc/dlstm-cannot-write"], ranks: 3, directory: scratch)
+        let outcome = try TrainJob.dlstm(
+            ["train", "--samples", "20", "--out", "/proc/dlstm-cannot-write"], ranks: 3, directory: scratch)
         #expect(outcome.status == 5)
         let lines = outcome.errors.split(separator: "\n").filter { $0.contains("dlstm: error:") }
-        #expect(lines.count == 1 && lines[0].contains("--out /proc/dlstm-cannot-write: cannot create the directory"), "\(outcome.errors)")
+        #expect(
+            lines.count == 1 && lines[0].contains("--out /proc/dlstm-cannot-write: cannot create the directory"),
+            "\(outcome.errors)")
     }
 
     @Test("a rank that fails mid-run ends the whole job promptly, with the reason", arguments: [3, 4])
     func injectedFailure(ranks: Int) throws {
         let start = Date()
-        let outcome = try TrainJob.run(["--algorithm", "dpf", "--samples", "100000", "--inject-failure", "\(ranks - 1):30", "--quiet"], ranks: ranks, timeout: 120)
+        let outcome = try TrainJob.run(
+            ["--algorithm", "dpf", "--samples", "100000", "--inject-failure", "\(ranks - 1):30", "--quiet"],
+            ranks: ranks, timeout: 120)
         #expect(outcome.status == 1)
-        #expect(outcome.errors.contains("rank \(ranks - 1) of \(ranks): injected failure at node \(ranks - 1), step 30"), "\(outcome.errors)")
+        #expect(
+            outcome.errors.contains("rank \(ranks - 1) of \(ranks): injected failure at node \(ranks - 1), step 30"),
+            "\(outcome.errors)")
         #expect(Date().timeIntervalSince(start) < 20)
     }
 
     @Test("--timeout ends a job in which one rank hangs, naming the step, exit 124")
     func timeoutOnHang() throws {
         let start = Date()
-        let outcome = try TrainJob.run(["--algorithm", "dekf", "--samples", "100000", "--inject-failure", "1:40:hang", "--timeout", "3", "--quiet"],
-                                       ranks: 3, timeout: 120)
+        let outcome = try TrainJob.run(
+            [
+                "--algorithm", "dekf", "--samples", "100000", "--inject-failure", "1:40:hang", "--timeout", "3",
+                "--quiet",
+            ],
+            ranks: 3, timeout: 120)
         #expect(outcome.status == 124)
         #expect(outcome.errors.contains("--timeout 3 s reached at step 40 of 100000"), "\(outcome.errors)")
         let elapsed = Date().timeIntervalSince(start)
@@ -93,13 +127,16 @@ struct ReliabilityTests {
 
     @Test("a diverging trainer stops the job with the numerical-failure status and a clear reason, no NaN written")
     func divergence() throws {
-        let outcome = try TrainJob.run(["--algorithm", "sgd", "--learning-rate", "1e200", "--samples", "50", "--quiet"], ranks: 3, timeout: 60)
+        let outcome = try TrainJob.run(
+            ["--algorithm", "sgd", "--learning-rate", "1e200", "--samples", "50", "--quiet"], ranks: 3, timeout: 60)
         #expect(outcome.status == 6)
         #expect(outcome.errors.contains("is not finite at step"), "\(outcome.errors)")
         #expect(!FileManager.default.fileExists(atPath: outcome.directory.appendingPathComponent("summary.json").path))
     }
 
-    @Test("a run killed while writing its results leaves every file whole: the previous run's or the new one's", arguments: [0, 1, 3])
+    @Test(
+        "a run killed while writing its results leaves every file whole: the previous run's or the new one's",
+        arguments: [0, 1, 3])
     func killedWhileWriting(filesWritten: Int) throws {
         let scratch = try TrainJob.scratchDirectory()
         let out = scratch.appendingPathComponent("out").path
@@ -107,19 +144,24 @@ struct ReliabilityTests {
         let previous = try TrainJob.dlstm(common + ["--seed", "1"], ranks: 3, directory: scratch)
         #expect(previous.status == 0, "\(previous.errors)")
         let old = try files(in: out)
-        let reference = try TrainJob.run(["--algorithm", "dekf", "--samples", "200", "--quiet", "--seed", "2"], ranks: 3)
+        let reference = try TrainJob.run(
+            ["--algorithm", "dekf", "--samples", "200", "--quiet", "--seed", "2"], ranks: 3)
         let new = try files(in: reference.directory.path)
         // Rank 0 writes node-0/1/2.csv, config.toml, summary.json in that order; it is killed (SIGKILL)
         // halfway through file number filesWritten + 1.
-        let killed = try TrainJob.dlstm(common + ["--seed", "2", "--inject-kill-while-writing", String(filesWritten)], ranks: 3, directory: scratch)
+        let killed = try TrainJob.dlstm(
+            common + ["--seed", "2", "--inject-kill-while-writing", String(filesWritten)], ranks: 3, directory: scratch)
         #expect(killed.status != 0)
         let after = try files(in: out)
         let order = ["node-0.csv", "node-1.csv", "node-2.csv", "config.toml", "summary.json"]
         #expect(Set(after.keys) == Set(order), "\(after.keys.sorted())")
         for (index, name) in order.enumerated() {
-            #expect(after[name] == (index < filesWritten ? new[name] : old[name]), "\(name) after \(filesWritten) files")
+            #expect(
+                after[name] == (index < filesWritten ? new[name] : old[name]), "\(name) after \(filesWritten) files")
         }
-        #expect(old["node-0.csv"] != new["node-0.csv"], "the two seeds must give different curves, or the test proves nothing")
+        #expect(
+            old["node-0.csv"] != new["node-0.csv"],
+            "the two seeds must give different curves, or the test proves nothing")
     }
 
     /// The results files in `directory` by name; the temporary file a killed writer leaves
@@ -132,10 +174,16 @@ struct ReliabilityTests {
         return files
     }
 
-    @Test("DEKF whose covariance loses positive definiteness on one node stops every rank with the reason", arguments: [3, 4])
+    @Test(
+        "DEKF whose covariance loses positive definiteness on one node stops every rank with the reason",
+        arguments: [3, 4])
     func covarianceCollapse(ranks: Int) throws {
-        let outcome = try TrainJob.run(["--algorithm", "dekf", "--observation-noise", "1e-300", "--jitter", "1e-300", "--samples", "300", "--quiet"],
-                                       ranks: ranks, timeout: 60)
+        let outcome = try TrainJob.run(
+            [
+                "--algorithm", "dekf", "--observation-noise", "1e-300", "--jitter", "1e-300", "--samples", "300",
+                "--quiet",
+            ],
+            ranks: ranks, timeout: 60)
         #expect(outcome.status == 6)
         #expect(outcome.errors.contains("lost positive definiteness at step"), "\(outcome.errors)")
         #expect(!FileManager.default.fileExists(atPath: outcome.directory.appendingPathComponent("summary.json").path))

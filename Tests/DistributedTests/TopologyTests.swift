@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import Distributed
 
 @Suite("Topologies and walks")
@@ -32,7 +33,9 @@ struct TopologyTests {
         #expect(abs(RandomWalk(topology: complete, kind: .simple).slem - 0.25) < 1e-12)
     }
 
-    @Test("Metropolis weights: symmetric, rows and columns sum to 1", arguments: ["star", "line", "torus", "erdos-renyi:0.4:7", "complete"])
+    @Test(
+        "Metropolis weights: symmetric, rows and columns sum to 1",
+        arguments: ["star", "line", "torus", "erdos-renyi:0.4:7", "complete"])
     func metropolisWeights(spec: String) throws {
         let graph = try Topology.named(spec, nodes: 6)
         let c = graph.metropolisWeights
@@ -58,7 +61,9 @@ struct TopologyTests {
         for kind in WalkKind.allCases {
             let w = RandomWalk(topology: star, kind: kind)
             for j in 0..<5 {
-                let flow = (0..<5).map { i in w.stationary[i] * (w.transitions[i].first { $0.node == j }?.probability ?? 0) }.reduce(0, +)
+                let flow = (0..<5).map { i in
+                    w.stationary[i] * (w.transitions[i].first { $0.node == j }?.probability ?? 0)
+                }.reduce(0, +)
                 #expect(abs(flow - w.stationary[j]) < 1e-12)
             }
         }
@@ -71,15 +76,17 @@ struct TopologyTests {
         #expect(try Topology.named("torus", nodes: 9).degrees == [Int](repeating: 4, count: 9))
     }
 
-    @Test("bad adjacency matrices are rejected with the line and the reason", arguments: [
-        ("0 1\n1 0 1\n", "m.txt:2: 3 entries, but line 1 has 2"),
-        ("0 1 0\n1 0 1\n", "2 rows of 3 entries"),
-        ("0 1\n0 0\n", "not symmetric"),
-        ("1 1\n1 0\n", "self loop"),
-        ("0 1 0 0\n1 0 0 0\n0 0 0 1\n0 0 1 0\n", "not connected"),
-        ("0 2\n2 0\n", "m.txt:1: '2' is not 0 or 1"),
-        ("# nothing\n\n", "no matrix rows"),
-    ])
+    @Test(
+        "bad adjacency matrices are rejected with the line and the reason",
+        arguments: [
+            ("0 1\n1 0 1\n", "m.txt:2: 3 entries, but line 1 has 2"),
+            ("0 1 0\n1 0 1\n", "2 rows of 3 entries"),
+            ("0 1\n0 0\n", "not symmetric"),
+            ("1 1\n1 0\n", "self loop"),
+            ("0 1 0 0\n1 0 0 0\n0 0 0 1\n0 0 1 0\n", "not connected"),
+            ("0 2\n2 0\n", "m.txt:1: '2' is not 0 or 1"),
+            ("# nothing\n\n", "no matrix rows"),
+        ])
     func badMatrices(text: String, expected: String) {
         do {
             _ = try Topology.parse(text, name: "m.txt")

@@ -8,7 +8,8 @@ struct TrainJob {
 
     /// The release binary: the particle filters are far too slow unoptimised. scripts/test builds it.
     static var binary: String {
-        ProcessInfo.processInfo.environment["DLSTM_BINARY"] ?? repositoryRoot.appendingPathComponent(".build/release/dlstm").path
+        ProcessInfo.processInfo.environment["DLSTM_BINARY"]
+            ?? repositoryRoot.appendingPathComponent(".build/release/dlstm").path
     }
 
     struct Outcome {
@@ -38,8 +39,9 @@ struct TrainJob {
     /// `dlstm train ARGUMENTS --out DIR`; `ranks` nil: in-process with `nodes` nodes.
     static func run(_ arguments: [String], ranks: Int?, nodes: Int? = nil, timeout: Int = 300) throws -> Outcome {
         let directory = try scratchDirectory()
-        return try dlstm(["train"] + arguments + ["--out", directory.appendingPathComponent("out").path], ranks: ranks, nodes: nodes,
-                         timeout: timeout, directory: directory)
+        return try dlstm(
+            ["train"] + arguments + ["--out", directory.appendingPathComponent("out").path], ranks: ranks, nodes: nodes,
+            timeout: timeout, directory: directory)
     }
 
     static func scratchDirectory() throws -> URL {
@@ -50,9 +52,12 @@ struct TrainJob {
 
     /// Any dlstm command line; stdout and stderr go to files in `directory`, and the outcome's
     /// directory is `directory`/out. `ranks` and `nodes` both nil: the command as given.
-    static func dlstm(_ arguments: [String], ranks: Int?, nodes: Int? = nil, timeout: Int = 300, directory: URL) throws -> Outcome {
+    static func dlstm(_ arguments: [String], ranks: Int?, nodes: Int? = nil, timeout: Int = 300, directory: URL) throws
+        -> Outcome
+    {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
-            throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: binary + " (build it: swift build -c release)"])
+            throw CocoaError(
+                .fileNoSuchFile, userInfo: [NSFilePathErrorKey: binary + " (build it: swift build -c release)"])
         }
         let process = Process()
         var full = arguments
@@ -74,9 +79,10 @@ struct TrainJob {
         process.standardInput = FileHandle.nullDevice
         try process.run()
         process.waitUntilExit()
-        return Outcome(status: process.terminationStatus,
-                       output: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-                       errors: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
-                       directory: directory.appendingPathComponent("out"))
+        return Outcome(
+            status: process.terminationStatus,
+            output: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+            errors: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
+            directory: directory.appendingPathComponent("out"))
     }
 }

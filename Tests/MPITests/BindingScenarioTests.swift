@@ -39,7 +39,9 @@ struct BindingScenarioTests {
     func throwingRankAbortsJob(ranks: Int) throws {
         let outcome = try MPIJob.run("MPIScenarios", ["fail"], ranks: ranks, timeout: 30)
         #expect(outcome.status != 0)
-        #expect(outcome.errors.contains("rank \(ranks - 1) of \(ranks): injected failure on rank \(ranks - 1)"), "\(outcome.errors)")
+        #expect(
+            outcome.errors.contains("rank \(ranks - 1) of \(ranks): injected failure on rank \(ranks - 1)"),
+            "\(outcome.errors)")
         #expect(outcome.seconds < 15, "took \(outcome.seconds) s to end")
         #expect(!outcome.errors.contains("timeout"), "ended by mpirun's timeout, not by the abort")
     }

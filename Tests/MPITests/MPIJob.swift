@@ -43,9 +43,10 @@ struct MPIJob {
         let start = Date()
         try process.run()
         process.waitUntilExit()
-        return Outcome(status: process.terminationStatus,
-                       output: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
-                       errors: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
-                       seconds: Date().timeIntervalSince(start))
+        return Outcome(
+            status: process.terminationStatus,
+            output: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+            errors: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "",
+            seconds: Date().timeIntervalSince(start))
     }
 }

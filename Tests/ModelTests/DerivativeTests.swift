@@ -23,12 +23,15 @@ struct DerivativeTests {
     @Test("F = d phi / d a of the state-space form", arguments: Pooling.allCases, [false, true])
     func transitionJacobianMatchesFiniteDifferences(pooling: Pooling, carryState: Bool) {
         for (index, (n, p, m)) in derivativeCases.enumerated() {
-            let system = LSTMStateSpace(model: LSTMModel(shape: LSTMShape(hidden: n, input: p), pooling: pooling),
-                                        carryState: carryState)
+            let system = LSTMStateSpace(
+                model: LSTMModel(shape: LSTMShape(hidden: n, input: p), pooling: pooling),
+                carryState: carryState)
             let state = randomVector(system.shape.stateCount, seed: UInt64(300 + index))
             let sample = randomSample(length: m, input: p, seed: UInt64(400 + index))
             let analytic = system.fullJacobian(state, sample: sample)
-            let numeric = finiteDifferenceJacobian(at: state) { system.transition($0, sample: sample, jacobian: false).state }
+            let numeric = finiteDifferenceJacobian(at: state) {
+                system.transition($0, sample: sample, jacobian: false).state
+            }
             let error = relativeError(analytic.elements, numeric.flatMap { $0 })
             #expect(error < 1e-6, "n=\(n) p=\(p) m=\(m) \(pooling) carry=\(carryState): relative error \(error)")
             if !carryState {

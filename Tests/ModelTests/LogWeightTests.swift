@@ -8,8 +8,8 @@ import Testing
 struct LogWeightTests {
     @Test("log-sum-exp of terms whose exp overflows or underflows is exact")
     func logSumExpExtremes() {
-        #expect(logSumExp([1000, 1000]) == 1000 + log(2.0))          // exp(1000) = inf
-        #expect(logSumExp([-1e6, -1e6 - log(3.0)]) == -1e6 + log(4.0 / 3))   // exp(-1e6) = 0
+        #expect(logSumExp([1000, 1000]) == 1000 + log(2.0))  // exp(1000) = inf
+        #expect(logSumExp([-1e6, -1e6 - log(3.0)]) == -1e6 + log(4.0 / 3))  // exp(-1e6) = 0
         #expect(logSumExp([-1e308, -1e308]).isFinite)
         #expect(logSumExp([-.infinity, 5, .nan]) == 5, "NaN and -inf terms carry no weight")
         #expect(logSumExp([Double]()) == -.infinity)

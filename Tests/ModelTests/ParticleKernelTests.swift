@@ -4,7 +4,9 @@ import Testing
 
 @Suite("batched particle kernel against the reference model")
 struct ParticleKernelTests {
-    @Test("every particle's estimate and pooled state", arguments: Pooling.allCases, [(2, 2, 1, 80), (3, 1, 6, 13), (5, 4, 9, 17), (1, 3, 2, 1), (4, 6, 3, 9)])
+    @Test(
+        "every particle's estimate and pooled state", arguments: Pooling.allCases,
+        [(2, 2, 1, 80), (3, 1, 6, 13), (5, 4, 9, 17), (1, 3, 2, 1), (4, 6, 3, 9)])
     func kernelMatchesReference(pooling: Pooling, sizes: (Int, Int, Int, Int)) {
         let (n, p, m, count) = sizes
         let model = LSTMModel(shape: LSTMShape(hidden: n, input: p), pooling: pooling)
@@ -25,19 +27,23 @@ struct ParticleKernelTests {
         let kernel = ParticleKernel(shape: model.shape, pooling: pooling)
         var output = KernelOutput()
         for carried in [false, true] {
-            kernel.evaluate(particles, sample: sample, initialCell: carried ? initialCell : nil,
-                            initialOutput: carried ? initialOutput : nil, into: &output)
+            kernel.evaluate(
+                particles, sample: sample, initialCell: carried ? initialCell : nil,
+                initialOutput: carried ? initialOutput : nil, into: &output)
             var worst = 0.0
             for i in 0..<count {
-                let trace = model.forward(theta: thetas[i], sample: sample, initialCell: carried ? cells[i] : nil,
-                                          initialOutput: carried ? outputs[i] : nil)
+                let trace = model.forward(
+                    theta: thetas[i], sample: sample, initialCell: carried ? cells[i] : nil,
+                    initialOutput: carried ? outputs[i] : nil)
                 worst = max(worst, abs(output.estimates[i] - trace.estimate))
                 for k in 0..<n {
                     worst = max(worst, abs(output.pooledCell[k * particles.paddedCount + i] - trace.pooledCell[k]))
                     worst = max(worst, abs(output.pooledOutput[k * particles.paddedCount + i] - trace.pooledOutput[k]))
                 }
             }
-            #expect(worst < 1e-12, "n=\(n) p=\(p) m=\(m) N=\(count) \(pooling) carried=\(carried): largest difference \(worst)")
+            #expect(
+                worst < 1e-12,
+                "n=\(n) p=\(p) m=\(m) N=\(count) \(pooling) carried=\(carried): largest difference \(worst)")
         }
     }
 
@@ -65,7 +71,7 @@ struct ParticleKernelTests {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 func Foundation_exp(_ x: Double) -> Double { Glibc.exp(x) }
 func Foundation_tanh(_ x: Double) -> Double { Glibc.tanh(x) }

@@ -10,8 +10,10 @@ struct RandomTests {
         let cases: [((UInt32, UInt32, UInt32, UInt32), (UInt32, UInt32), [UInt32])] = [
             ((0, 0, 0, 0), (0, 0), [0x6627_e8d5, 0xe169_c58d, 0xbc57_ac4c, 0x9b00_dbd8]),
             ((.max, .max, .max, .max), (.max, .max), [0x408f_276d, 0x41c8_3b0e, 0xa20b_c7c6, 0x6d54_51fd]),
-            ((0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344), (0xa409_3822, 0x299f_31d0),
-             [0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1]),
+            (
+                (0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344), (0xa409_3822, 0x299f_31d0),
+                [0xd16c_fe09, 0x94fd_cceb, 0x5001_e420, 0x2412_6ea1]
+            ),
         ]
         for (counter, key, expected) in cases {
             let out = Philox4x32(key: key).block(counter)
@@ -27,7 +29,8 @@ struct RandomTests {
         }
         let reference = draws(1, 7, .jitter, 3)
         #expect(draws(1, 7, .jitter, 3) == reference)
-        for other in [draws(2, 7, .jitter, 3), draws(1, 8, .jitter, 3), draws(1, 7, .walk, 3), draws(1, 7, .jitter, 4)] {
+        for other in [draws(2, 7, .jitter, 3), draws(1, 8, .jitter, 3), draws(1, 7, .walk, 3), draws(1, 7, .jitter, 4)]
+        {
             #expect(other != reference)
         }
     }
@@ -67,7 +70,9 @@ struct RandomTests {
         for (k, x) in points.enumerated() {
             let p = 0.5 * erfc(-x / 2.0.squareRoot())
             let observed = Double(below[k]) / Double(count)
-            #expect(abs(observed - p) < 5 * (p * (1 - p) / Double(count)).squareRoot() + 1e-6, "P(g < \(x)) = \(observed), expected \(p)")
+            #expect(
+                abs(observed - p) < 5 * (p * (1 - p) / Double(count)).squareRoot() + 1e-6,
+                "P(g < \(x)) = \(observed), expected \(p)")
         }
     }
 }

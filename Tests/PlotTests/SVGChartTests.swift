@@ -1,22 +1,29 @@
 import Foundation
-#if canImport(FoundationXML)
-import FoundationXML
-#endif
 import Testing
+
 @testable import Plots
+
+#if canImport(FoundationXML)
+    import FoundationXML
+#endif
 
 /// Counts the elements of an SVG document; fails on malformed XML.
 final class ElementCounter: NSObject, XMLParserDelegate {
     var counts = [String: Int]()
     var texts = [String]()
     private var inText = false
-    func parser(_ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?, attributes: [String: String] = [:]) {
+    func parser(
+        _ parser: XMLParser, didStartElement name: String, namespaceURI: String?, qualifiedName: String?,
+        attributes: [String: String] = [:]
+    ) {
         counts[name, default: 0] += 1
         inText = name == "text"
         if inText { texts.append("") }
     }
     func parser(_ parser: XMLParser, foundCharacters string: String) { if inText { texts[texts.count - 1] += string } }
-    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) { inText = false }
+    func parser(_ parser: XMLParser, didEndElement name: String, namespaceURI: String?, qualifiedName: String?) {
+        inText = false
+    }
 }
 
 func parse(_ svg: String) -> ElementCounter? {
@@ -28,33 +35,42 @@ func parse(_ svg: String) -> ElementCounter? {
 
 @Suite struct SVGChartTests {
     @Test func lineChartIsWellFormedWithOneLinePerSeriesAndLegend() throws {
-        let figure = Figure(title: "MSE <&> curves", panels: [
-            .lines(title: "MSE", x: Axis("samples per node"), y: Axis("MSE", logarithmic: true), series: [
-                Series("dpf", points: (1...100).map { (x: Double($0), y: 1 / Double($0)) }),
-                Series("pf", points: (1...100).map { (x: Double($0), y: 2 / Double($0)) }),
-                Series("ideal", points: [(1, 1), (100, 0.01)], isReference: true),
-            ]),
-        ])
+        let figure = Figure(
+            title: "MSE <&> curves",
+            panels: [
+                .lines(
+                    title: "MSE", x: Axis("samples per node"), y: Axis("MSE", logarithmic: true),
+                    series: [
+                        Series("dpf", points: (1...100).map { (x: Double($0), y: 1 / Double($0)) }),
+                        Series("pf", points: (1...100).map { (x: Double($0), y: 2 / Double($0)) }),
+                        Series("ideal", points: [(1, 1), (100, 0.01)], isReference: true),
+                    ])
+            ])
         let counter = try #require(parse(figure.svg()))
         #expect(counter.counts["polyline"] == 3)
         #expect(counter.texts.contains("dpf") && counter.texts.contains("pf") && counter.texts.contains("ideal"))
-        #expect(counter.texts.contains("MSE <&> curves"))   // escaped, then read back
+        #expect(counter.texts.contains("MSE <&> curves"))  // escaped, then read back
         // A log axis over two decades is labelled at the decades.
         #expect(counter.texts.contains("0.01") && counter.texts.contains("0.1") && counter.texts.contains("1"))
         #expect(counter.texts.contains("samples per node"))
     }
 
     @Test func barChartSkipsNonPositiveBarsOnALogAxis() throws {
-        let figure = Figure(title: "bytes", panels: [
-            .bars(title: "bytes per step", y: Axis("bytes", logarithmic: true), bars: [("sgd", 0, nil), ("dpf", 84_000, nil), ("dekf", 18_000, "#123456")]),
-        ])
+        let figure = Figure(
+            title: "bytes",
+            panels: [
+                .bars(
+                    title: "bytes per step", y: Axis("bytes", logarithmic: true),
+                    bars: [("sgd", 0, nil), ("dpf", 84_000, nil), ("dekf", 18_000, "#123456")])
+            ])
         let counter = try #require(parse(figure.svg()))
-        #expect(counter.counts["rect"] == 2 + 1)   // background + two bars
+        #expect(counter.counts["rect"] == 2 + 1)  // background + two bars
         #expect(counter.texts.contains("84K") && counter.texts.contains("18K") && counter.texts.contains("sgd"))
     }
 
     @Test func panelsSitSideBySide() throws {
-        let panel = Panel.lines(title: "p", x: Axis("x"), y: Axis("y"), series: [Series("a", points: [(1, 1), (2, 2)], markers: true)])
+        let panel = Panel.lines(
+            title: "p", x: Axis("x"), y: Axis("y"), series: [Series("a", points: [(1, 1), (2, 2)], markers: true)])
         let svg = Figure(title: "two", panels: [panel, panel]).svg()
         let counter = try #require(parse(svg))
         #expect(counter.counts["g"] == 2)
@@ -63,7 +79,14 @@ func parse(_ svg: String) -> ElementCounter? {
     }
 
     @Test func emptyDataSaysSoInsteadOfCrashing() throws {
-        let svg = Figure(title: "none", panels: [.lines(title: "p", x: Axis("x"), y: Axis("y", logarithmic: true), series: [Series("a", points: [(1, 0), (2, -1)])])]).svg()
+        let svg = Figure(
+            title: "none",
+            panels: [
+                .lines(
+                    title: "p", x: Axis("x"), y: Axis("y", logarithmic: true),
+                    series: [Series("a", points: [(1, 0), (2, -1)])])
+            ]
+        ).svg()
         let counter = try #require(parse(svg))
         #expect(counter.texts.contains("no data"))
     }

@@ -26,8 +26,9 @@ func variance(_ values: [Double]) -> Double {
 struct ConvergenceTests {
     static let noise = 0.002
     static var teacherSamples: [Sample] {
-        var teacher = SyntheticTeacher(shape: LSTMShape(hidden: 2, input: 2), parameterScale: 2, noiseVariance: noise, lengths: 1...4,
-                                       count: 6000, seed: 11)
+        var teacher = SyntheticTeacher(
+            shape: LSTMShape(hidden: 2, input: 2), parameterScale: 2, noiseVariance: noise, lengths: 1...4,
+            count: 6000, seed: 11)
         return try! teacher.collect()
     }
 
@@ -50,7 +51,8 @@ struct ConvergenceTests {
             errors = try prequentialErrors(&trainer, samples)
         }
         let early = mean(errors[0..<500]), late = mean(errors[5000...])
-        print("\(name): label variance \(labelVariance), MSE first 500 \(early), last 1000 \(late), noise \(Self.noise)")
+        print(
+            "\(name): label variance \(labelVariance), MSE first 500 \(early), last 1000 \(late), noise \(Self.noise)")
         #expect(late < 0.5 * labelVariance, "\(name): final MSE \(late) vs label variance \(labelVariance)")
         #expect(late < 0.75 * early, "\(name) did not improve: \(early) -> \(late)")
         if name == "ekf" {

@@ -13,11 +13,13 @@ struct ReferenceKalmanFilter {
         let n = mean.count
         let predicted = (0..<n).map { i in (0..<n).map { a[i][$0] * mean[$0] }.reduce(0, +) }
         var p = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
-        for i in 0..<n { for j in 0..<n {
-            var sum = 0.0
-            for k in 0..<n { for l in 0..<n { sum += a[i][k] * covariance[k][l] * a[j][l] } }
-            p[i][j] = sum + (i == j ? q : 0)
-        } }
+        for i in 0..<n {
+            for j in 0..<n {
+                var sum = 0.0
+                for k in 0..<n { for l in 0..<n { sum += a[i][k] * covariance[k][l] * a[j][l] } }
+                p[i][j] = sum + (i == j ? q : 0)
+            }
+        }
         let pc = (0..<n).map { i in (0..<n).map { p[i][$0] * c[$0] }.reduce(0, +) }
         let s = zip(c, pc).map(*).reduce(0, +) + r
         let innovation = d - zip(c, predicted).map(*).reduce(0, +)
@@ -38,7 +40,9 @@ struct LinearParticleCloud: ParticleCloud {
         for i in particles.indices {
             var random = RandomStream(seed: seed, step: step, purpose: .jitter, index: i)
             let x = particles[i]
-            particles[i] = (0..<x.count).map { r in (0..<x.count).map { a[r][$0] * x[$0] }.reduce(0, +) + q.squareRoot() * random.nextGaussian() }
+            particles[i] = (0..<x.count).map { r in
+                (0..<x.count).map { a[r][$0] * x[$0] }.reduce(0, +) + q.squareRoot() * random.nextGaussian()
+            }
         }
     }
 
@@ -63,7 +67,9 @@ struct FilterTests {
         var random = RandomStream(seed: 99, purpose: .testing)
         var x = [1.0, -1.0]
         return (1...steps).map { t in
-            x = (0..<2).map { i in (0..<2).map { transition[i][$0] * x[$0] }.reduce(0, +) + q.squareRoot() * random.nextGaussian() }
+            x = (0..<2).map { i in
+                (0..<2).map { transition[i][$0] * x[$0] }.reduce(0, +) + q.squareRoot() * random.nextGaussian()
+            }
             return zip(observationVector(t), x).map(*).reduce(0, +) + r.squareRoot() * random.nextGaussian()
         }
     }
@@ -71,18 +77,22 @@ struct FilterTests {
     @Test("on a linear-Gaussian model the EKF is the exact Kalman filter")
     func ekfEqualsKalmanFilter() throws {
         let q = 0.05, r = 0.2
-        let model = LinearGaussianModel(transitionMatrix: Matrix(rows: 2, columns: 2, elements: Self.transition.flatMap { $0 }),
-                                        observationVector: { [1, $0[0]] })
-        var ekf = ExtendedKalmanFilter(model: model, initialState: [0.5, 0], initialCovariance: .identity(2, scale: 2),
-                                       processNoise: q, observationNoise: r)
-        var reference = ReferenceKalmanFilter(mean: [0.5, 0], covariance: [[2, 0], [0, 2]], a: Self.transition, q: q, r: r)
+        let model = LinearGaussianModel(
+            transitionMatrix: Matrix(rows: 2, columns: 2, elements: Self.transition.flatMap { $0 }),
+            observationVector: { [1, $0[0]] })
+        var ekf = ExtendedKalmanFilter(
+            model: model, initialState: [0.5, 0], initialCovariance: .identity(2, scale: 2),
+            processNoise: q, observationNoise: r)
+        var reference = ReferenceKalmanFilter(
+            mean: [0.5, 0], covariance: [[2, 0], [0, 2]], a: Self.transition, q: q, r: r)
         for (t, d) in Self.observations(steps: 60, q: q, r: r).enumerated() {
             let c = Self.observationVector(t + 1)
             ekf.timeUpdate(input: [c[1]])
             try ekf.measurementUpdate(observation: d, input: [c[1]])
             reference.step(observationVector: c, observation: d)
             for i in 0..<2 {
-                #expect(abs(ekf.state[i] - reference.mean[i]) < 1e-12, "step \(t): state \(ekf.state) vs \(reference.mean)")
+                #expect(
+                    abs(ekf.state[i] - reference.mean[i]) < 1e-12, "step \(t): state \(ekf.state) vs \(reference.mean)")
                 for j in 0..<2 { #expect(abs(ekf.covariance[i, j] - reference.covariance[i][j]) < 1e-12) }
             }
         }
@@ -92,7 +102,8 @@ struct FilterTests {
     func particleFilterConvergesToKalmanFilter() throws {
         let q = 0.05, r = 0.2, steps = 25
         let data = Self.observations(steps: steps, q: q, r: r)
-        var reference = ReferenceKalmanFilter(mean: [0, 0], covariance: [[1, 0], [0, 1]], a: Self.transition, q: q, r: r)
+        var reference = ReferenceKalmanFilter(
+            mean: [0, 0], covariance: [[1, 0], [0, 1]], a: Self.transition, q: q, r: r)
         var exact = [[Double]]()
         for (t, d) in data.enumerated() {
             reference.step(observationVector: Self.observationVector(t + 1), observation: d)
@@ -105,8 +116,9 @@ struct FilterTests {
             for run in 0..<4 {
                 var random = RandomStream(seed: UInt64(run), purpose: .initialization)
                 let initial = (0..<n).map { _ in [random.nextGaussian(), random.nextGaussian()] }
-                var filter = ParticleFilter(cloud: LinearParticleCloud(particles: initial, a: Self.transition, q: q, seed: UInt64(run)),
-                                            observationNoise: r, seed: UInt64(run))
+                var filter = ParticleFilter(
+                    cloud: LinearParticleCloud(particles: initial, a: Self.transition, q: q, seed: UInt64(run)),
+                    observationNoise: r, seed: UInt64(run))
                 for (t, d) in data.enumerated() {
                     _ = try filter.predict(input: Self.observationVector(t + 1))
                     let estimate = filter.update(observation: d)
@@ -137,7 +149,9 @@ struct FilterTests {
             let meanCount = counts[i] / Double(runs), expected = Double(n) * w
             // The multinomial variance N w (1 - w) bounds the others' (they are lower-variance schemes).
             let standardError = (Double(n) * w * (1 - w) / Double(runs)).squareRoot()
-            #expect(abs(meanCount - expected) <= 5 * standardError + 1e-12, "\(scheme) particle \(i): \(meanCount) vs \(expected)")
+            #expect(
+                abs(meanCount - expected) <= 5 * standardError + 1e-12,
+                "\(scheme) particle \(i): \(meanCount) vs \(expected)")
         }
     }
 
@@ -146,13 +160,15 @@ struct FilterTests {
         let system = LSTMStateSpace(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 3)), carryState: true)
         var random = RandomStream(seed: 4, purpose: .testing)
         let state = (0..<system.stateCount).map { _ in 0.5 * random.nextGaussian() }
-        let root = Matrix(rows: system.stateCount, columns: system.stateCount,
-                          elements: (0..<(system.stateCount * system.stateCount)).map { _ in 0.1 * random.nextGaussian() })
+        let root = Matrix(
+            rows: system.stateCount, columns: system.stateCount,
+            elements: (0..<(system.stateCount * system.stateCount)).map { _ in 0.1 * random.nextGaussian() })
         var covariance = Matrix(rows: system.stateCount, columns: system.stateCount)
         gemm(root, .none, root, .transposed, into: &covariance)
         let sample = Sample(inputs: (0..<9).map { _ in random.nextGaussian() }, length: 3, label: 0)
-        var ekf = ExtendedKalmanFilter(model: system, initialState: state, initialCovariance: covariance,
-                                       processNoise: 0.01, observationNoise: 0.1)
+        var ekf = ExtendedKalmanFilter(
+            model: system, initialState: state, initialCovariance: covariance,
+            processNoise: 0.01, observationNoise: 0.1)
         ekf.timeUpdate(input: sample)
         let f = system.fullJacobian(state, sample: sample)
         var expected = f * covariance * f.transposed

@@ -5,17 +5,21 @@ import Trainers
 
 @Suite("resampling policy and Liu-West shrinkage")
 struct PolicyTests {
-    @Test("ESS-triggered resampling resamples only when the ESS falls below fraction N, and still tracks the Kalman filter")
+    @Test(
+        "ESS-triggered resampling resamples only when the ESS falls below fraction N, and still tracks the Kalman filter"
+    )
     func effectiveSampleSizePolicy() throws {
         let q = 0.05, r = 0.2, steps = 25, n = 2000
         let data = FilterTests.observations(steps: steps, q: q, r: r)
-        let reference = ReferenceKalmanFilter(mean: [0, 0], covariance: [[1, 0], [0, 1]], a: FilterTests.transition, q: q, r: r)
+        let reference = ReferenceKalmanFilter(
+            mean: [0, 0], covariance: [[1, 0], [0, 1]], a: FilterTests.transition, q: q, r: r)
         var counts = [Double: Int]()
         for fraction in [0.0, 0.5, 1.01] {
             var random = RandomStream(seed: 4, purpose: .initialization)
             let initial = (0..<n).map { _ in [random.nextGaussian(), random.nextGaussian()] }
-            var filter = ParticleFilter(cloud: LinearParticleCloud(particles: initial, a: FilterTests.transition, q: q, seed: 4),
-                                        observationNoise: r, policy: .effectiveSampleSize(fraction: fraction), seed: 4)
+            var filter = ParticleFilter(
+                cloud: LinearParticleCloud(particles: initial, a: FilterTests.transition, q: q, seed: 4),
+                observationNoise: r, policy: .effectiveSampleSize(fraction: fraction), seed: 4)
             var error = 0.0
             var kalman = reference
             for (t, d) in data.enumerated() {
@@ -28,7 +32,9 @@ struct PolicyTests {
                 if fraction == 0 { #expect(filter.logWeights != weightsBefore) }
             }
             counts[fraction] = filter.resampledSteps
-            if fraction == 0.5 { #expect(error / Double(2 * steps) < 0.1, "mean |PF - KF| \(error / Double(2 * steps))") }
+            if fraction == 0.5 {
+                #expect(error / Double(2 * steps) < 0.1, "mean |PF - KF| \(error / Double(2 * steps))")
+            }
         }
         #expect(counts[0.0] == 0)
         #expect(counts[1.01] == steps)  // ESS <= N < 1.01 N: every step
@@ -51,8 +57,9 @@ struct PolicyTests {
         }
         // h = 0.5: without the shrinkage the variance would grow by h^2 = 25%, without the noise fall by 25%.
         for shrinkage in [nil, 0.5] as [Double?] {
-            var cloud = LSTMParticleCloud(model: model, count: count, initialSpread: 0.5, jitterVariance: 0.04,
-                                          liuWestShrinkage: shrinkage, seed: 3)
+            var cloud = LSTMParticleCloud(
+                model: model, count: count, initialSpread: 0.5, jitterVariance: 0.04,
+                liuWestShrinkage: shrinkage, seed: 3)
             let before = moments(cloud)
             cloud.propagate(step: 1, weights: uniform)
             let after = moments(cloud)
@@ -60,7 +67,9 @@ struct PolicyTests {
                 // sd of a mean of 4000 draws with variance 0.25 is 0.008.
                 #expect(abs(after.mean[j] - before.mean[j]) < 0.03)
                 let expected = before.variance[j] + (shrinkage == nil ? 0.04 : 0)
-                #expect(abs(after.variance[j] - expected) < 0.1 * expected, "parameter \(j): \(after.variance[j]) vs \(expected)")
+                #expect(
+                    abs(after.variance[j] - expected) < 0.1 * expected,
+                    "parameter \(j): \(after.variance[j]) vs \(expected)")
             }
         }
     }

@@ -7,8 +7,11 @@ import Trainers
 @Suite("extreme settings: no silent NaN")
 struct RobustnessTests {
     func samples(scale: Double, count: Int = 50) throws -> [Sample] {
-        var teacher = SyntheticTeacher(shape: LSTMShape(hidden: 2, input: 2), noiseVariance: 0.01, count: count, seed: 3)
-        return try teacher.collect().map { Sample(inputs: $0.inputs.map { $0 * scale }, length: $0.length, label: $0.label) }
+        var teacher = SyntheticTeacher(
+            shape: LSTMShape(hidden: 2, input: 2), noiseVariance: 0.01, count: count, seed: 3)
+        return try teacher.collect().map {
+            Sample(inputs: $0.inputs.map { $0 * scale }, length: $0.length, label: $0.label)
+        }
     }
 
     /// Runs `trainer` over `data`, expecting every prediction, and the parameters at the end, finite.
@@ -31,21 +34,26 @@ struct RobustnessTests {
         #expect(trainer.filter.degenerateSteps > 0, "the test did not reach the all-zero-weight case")
     }
 
-    @Test("log-likelihoods near -1e11 (exp underflows to 0 for every particle): weighted by their differences, no recovery needed")
+    @Test(
+        "log-likelihoods near -1e11 (exp underflows to 0 for every particle): weighted by their differences, no recovery needed"
+    )
     func underflowingWeights() throws {
         var settings = TrainerSettings()
-        settings.observationNoise = 1e-12   // -0.5 e^2 / Var[eps] is about -1e11 for every particle
+        settings.observationNoise = 1e-12  // -0.5 e^2 / Var[eps] is about -1e11 for every particle
         var trainer = PFTrainer(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2)), settings: settings, seed: 1)
         try trainExpectingFinite(&trainer, on: try samples(scale: 1))
         #expect(trainer.filter.degenerateSteps == 0, "finite log-weights, however small, must not count as a collapse")
     }
 
-    @Test("a vanishing observation noise makes the EKF covariance lose positive definiteness: stopped with a clear error")
+    @Test(
+        "a vanishing observation noise makes the EKF covariance lose positive definiteness: stopped with a clear error")
     func ekfLosesPositiveDefiniteness() throws {
         var settings = TrainerSettings()
-        settings.observationNoise = 1e-300   // P -= v v^T / (h^T P h + R) then cancels to rounding error
+        settings.observationNoise = 1e-300  // P -= v v^T / (h^T P h + R) then cancels to rounding error
         settings.jitterVariance = 1e-300
-        var trainer = EKFTrainer(system: LSTMStateSpace(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2))), settings: settings, seed: 1)
+        var trainer = EKFTrainer(
+            system: LSTMStateSpace(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2))), settings: settings, seed: 1
+        )
         var finiteUntilStopped = true
         let error = #expect(throws: TrainerError.self) {
             for sample in try self.samples(scale: 1, count: 300) {
@@ -66,11 +74,12 @@ struct RobustnessTests {
     func hugeInputs(name: String) throws {
         let model = LSTMModel(shape: LSTMShape(hidden: 2, input: 2))
         let data = try samples(scale: 1e150)
-        var trainer: any OnlineTrainer = switch name {
-        case "sgd": SGDTrainer(model: model, settings: TrainerSettings(), seed: 1)
-        case "ekf": EKFTrainer(system: LSTMStateSpace(model: model), settings: TrainerSettings(), seed: 1)
-        default: PFTrainer(model: model, settings: TrainerSettings(), seed: 1)
-        }
+        var trainer: any OnlineTrainer =
+            switch name {
+            case "sgd": SGDTrainer(model: model, settings: TrainerSettings(), seed: 1)
+            case "ekf": EKFTrainer(system: LSTMStateSpace(model: model), settings: TrainerSettings(), seed: 1)
+            default: PFTrainer(model: model, settings: TrainerSettings(), seed: 1)
+            }
         try trainExpectingFinite(&trainer, on: data)
     }
 
@@ -85,6 +94,8 @@ struct RobustnessTests {
                 try trainer.update(sample)
             }
         }
-        #expect(error.map { "\($0)".contains("sgd") && "\($0)".contains("not finite") } == true, "\(String(describing: error))")
+        #expect(
+            error.map { "\($0)".contains("sgd") && "\($0)".contains("not finite") } == true,
+            "\(String(describing: error))")
     }
 }

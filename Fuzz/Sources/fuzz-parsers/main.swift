@@ -32,7 +32,8 @@ func fuzzOneInput(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         case "csv":
             for normalization in [CSVTimeSeries.Normalization.none, .minMax(prefix: 5), .zScore(prefix: 5)] {
                 for layout in CSVTimeSeries.LagLayout.allCases {
-                    var source = try CSVTimeSeries(path: file, column: "y", lags: 2, layout: layout, normalization: normalization)
+                    var source = try CSVTimeSeries(
+                        path: file, column: "y", lags: 2, layout: layout, normalization: normalization)
                     try drain(&source)
                 }
             }
@@ -76,8 +77,11 @@ func drain<Source: SampleSource>(_ source: inout Source) throws {
     let p = source.inputSize
     require(p >= 1, "inputSize \(p)")
     while let sample = try source.next() {
-        require(sample.length >= 1 && sample.inputs.count == sample.length * p, "sample shape \(sample.inputs.count) for m = \(sample.length), p = \(p)")
-        require(sample.label.isFinite && sample.inputs.allSatisfy(\.isFinite), "a non-finite number in an accepted sample")
+        require(
+            sample.length >= 1 && sample.inputs.count == sample.length * p,
+            "sample shape \(sample.inputs.count) for m = \(sample.length), p = \(p)")
+        require(
+            sample.label.isFinite && sample.inputs.allSatisfy(\.isFinite), "a non-finite number in an accepted sample")
     }
 }
 
@@ -92,7 +96,9 @@ func check(_ topology: Topology) {
         for j in topology.neighbors[i] { require(topology.neighbors[j].contains(i), "asymmetric edge \(i)-\(j)") }
     }
     for row in topology.metropolisWeights {
-        require(abs(row.reduce(0, +) - 1) < 1e-12 && row.allSatisfy { $0 >= 0 }, "Metropolis weights do not form a stochastic row")
+        require(
+            abs(row.reduce(0, +) - 1) < 1e-12 && row.allSatisfy { $0 >= 0 },
+            "Metropolis weights do not form a stochastic row")
     }
     for kind in [WalkKind.simple, .lazy, .metropolis] {
         let slem = RandomWalk(topology: topology, kind: kind).slem
@@ -101,7 +107,9 @@ func check(_ topology: Topology) {
 }
 
 func oneLine(_ message: String) {
-    require(!message.isEmpty && !message.contains("\n"), "an error message that is not one line: \(message.debugDescription)")
+    require(
+        !message.isEmpty && !message.contains("\n"),
+        "an error message that is not one line: \(message.debugDescription)")
 }
 
 func require(_ condition: Bool, _ what: @autoclosure () -> String) {
