@@ -123,7 +123,8 @@ let package = Package(
         .testTarget(
             name: "DistributedTests", dependencies: ["Distributed", "Trainers", "LSTM", "Numerics", "DataSources"]),
         // The run through the library, in-process: resume, checkpoints, metrics, Theorem 1.
-        .testTarget(name: "RunsTests", dependencies: ["Runs", "Distributed", "Trainers", "LSTM", "DataSources"]),
+        .testTarget(
+            name: "RunsTests", dependencies: ["Runs", "Distributed", "Trainers", "LSTM", "DataSources", "ConfigFiles"]),
         // dlstm itself under mpirun and alone: transports, the CLI, exit statuses.
         .testTarget(name: "CommandTests", dependencies: ["ProcessTestSupport"]),
         .testTarget(name: "PlotTests", dependencies: ["Plots"]),

@@ -29,7 +29,8 @@ public func runMPIBenchmark(world: Communicator, sizes: [Int], rounds: Int, scal
             let best = rows.map(\.ratio), median = rows.map(\.medianRatio)
             print(
                 "\(name): binding / C API, geometric mean over sizes: best rounds \(format(geometricMean(best), 3)), "
-                    + "median rounds \(format(geometricMean(median), 3)); largest best-round ratio \(format(best.max()!, 3))"
+                    + "median rounds \(format(geometricMean(median), 3)); largest best-round ratio "
+                    + "\(format(best.max()!, 3))"
             )
         }
     }

@@ -121,7 +121,8 @@ public enum ConfigFile {
             if let bad = scalars.first(where: { $0.properties.generalCategory == .control && $0 != "\t" }) {
                 throw Failure(
                     description:
-                        "\(path):\(number + 1): control character U+\(String(format: "%04X", bad.value)) (TOML allows none but tab)"
+                        "\(path):\(number + 1): control character U+\(String(format: "%04X", bad.value)) (TOML "
+                        + "allows none but tab)"
                 )
             }
             // The header's key: after "[" or "[[" and blanks.

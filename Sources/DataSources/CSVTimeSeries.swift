@@ -66,7 +66,8 @@ public struct CSVTimeSeries: SampleSource {
             guard offset.isFinite, scale.isFinite else {
                 throw DataError(
                     file: path,
-                    "the values in the first \(values.count) rows are too large to normalise (their range overflows a Double)"
+                    "the values in the first \(values.count) rows are too large to normalise (their range overflows "
+                        + "a Double)"
                 )
             }
         }

@@ -8,7 +8,9 @@ extension Topology {
         guard let data = FileManager.default.contents(atPath: path) else {
             let exists = FileManager.default.fileExists(atPath: path)
             throw TopologyError(
-                "\(path): \(exists ? "cannot be read" : "no such file (expected a built-in topology name or an adjacency-matrix file)")"
+                exists
+                    ? "\(path): cannot be read"
+                    : "\(path): no such file (expected a built-in topology name or an adjacency-matrix file)"
             )
         }
         guard let text = String(data: data, encoding: .utf8) else { throw TopologyError("\(path): not UTF-8 text") }
@@ -34,7 +36,8 @@ extension Topology {
             }
             if let expected = rows.first?.count, row.count != expected {
                 throw TopologyError(
-                    "\(name):\(index + 1): \(row.count) entries, but line \(firstLine[0]) has \(expected) (the matrix must be square)"
+                    "\(name):\(index + 1): \(row.count) entries, but line \(firstLine[0]) has \(expected) (the "
+                        + "matrix must be square)"
                 )
             }
             firstLine.append(index + 1)

@@ -26,7 +26,8 @@ public struct Topology: Sendable, Equatable {
             if adjacency[i][i] { throw TopologyError("\(name): node \(i) has a self loop (the diagonal must be 0)") }
             for j in 0..<k where adjacency[i][j] != adjacency[j][i] {
                 throw TopologyError(
-                    "\(name): not symmetric: entry (\(i), \(j)) is \(adjacency[i][j] ? 1 : 0) but (\(j), \(i)) is \(adjacency[j][i] ? 1 : 0)"
+                    "\(name): not symmetric: entry (\(i), \(j)) is \(adjacency[i][j] ? 1 : 0) but (\(j), \(i)) is "
+                        + "\(adjacency[j][i] ? 1 : 0)"
                 )
             }
         }

@@ -73,7 +73,8 @@ extension Topology {
                 }
                 guard dims[0] * dims[1] == nodes else {
                     throw TopologyError(
-                        "--topology \(spec): a \(dims[0])x\(dims[1]) torus has \(dims[0] * dims[1]) nodes but there are \(nodes) ranks"
+                        "--topology \(spec): a \(dims[0])x\(dims[1]) torus has \(dims[0] * dims[1]) nodes but there "
+                            + "are \(nodes) ranks"
                     )
                 }
                 return try torus(rows: dims[0], columns: dims[1])
@@ -97,7 +98,8 @@ extension Topology {
             let topology = try load(path: spec)
             guard topology.nodeCount == nodes else {
                 throw TopologyError(
-                    "\(spec): the adjacency matrix has \(topology.nodeCount) nodes but there are \(nodes) ranks (one node per rank)"
+                    "\(spec): the adjacency matrix has \(topology.nodeCount) nodes but there are \(nodes) ranks (one "
+                        + "node per rank)"
                 )
             }
             return topology

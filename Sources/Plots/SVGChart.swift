@@ -74,9 +74,11 @@ public struct Figure: Sendable {
     public func svg() -> String {
         let width = panelWidth * Double(panels.count), height = panelHeight + 40
         var out = """
-            <svg xmlns="http://www.w3.org/2000/svg" width="\(f(width))" height="\(f(height))" viewBox="0 0 \(f(width)) \(f(height))" font-family="Helvetica, Arial, sans-serif" font-size="12">
+            <svg xmlns="http://www.w3.org/2000/svg" width="\(f(width))" height="\(f(height))" viewBox="0 0 \
+            \(f(width)) \(f(height))" font-family="Helvetica, Arial, sans-serif" font-size="12">
             <rect width="100%" height="100%" fill="white"/>
-            <text x="\(f(width / 2))" y="24" text-anchor="middle" font-size="15" font-weight="bold">\(escaped(title))</text>
+            <text x="\(f(width / 2))" y="24" text-anchor="middle" font-size="15" \
+            font-weight="bold">\(escaped(title))</text>
 
             """
         for (index, panel) in panels.enumerated() {
@@ -129,17 +131,20 @@ public struct Figure: Sendable {
             let path = visible.map { "\(f(xScale.map($0.x))),\(f(yScale.map($0.y)))" }.joined(separator: " ")
             let dashAttribute = dash.isEmpty ? "" : " stroke-dasharray=\"\(dash)\""
             out +=
-                "<polyline fill=\"none\" stroke=\"\(stroke)\" stroke-width=\"\(widthAttribute)\"\(dashAttribute) points=\"\(path)\"/>\n"
+                "<polyline fill=\"none\" stroke=\"\(stroke)\" stroke-width=\"\(widthAttribute)\"\(dashAttribute) "
+                + "points=\"\(path)\"/>\n"
             if one.markers {
                 for point in visible {
                     out +=
-                        "<circle cx=\"\(f(xScale.map(point.x)))\" cy=\"\(f(yScale.map(point.y)))\" r=\"3.2\" fill=\"\(stroke)\"/>\n"
+                        "<circle cx=\"\(f(xScale.map(point.x)))\" cy=\"\(f(yScale.map(point.y)))\" r=\"3.2\" "
+                        + "fill=\"\(stroke)\"/>\n"
                 }
             }
             // Legend entry.
             let ly = top + 8 + Double(index) * 18
             out +=
-                "<line x1=\"\(f(right + 14))\" y1=\"\(f(ly))\" x2=\"\(f(right + 42))\" y2=\"\(f(ly))\" stroke=\"\(stroke)\" stroke-width=\"\(widthAttribute)\"\(dashAttribute)/>\n"
+                "<line x1=\"\(f(right + 14))\" y1=\"\(f(ly))\" x2=\"\(f(right + 42))\" y2=\"\(f(ly))\" "
+                + "stroke=\"\(stroke)\" stroke-width=\"\(widthAttribute)\"\(dashAttribute)/>\n"
             out += "<text x=\"\(f(right + 48))\" y=\"\(f(ly + 4))\">\(escaped(one.name))</text>\n"
         }
         return out
@@ -164,9 +169,12 @@ public struct Figure: Sendable {
             if bar.value > 0 && bar.value.isFinite {
                 let topY = yScale.map(bar.value)
                 out +=
-                    "<rect x=\"\(f(centre - slot * 0.32))\" y=\"\(f(topY))\" width=\"\(f(slot * 0.64))\" height=\"\(f(max(0, bottom - topY)))\" fill=\"\(bar.colour ?? palette[index % palette.count])\"/>\n"
+                    "<rect x=\"\(f(centre - slot * 0.32))\" y=\"\(f(topY))\" width=\"\(f(slot * 0.64))\" "
+                    + "height=\"\(f(max(0, bottom - topY)))\" "
+                    + "fill=\"\(bar.colour ?? palette[index % palette.count])\"/>\n"
                 out +=
-                    "<text x=\"\(f(centre))\" y=\"\(f(topY - 4))\" text-anchor=\"middle\" font-size=\"11\">\(escaped(compact(bar.value)))</text>\n"
+                    "<text x=\"\(f(centre))\" y=\"\(f(topY - 4))\" text-anchor=\"middle\" "
+                    + "font-size=\"11\">\(escaped(compact(bar.value)))</text>\n"
             } else {
                 out +=
                     "<text x=\"\(f(centre))\" y=\"\(f(bottom - 6))\" text-anchor=\"middle\" font-size=\"11\">0</text>\n"
@@ -183,7 +191,8 @@ public struct Figure: Sendable {
 
     private func axes(xScale: Scale, yScale: Scale, right: Double, x: Axis, y: Axis) -> String {
         var out =
-            "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(right - left))\" height=\"\(f(bottom - top))\" fill=\"none\" stroke=\"black\"/>\n"
+            "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(right - left))\" height=\"\(f(bottom - top))\" "
+            + "fill=\"none\" stroke=\"black\"/>\n"
         for tick in xScale.ticks() {
             let px = xScale.map(tick.value)
             out += "<line x1=\"\(f(px))\" y1=\"\(f(top))\" x2=\"\(f(px))\" y2=\"\(f(bottom))\" stroke=\"#e4e4e4\"/>\n"
@@ -192,7 +201,8 @@ public struct Figure: Sendable {
             out += "<text x=\"\(f(px))\" y=\"\(f(bottom + 18))\" text-anchor=\"middle\">\(escaped(tick.label))</text>\n"
         }
         out +=
-            "<text x=\"\(f((left + right) / 2))\" y=\"\(f(bottom + 38))\" text-anchor=\"middle\">\(escaped(x.label))</text>\n"
+            "<text x=\"\(f((left + right) / 2))\" y=\"\(f(bottom + 38))\" "
+            + "text-anchor=\"middle\">\(escaped(x.label))</text>\n"
         return out + yAxis(yScale, right: right, label: y.label)
     }
 
@@ -207,7 +217,8 @@ public struct Figure: Sendable {
         out += "<line x1=\"\(f(left))\" y1=\"\(f(top))\" x2=\"\(f(left))\" y2=\"\(f(bottom))\" stroke=\"black\"/>\n"
         let middle = (top + bottom) / 2
         return out
-            + "<text x=\"16\" y=\"\(f(middle))\" text-anchor=\"middle\" transform=\"rotate(-90 16 \(f(middle)))\">\(escaped(label))</text>\n"
+            + "<text x=\"16\" y=\"\(f(middle))\" text-anchor=\"middle\" transform=\"rotate(-90 16 "
+            + "\(f(middle)))\">\(escaped(label))</text>\n"
     }
 }
 

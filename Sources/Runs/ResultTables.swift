@@ -74,7 +74,8 @@ public func plotResults(in directory: String, title: String?) throws -> (table: 
     runs = sortedRuns(runs)
     let heading =
         title
-        ?? "\((directory as NSString).lastPathComponent): \(runs[0].nodes) nodes, \(runs[0].samplesPerNode) samples per node"
+        ?? "\((directory as NSString).lastPathComponent): \(runs[0].nodes) nodes, \(runs[0].samplesPerNode) samples "
+        + "per node"
 
     let mse = Figure(
         title: heading,
@@ -119,7 +120,8 @@ func style(of label: String) -> Style? {
 
 func experimentTable(_ runs: [RunSummary]) -> (markdown: String, csv: String) {
     var markdown = """
-        | algorithm | final MSE (last 10%) | time-averaged MSE | samples to within 10% | bytes per node | bytes per node per step | seconds |
+        | algorithm | final MSE (last 10%) | time-averaged MSE | samples to within 10% | bytes per node | bytes per \
+        node per step | seconds |
         | --- | ---: | ---: | ---: | ---: | ---: | ---: |
 
         """
@@ -127,8 +129,10 @@ func experimentTable(_ runs: [RunSummary]) -> (markdown: String, csv: String) {
         "algorithm,final_mse,time_averaged_mse,samples_to_within_10pct,bytes_per_node,bytes_per_node_per_step,seconds\n"
     for run in runs {
         markdown +=
-            "| \(run.label) | \(String(format: "%.4g", run.finalMSE)) | \(String(format: "%.4g", run.timeAveragedMSE)) | "
-            + "\(run.samplesToWithin10Percent) | \(compact(run.bytesPerNode)) | \(compact(run.bytesPerNodePerStep)) | \(String(format: "%.2f", run.wallSeconds)) |\n"
+            "| \(run.label) | \(String(format: "%.4g", run.finalMSE)) | "
+            + "\(String(format: "%.4g", run.timeAveragedMSE)) | "
+            + "\(run.samplesToWithin10Percent) | \(compact(run.bytesPerNode)) | \(compact(run.bytesPerNodePerStep)) "
+            + "| \(String(format: "%.2f", run.wallSeconds)) |\n"
         csv +=
             "\(run.label),\(exact(run.finalMSE)),\(exact(run.timeAveragedMSE)),\(run.samplesToWithin10Percent),"
             + "\(exact(run.bytesPerNode)),\(exact(run.bytesPerNodePerStep)),\(exact(run.wallSeconds))\n"

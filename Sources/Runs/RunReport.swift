@@ -113,7 +113,8 @@ public struct RunReport {
                 !record.predictions[$0].isFinite || !record.squaredErrors[$0].isFinite
             }) {
                 throw RunError(
-                    "node \(record.node), step \(t + 1): the prediction is \(record.predictions[t]); no results written",
+                    "node \(record.node), step \(t + 1): the prediction is \(record.predictions[t]); no results "
+                        + "written",
                     status: .numerical)
             }
         }
@@ -124,8 +125,10 @@ public struct RunReport {
             var sum = 0.0
             for (t, e) in record.squaredErrors.enumerated() {
                 sum += e
-                csv +=
-                    "\(t + 1),\(exact(record.predictions[t])),\(exact(record.labels[t])),\(exact(e)),\(exact(sum / Double(t + 1)))\n"
+                let fields = [
+                    exact(record.predictions[t]), exact(record.labels[t]), exact(e), exact(sum / Double(t + 1)),
+                ]
+                csv += "\(t + 1)," + fields.joined(separator: ",") + "\n"
             }
             files.append(("node-\(record.node).csv", Data(csv.utf8)))
         }

@@ -112,10 +112,12 @@ public func plotScaling(in directory: String) throws -> (table: String?, files: 
         throw RunError("\(directory)/scaling.json: cannot read it as a scaling study")
     }
     var markdown =
-        "| mode | ranks | ms/step min | mean | max | compute ms/step | communication ms/step | speedup | efficiency | bytes per node |\n"
+        "| mode | ranks | ms/step min | mean | max | compute ms/step | communication ms/step | speedup | efficiency "
+        + "| bytes per node |\n"
         + "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
     var csv =
-        "mode,ranks,repeats,seconds_per_step_min,seconds_per_step_mean,seconds_per_step_max,compute_seconds_per_step,communication_seconds_per_step,speedup,efficiency,bytes_per_node\n"
+        "mode,ranks,repeats,seconds_per_step_min,seconds_per_step_mean,seconds_per_step_max,compute_seconds_per_step,"
+        + "communication_seconds_per_step,speedup,efficiency,bytes_per_node\n"
     var speedups = [Series](), efficiencies = [Series]()
     var allRanks = Set<Double>()
     for mode in study.keys.sorted() {
@@ -133,7 +135,8 @@ public func plotScaling(in directory: String) throws -> (table: String?, files: 
                 + String(format: " | %.2f | %.2f | ", number(row, "speedup"), number(row, "efficiency"))
                 + compact(number(row, "bytes_per_node")) + " |\n"
             csv +=
-                "\(mode),\(r),\(Int(number(row, "repeats"))),\(cells.map(exact).joined(separator: ",")),\(exact(number(row, "speedup"))),"
+                "\(mode),\(r),\(Int(number(row, "repeats"))),\(cells.map(exact).joined(separator: ",")),"
+                + "\(exact(number(row, "speedup"))),"
                 + "\(exact(number(row, "efficiency"))),\(exact(number(row, "bytes_per_node")))\n"
         }
         let points = rows.map { (x: number($0, "ranks"), y: number($0, "speedup")) }

@@ -111,21 +111,12 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
 
     /// As `--config` reads it: one `option = value` line per set option (TOML, keys sorted).
     public func toml() throws -> String {
-        var lines = [String]()
-        for (key, value) in try jsonObject().sorted(by: { $0.key < $1.key }) {
-            switch value {
-            case let text as String: lines.append("\(key) = \(quotedTOML(text))")
-            case let number as NSNumber: lines.append("\(key) = \(tomlNumber(number))")
-            default: preconditionFailure("a configuration value is a string or a number")
-            }
-        }
-        return lines.joined(separator: "\n") + "\n"
+        try optionValues(of: self).sorted { $0.name < $1.name }.map { "\($0.name) = \($0.value.toml)\n" }.joined()
     }
 
     /// The configuration as a JSON object (unset options left out), for summary.json.
     public func jsonObject() throws -> [String: Any] {
-        let data = try JSONEncoder().encode(self)
-        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+        Dictionary(uniqueKeysWithValues: try optionValues(of: self).map { ($0.name, $0.value.json) })
     }
 }
 
@@ -159,10 +150,4 @@ func quotedTOML(_ text: String) -> String {
         }
     }
     return quoted + "\""
-}
-
-/// An integer as one, a double as the shortest decimal that reads back as the same double.
-func tomlNumber(_ number: NSNumber) -> String {
-    let type = String(cString: number.objCType)
-    return type == "d" || type == "f" ? "\(number.doubleValue)" : "\(number.int64Value)"
 }

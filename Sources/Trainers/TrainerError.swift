@@ -19,7 +19,8 @@ public enum TrainerError: Error, CustomStringConvertible, Equatable {
                 + "settings, or normalise the data (--normalize)"
         case let .covarianceNotPositiveDefinite(step, index, value):
             return
-                "ekf: the state covariance lost positive definiteness at step \(step) (P[\(index),\(index)] = \(value)); "
+                "ekf: the state covariance lost positive definiteness at step \(step) (P[\(index),\(index)] = "
+                + "\(value)); "
                 + "increase the measurement noise variance or the initial covariance"
         case let .malformedMessage(node, what):
             return "received a malformed message from node \(node): \(what)"

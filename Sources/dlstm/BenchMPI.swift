@@ -14,7 +14,8 @@ struct BenchMPI: ParsableCommand {
             the slowest rank's time is reported). Each size is measured in rounds that alternate
             binding and C API. 'best' columns are the fastest round of each (noise only adds
             time, so this is the cleaner estimate of the binding's own cost), 'median' the median
-            round; ratio = binding / C API, so 1.05 means the binding adds 5%. Needs at least 2 ranks; the issue's figure uses 4:
+            round; ratio = binding / C API, so 1.05 means the binding adds 5%. Needs at least 2 ranks; the issue's \
+            figure uses 4:
 
               scripts/mpirun-local -np 4 .build/release/dlstm bench mpi
             """

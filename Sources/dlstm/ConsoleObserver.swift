@@ -20,7 +20,8 @@ final class ConsoleObserver: RunObserver {
             "  topology \(run.topology.name): |E| = \(run.topology.edgeCount), SLEM of the \(c.walk.rawValue) walk = "
                 + String(format: "%.4f", run.walk.slem) + (run.walk.isPeriodic ? " (periodic)" : ""))
         print(
-            "  data \(c.data): \(run.steps) steps per node, p = \(run.inputSize), n = \(c.hidden), n_theta = \(run.parameterCount)"
+            "  data \(c.data): \(run.steps) steps per node, p = \(run.inputSize), n = \(c.hidden), n_theta = "
+                + "\(run.parameterCount)"
         )
         print(
             "  configuration (a --config file for this run"
@@ -29,7 +30,8 @@ final class ConsoleObserver: RunObserver {
         if run.hasPeriodicWalkWithOddSteps {
             print(
                 "  warning: the \(c.walk.rawValue) walk on this graph is periodic and s = \(c.walkSteps) is odd: a "
-                    + "particle's exponents depend on where it started; use --walk lazy or metropolis, or an even --walk-steps"
+                    + "particle's exponents depend on where it started; use --walk lazy or metropolis, or an even "
+                    + "--walk-steps"
             )
         }
     }

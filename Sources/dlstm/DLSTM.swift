@@ -9,7 +9,8 @@ struct DLSTM: ParsableCommand {
         commandName: "dlstm",
         abstract: "Online training of LSTM regression models over a network of MPI ranks.",
         discussion: """
-            Each MPI rank is one node of a graph; nodes talk only to their graph neighbours. Run the training subcommands under mpirun, e.g.
+            Each MPI rank is one node of a graph; nodes talk only to their graph neighbours. Run the training \
+            subcommands under mpirun, e.g.
 
               mpirun -np 4 dlstm experiment fx            # the paper's FX experiment: table and figure
               mpirun -np 4 dlstm train --algorithm dpf --out runs/dpf
@@ -30,7 +31,7 @@ struct DLSTM: ParsableCommand {
         do {
             expanded = try ConfigFile.expand(Array(CommandLine.arguments.dropFirst()))
         } catch {
-            fail("\(error)")
+            exitReporting(error)
         }
         let command: ParsableCommand
         do {
@@ -41,23 +42,28 @@ struct DLSTM: ParsableCommand {
             if let (key, file) = expanded.origins.first(where: { key, _ in
                 ["'--\(key)'", "--\(key) ", "'--\(key) <"].contains { message.contains($0) }
             }) {
-                fail("\(file): '\(key)': \(message)")
+                exitReporting(RunError("\(file): '\(key)': \(oneLine(message))"))
             }
-            fail(message)
+            exitReporting(RunError(oneLine(message)))
         }
         do {
             var command = command
             try command.run()
+        } catch let code as ExitCode {
+            exit(withError: code)
         } catch {
-            exit(withError: error)
+            exitReporting(error)
         }
     }
 
-    private static func fail(_ message: String) -> Never {
-        if (launcherRank ?? 0) == 0 {
-            FileHandle.standardError.write(Data("dlstm: error: \(message)\n".utf8))
-        }
-        Foundation.exit(ExitStatus.usage.rawValue)
+    /// ArgumentParser lists the values of an enum with many cases one per line ("Please provide one
+    /// of the following:\n  - sgd\n  - ekf"): as one line, "one of 'sgd', 'ekf'".
+    static func oneLine(_ message: String) -> String {
+        let lines = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let items = lines.dropFirst().filter { $0.hasPrefix("- ") }.map { "'\($0.dropFirst(2))'" }
+        guard items.count == lines.count - 1, !items.isEmpty else { return lines.joined(separator: " ") }
+        return lines[0].replacingOccurrences(of: "one of the following:", with: "one of") + " "
+            + items.joined(separator: ", ")
     }
 }
 

@@ -6,7 +6,9 @@ struct Plot: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Draw the figures and tables of finished runs from their result files (no MPI).",
         discussion: """
-            DIR may be one run of `dlstm train --out DIR` (DIR/summary.json), an experiment of several runs (DIR/*/summary.json, as `dlstm experiment` writes) or a scaling study (DIR/scaling.json, as `dlstm scale` writes). Figures are SVG files, which any browser shows:
+            DIR may be one run of `dlstm train --out DIR` (DIR/summary.json), an experiment of several runs \
+            (DIR/*/summary.json, as `dlstm experiment` writes) or a scaling study (DIR/scaling.json, as `dlstm scale` \
+            writes). Figures are SVG files, which any browser shows:
 
               DIR/mse.svg            time-averaged MSE against samples per node, every run
               DIR/communication.svg  bytes each node sent per step, every run

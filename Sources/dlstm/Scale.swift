@@ -6,7 +6,9 @@ struct Scale: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A scaling study: one training configuration over rank counts, strong and weak.",
         discussion: """
-            Runs `dlstm train` once per rank count and repeat through a launcher (not itself under mpirun), reads each run's summary.json, and writes DIR/scaling.json, DIR/scaling.md and .csv, and the figure DIR/scaling.svg (speedup and parallel efficiency against ranks).
+            Runs `dlstm train` once per rank count and repeat through a launcher (not itself under mpirun), reads \
+            each run's summary.json, and writes DIR/scaling.json, DIR/scaling.md and .csv, and the figure \
+            DIR/scaling.svg (speedup and parallel efficiency against ranks).
 
             strong: the network-wide number of samples is fixed (--total-samples); each of R nodes takes total/R steps.
             weak: each node takes --samples-per-node steps, whatever R.
@@ -31,7 +33,8 @@ struct Scale: ParsableCommand {
     @Option(help: "weak: samples per node.") var samplesPerNode = 400
     @Option(
         help: ArgumentHelp(
-            "How to start R ranks; {ranks} is replaced by R. Examples: \"mpirun -np {ranks}\", \"srun --mpi=pmix -n {ranks}\", \"scripts/mpirun-local -np {ranks}\".",
+            "How to start R ranks; {ranks} is replaced by R. Examples: \"mpirun -np {ranks}\", \"srun --mpi=pmix -n "
+                + "{ranks}\", \"scripts/mpirun-local -np {ranks}\".",
             valueName: "COMMAND"))
     var launcher = "mpirun -np {ranks}"
 

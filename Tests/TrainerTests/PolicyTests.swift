@@ -6,7 +6,7 @@ import Trainers
 @Suite("resampling policy and Liu-West shrinkage")
 struct PolicyTests {
     @Test(
-        "ESS-triggered resampling resamples only when the ESS falls below fraction N, and still tracks the Kalman filter"
+        "ESS-triggered resampling: only when the ESS falls below fraction N, still tracking the Kalman filter"
     )
     func effectiveSampleSizePolicy() throws {
         let q = 0.05, r = 0.2, steps = 25, n = 2000

@@ -35,7 +35,7 @@ struct RobustnessTests {
     }
 
     @Test(
-        "log-likelihoods near -1e11 (exp underflows to 0 for every particle): weighted by their differences, no recovery needed"
+        "log-likelihoods near -1e11 (exp underflows to 0 everywhere): weighted by their differences, no recovery"
     )
     func underflowingWeights() throws {
         var settings = TrainerSettings()

@@ -1,4 +1,5 @@
 import Foundation
+import ProcessTestSupport
 import Testing
 
 /// Bad input, injected failures and timeouts under real mpirun: every case must end the whole job
@@ -6,7 +7,7 @@ import Testing
 @Suite("reliability: bad input, failures, timeouts", .serialized)
 struct ReliabilityTests {
     static func write(_ text: String, name: String) throws -> String {
-        let path = try TrainJob.scratchDirectory().appendingPathComponent(name).path
+        let path = try Job.scratchDirectory().appendingPathComponent(name).path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
@@ -28,7 +29,10 @@ struct ReliabilityTests {
             ("zero learning rate", ["--learning-rate", "0"], 2, "--learning-rate 0.0: must be positive and finite"),
             ("not a number", ["--particles", "many"], 2, "The value 'many' is invalid for '--particles"),
             ("unknown option", ["--partcles", "5"], 2, "Unknown option '--partcles'"),
-            ("unknown algorithm", ["--algorithm", "adam"], 2, "--algorithm adam: expected one of"),
+            (
+                "unknown algorithm", ["--algorithm", "adam"], 2,
+                "The value 'adam' is invalid for '--algorithm <algorithm>'. Please provide one of 'sgd', 'ekf', 'pf'"
+            ),
             (
                 "topology of the wrong size", ["--topology", "torus:2x3"], 4,
                 "a 2x3 torus has 6 nodes but there are 3 ranks"
@@ -77,7 +81,7 @@ struct ReliabilityTests {
     @Test("bad input: one line from rank 0, its exit status, every rank out promptly", arguments: cases)
     func badInput(what: String, arguments: [String], status: Int32, expected: String) throws {
         let start = Date()
-        let outcome = try TrainJob.run(arguments + ["--samples", "20"], ranks: 3, timeout: 60)
+        let outcome = try Job.train(arguments + ["--samples", "20"], ranks: 3, timeout: 60)
         #expect(outcome.status == status, "\(what): exit \(outcome.status): \(outcome.errors)")
         let lines = outcome.errors.split(separator: "\n").filter { $0.contains("dlstm: error:") }
         #expect(lines.count == 1, "\(what): \(outcome.errors)")
@@ -87,8 +91,8 @@ struct ReliabilityTests {
 
     @Test("an output directory that cannot be written: exit 5 before any training")
     func unwritableOutput() throws {
-        let scratch = try TrainJob.scratchDirectory()
-        let outcome = try TrainJob.dlstm(
+        let scratch = try Job.scratchDirectory()
+        let outcome = try Job.dlstm(
             ["train", "--samples", "20", "--out", "/proc/dlstm-cannot-write"], ranks: 3, directory: scratch)
         #expect(outcome.status == 5)
         let lines = outcome.errors.split(separator: "\n").filter { $0.contains("dlstm: error:") }
@@ -100,7 +104,7 @@ struct ReliabilityTests {
     @Test("a rank that fails mid-run ends the whole job promptly, with the reason", arguments: [3, 4])
     func injectedFailure(ranks: Int) throws {
         let start = Date()
-        let outcome = try TrainJob.run(
+        let outcome = try Job.train(
             ["--algorithm", "dpf", "--samples", "100000", "--inject-failure", "\(ranks - 1):30", "--quiet"],
             ranks: ranks, timeout: 120)
         #expect(outcome.status == 1)
@@ -113,7 +117,7 @@ struct ReliabilityTests {
     @Test("--timeout ends a job in which one rank hangs, naming the step, exit 124")
     func timeoutOnHang() throws {
         let start = Date()
-        let outcome = try TrainJob.run(
+        let outcome = try Job.train(
             [
                 "--algorithm", "dekf", "--samples", "100000", "--inject-failure", "1:40:hang", "--timeout", "3",
                 "--quiet",
@@ -127,7 +131,7 @@ struct ReliabilityTests {
 
     @Test("a diverging trainer stops the job with the numerical-failure status and a clear reason, no NaN written")
     func divergence() throws {
-        let outcome = try TrainJob.run(
+        let outcome = try Job.train(
             ["--algorithm", "sgd", "--learning-rate", "1e200", "--samples", "50", "--quiet"], ranks: 3, timeout: 60)
         #expect(outcome.status == 6)
         #expect(outcome.errors.contains("is not finite at step"), "\(outcome.errors)")
@@ -138,18 +142,18 @@ struct ReliabilityTests {
         "a run killed while writing its results leaves every file whole: the previous run's or the new one's",
         arguments: [0, 1, 3])
     func killedWhileWriting(filesWritten: Int) throws {
-        let scratch = try TrainJob.scratchDirectory()
+        let scratch = try Job.scratchDirectory()
         let out = scratch.appendingPathComponent("out").path
         let common = ["train", "--algorithm", "dekf", "--samples", "200", "--quiet", "--out", out]
-        let previous = try TrainJob.dlstm(common + ["--seed", "1"], ranks: 3, directory: scratch)
+        let previous = try Job.dlstm(common + ["--seed", "1"], ranks: 3, directory: scratch)
         #expect(previous.status == 0, "\(previous.errors)")
         let old = try files(in: out)
-        let reference = try TrainJob.run(
+        let reference = try Job.train(
             ["--algorithm", "dekf", "--samples", "200", "--quiet", "--seed", "2"], ranks: 3)
         let new = try files(in: reference.directory.path)
         // Rank 0 writes node-0/1/2.csv, config.toml, summary.json in that order; it is killed (SIGKILL)
         // halfway through file number filesWritten + 1.
-        let killed = try TrainJob.dlstm(
+        let killed = try Job.dlstm(
             common + ["--seed", "2", "--inject-kill-while-writing", String(filesWritten)], ranks: 3, directory: scratch)
         #expect(killed.status != 0)
         let after = try files(in: out)
@@ -178,7 +182,7 @@ struct ReliabilityTests {
         "DEKF whose covariance loses positive definiteness on one node stops every rank with the reason",
         arguments: [3, 4])
     func covarianceCollapse(ranks: Int) throws {
-        let outcome = try TrainJob.run(
+        let outcome = try Job.train(
             [
                 "--algorithm", "dekf", "--observation-noise", "1e-300", "--jitter", "1e-300", "--samples", "300",
                 "--quiet",

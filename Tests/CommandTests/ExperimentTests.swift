@@ -1,7 +1,6 @@
 import Foundation
+import ProcessTestSupport
 import Testing
-
-@testable import Distributed
 
 /// The experiment, plot, configuration-file and progress features of the dlstm binary, under
 /// real mpirun at odd and even rank counts and in one process.
@@ -19,11 +18,12 @@ struct ExperimentTests {
         let arguments = { (out: URL) in
             ["experiment", "fx", "--samples", "60", "--algorithms", runs.joined(separator: ","), "--out", out.path]
         }
-        let mpiDirectory = try TrainJob.scratchDirectory(), localDirectory = try TrainJob.scratchDirectory()
-        let mpi = try TrainJob.dlstm(
+        let mpiDirectory = try Job.scratchDirectory(), localDirectory = try Job.scratchDirectory()
+        let mpi = try Job.dlstm(
             arguments(mpiDirectory.appendingPathComponent("out")), ranks: ranks, directory: mpiDirectory)
-        let local = try TrainJob.dlstm(
-            arguments(localDirectory.appendingPathComponent("out")), ranks: nil, nodes: ranks, directory: localDirectory
+        let local = try Job.dlstm(
+            arguments(localDirectory.appendingPathComponent("out")) + ["--in-process", String(ranks)], ranks: nil,
+            directory: localDirectory
         )
         #expect(mpi.status == 0, "\(mpi.errors)")
         #expect(local.status == 0, "\(local.errors)")
@@ -61,22 +61,52 @@ struct ExperimentTests {
 
     @Test("plot redraws an old run and refuses a directory without results")
     func plotCommand() throws {
-        let run = try TrainJob.run(["--algorithm", "ekf", "--samples", "50", "--quiet"], ranks: nil, nodes: 2)
+        let run = try Job.train(["--algorithm", "ekf", "--samples", "50", "--quiet"], ranks: nil, nodes: 2)
         #expect(run.status == 0)
-        let scratch = try TrainJob.scratchDirectory()
-        let plotted = try TrainJob.dlstm(["plot", run.directory.path], ranks: nil, directory: scratch)
+        let scratch = try Job.scratchDirectory()
+        let plotted = try Job.dlstm(["plot", run.directory.path], ranks: nil, directory: scratch)
         #expect(plotted.status == 0, "\(plotted.errors)")
         #expect(try file(run.directory, "mse.svg").contains("<polyline"))
         #expect(try file(run.directory, "table.md").contains("| ekf |"))
-        let empty = try TrainJob.dlstm(["plot", scratch.path], ranks: nil, directory: try TrainJob.scratchDirectory())
+        let empty = try Job.dlstm(["plot", scratch.path], ranks: nil, directory: try Job.scratchDirectory())
         #expect(empty.status == 2)
         #expect(empty.errors.hasPrefix("dlstm: error: \(scratch.path): no summary.json"))
         #expect(empty.errors.split(separator: "\n").count == 1)
     }
 
+    @Test("plot and scale exit 5, with one line, when they cannot write their figures")
+    func unwritableFigures() throws {
+        let run = try Job.train(["--algorithm", "sgd", "--samples", "20", "--quiet"], ranks: nil, nodes: 2)
+        #expect(run.status == 0, "\(run.errors)")
+        // A directory where a figure goes: rename() over it fails, even for root.
+        try FileManager.default.createDirectory(
+            at: run.directory.appendingPathComponent("mse.svg"), withIntermediateDirectories: true)
+        let plotted = try Job.dlstm(["plot", run.directory.path], ranks: nil)
+        #expect(plotted.status == 5, "\(plotted.errors)")
+        #expect(
+            plotted.errorLines.count == 1 && plotted.errorLines[0].contains("mse.svg: cannot write"),
+            "\(plotted.errors)")
+
+        let study = try Job.scratchDirectory()
+        let point = try Job.dlstm(
+            [
+                "train", "--algorithm", "sgd", "--samples", "20", "--quiet", "--in-process", "1", "--out",
+                study.path + "/strong-r1-1",
+            ],
+            ranks: nil)
+        #expect(point.status == 0, "\(point.errors)")
+        try FileManager.default.createDirectory(
+            at: study.appendingPathComponent("scaling.svg"), withIntermediateDirectories: true)
+        let collected = try Job.dlstm(["scale", "--collect", study.path], ranks: nil)
+        #expect(collected.status == 5, "\(collected.errors)")
+        #expect(
+            collected.errorLines.count == 1 && collected.errorLines[0].contains("scaling.svg: cannot write"),
+            "\(collected.errors)")
+    }
+
     @Test("a TOML configuration runs, the command line overrides it, and the config.toml a run writes reproduces it")
     func configurationFile() throws {
-        let scratch = try TrainJob.scratchDirectory()
+        let scratch = try Job.scratchDirectory()
         let config = scratch.appendingPathComponent("run.toml")
         try """
         # a comment
@@ -87,13 +117,13 @@ struct ExperimentTests {
         seed = 5
         quiet = true
         """.write(to: config, atomically: true, encoding: .utf8)
-        let first = try TrainJob.run(["--config", config.path, "--particles", "20"], ranks: 3)
+        let first = try Job.train(["--config", config.path, "--particles", "20"], ranks: 3)
         #expect(first.status == 0, "\(first.errors)")
         #expect(first.output.isEmpty)  // quiet = true came from the file
         let written = try file(first.directory, "config.toml")
         #expect(
             written.contains("particles = 20") && written.contains("walk = \"lazy\"") && written.contains("seed = 5"))
-        let again = try TrainJob.run(
+        let again = try Job.train(
             ["--config", first.directory.appendingPathComponent("config.toml").path, "--quiet"], ranks: 3)
         #expect(again.status == 0, "\(again.errors)")
         for k in 0..<3 { #expect(try first.curve(node: k) == again.curve(node: k)) }
@@ -101,16 +131,16 @@ struct ExperimentTests {
         let json = scratch.appendingPathComponent("run.json")
         try #"{"algorithm": "dpf", "samples": 80, "particles": 20, "walk": "lazy", "seed": 5, "quiet": true}"#.write(
             to: json, atomically: true, encoding: .utf8)
-        let fromJSON = try TrainJob.run(["--config", json.path], ranks: 3)
+        let fromJSON = try Job.train(["--config", json.path], ranks: 3)
         #expect(fromJSON.status == 0, "\(fromJSON.errors)")
         for k in 0..<3 { #expect(try first.curve(node: k) == fromJSON.curve(node: k)) }
     }
 
     @Test("a configuration file saved with CRLF line ends is read like one with LF")
     func windowsLineEnds() throws {
-        let config = try TrainJob.scratchDirectory().appendingPathComponent("run.toml")
+        let config = try Job.scratchDirectory().appendingPathComponent("run.toml")
         try "samples = 30\r\nparticles = 7\r\nquiet = true\r\n".write(to: config, atomically: true, encoding: .utf8)
-        let outcome = try TrainJob.run(["--config", config.path, "--algorithm", "pf"], ranks: nil, nodes: 2)
+        let outcome = try Job.train(["--config", config.path, "--algorithm", "pf"], ranks: nil, nodes: 2)
         #expect(outcome.status == 0, "\(outcome.errors)")
         #expect(try file(outcome.directory, "config.toml").contains("particles = 7"))
     }
@@ -133,10 +163,10 @@ struct ExperimentTests {
             ("run.toml", "\"a\\nb\" = 1\n", "'a\\nb' is not an option name"),
         ])
     func badConfiguration(name: String, text: String, expected: String) throws {
-        let scratch = try TrainJob.scratchDirectory()
+        let scratch = try Job.scratchDirectory()
         let config = scratch.appendingPathComponent(name)
         try text.write(to: config, atomically: true, encoding: .utf8)
-        let outcome = try TrainJob.run(["--config", config.path], ranks: nil, nodes: 2)
+        let outcome = try Job.train(["--config", config.path], ranks: nil, nodes: 2)
         #expect(outcome.status == 2)
         #expect(outcome.errors.hasPrefix("dlstm: error: ") && outcome.errors.contains(config.path), "\(outcome.errors)")
         #expect(outcome.errors.contains(expected), "\(outcome.errors)")
@@ -146,7 +176,7 @@ struct ExperimentTests {
     @Test("progress: lines from rank 0 only, about every --progress-every seconds; none with --quiet")
     func progressLines() throws {
         let arguments = ["--algorithm", "pf", "--particles", "200", "--samples", "1500", "--progress-every", "0.05"]
-        let outcome = try TrainJob.run(arguments, ranks: 3)
+        let outcome = try Job.train(arguments, ranks: 3)
         #expect(outcome.status == 0, "\(outcome.errors)")
         let steps = outcome.output.split(separator: "\n").filter { $0.contains(" step ") && $0.contains("/1500: ") }.map
         {
@@ -155,26 +185,8 @@ struct ExperimentTests {
         #expect(steps.count >= 2, "\(outcome.output)")
         #expect(steps == steps.sorted() && Set(steps).count == steps.count)  // one printer, in order
         #expect(outcome.output.contains("samples/s, MSE so far") && outcome.output.contains("ETA"))
-        let quiet = try TrainJob.run(arguments + ["--quiet"], ranks: 3)
+        let quiet = try Job.train(arguments + ["--quiet"], ranks: 3)
         #expect(quiet.status == 0)
         #expect(quiet.output.isEmpty)
-    }
-
-    @Test("the progress schedule checks about four times per interval, from the slowest process's clock")
-    func progressSchedule() {
-        var schedule = ProgressSchedule(intervalSeconds: 2)
-        #expect(schedule.isCheck(step: 1))
-        let first = schedule.checked(step: 1, elapsedSeconds: 0.001)  // 1 ms a step: too early to report
-        #expect(!first)
-        #expect(schedule.nextCheck == 1 + 500)  // (2 s / 4) / 1 ms
-        #expect(!schedule.isCheck(step: 2))
-        let second = schedule.checked(step: 501, elapsedSeconds: 2.5)  // past the interval: report
-        let third = schedule.checked(step: 600, elapsedSeconds: 3.0)  // 0.5 s since the last report
-        let fourth = schedule.checked(step: 1000, elapsedSeconds: 4.6)
-        #expect(second && !third && fourth)
-        var slow = ProgressSchedule(intervalSeconds: 1)
-        _ = slow.checked(step: 1, elapsedSeconds: 10)  // 10 s a step: check every step
-        #expect(slow.nextCheck == 2)
-        #expect(!ProgressSchedule(intervalSeconds: 0).isCheck(step: 1))
     }
 }

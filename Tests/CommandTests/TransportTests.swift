@@ -1,0 +1,64 @@
+import Foundation
+import ProcessTestSupport
+import Testing
+
+/// `dlstm train` under real mpirun at several rank counts, odd ones included, against the same
+/// run in one process, and the collective refusal of topologies the ranks cannot use. The
+/// algorithms' claims (Theorem 1, DPF > PF) are tested in-process through the library (RunsTests).
+@Suite("dlstm train under mpirun", .serialized)
+struct TransportTests {
+    func expectSuccess(_ outcome: Job.Outcome) {
+        #expect(outcome.status == 0, "exit \(outcome.status): \(outcome.errors)")
+    }
+
+    @Test(
+        "mpirun and the in-process transport give bit-identical curves",
+        arguments: [("dpf", 3), ("dpf", 4), ("dekf", 3), ("dekf", 4)])
+    func transportsAgree(algorithm: String, nodes: Int) throws {
+        let arguments = ["--algorithm", algorithm, "--samples", "120", "--seed", "11", "--quiet"]
+        let mpi = try Job.train(arguments, ranks: nodes)
+        let local = try Job.train(arguments, ranks: nil, nodes: nodes)
+        expectSuccess(mpi)
+        expectSuccess(local)
+        for k in 0..<nodes {
+            let a = try mpi.curve(node: k), b = try local.curve(node: k)
+            #expect(a == b, "node \(k) differs")
+            #expect(a.split(separator: "\n").count == 121)
+        }
+        #expect(try mpi.finalMSE == local.finalMSE)
+        #expect(try mpi.summary["transport"] as? String == "mpi")
+    }
+
+    @Test(
+        "bad topologies: one clear line from rank 0, every rank exits 4, no hang",
+        arguments: [
+            ("0 1 1\n1 0 1\n", "rows of 3 entries"),
+            ("0 1 0\n0 0 1\n0 1 0\n", "not symmetric"),
+            ("0 1 1\n1 1 1\n1 1 0\n", "self loop"),
+            ("0 1 0\n1 0 0\n0 0 0\n", "not connected"),
+            ("0 1 1 0\n1 0 1 0\n1 1 0 1\n0 0 1 0\n", "has 4 nodes but there are 3 ranks"),
+            ("0 1 x\n1 0 1\n1 1 0\n", ":1: 'x' is not 0 or 1"),
+        ])
+    func badTopology(matrix: String, expected: String) throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("adjacency-\(UUID().uuidString).txt")
+            .path
+        try matrix.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let start = Date()
+        let outcome = try Job.train(["--topology", path, "--samples", "5"], ranks: 3, timeout: 60)
+        #expect(outcome.status == 4, "exit \(outcome.status): \(outcome.errors)")
+        let lines = outcome.errors.split(separator: "\n").filter { $0.contains("dlstm: error:") }
+        #expect(lines.count == 1, "\(outcome.errors)")
+        #expect(lines.first?.contains(expected) == true, "\(outcome.errors)")
+        #expect(Date().timeIntervalSince(start) < 30)
+    }
+
+    @Test("an unknown topology name is a missing file, said once")
+    func unknownTopology() throws {
+        let outcome = try Job.train(["--topology", "hypercube", "--samples", "5"], ranks: 3, timeout: 60)
+        #expect(outcome.status == 4)
+        #expect(
+            outcome.errors.contains(
+                "hypercube: no such file (expected a built-in topology name or an adjacency-matrix file)"))
+    }
+}

@@ -1,0 +1,99 @@
+import ConfigFiles
+import Distributed
+import Foundation
+import Testing
+
+@testable import Runs
+
+/// `TrainingConfiguration` is the one source of the options a run writes: config.toml,
+/// summary.json's parameters and the checkpoint header.
+@Suite("the typed configuration")
+struct ConfigurationTests {
+    /// Every stored property, as its option name (walkSteps -> walk-steps).
+    static let optionNames: Set<String> = Set(
+        Mirror(reflecting: TrainingConfiguration()).children.map { child in
+            child.label!.reduce(into: "") { name, c in name += c.isUppercase ? "-" + c.lowercased() : String(c) }
+        })
+
+    @Test("every field, optional ones set, appears in config.toml, summary.json's parameters and the checkpoint header")
+    func everyFieldEverywhere() throws {
+        var configuration = teacherRun(.sgd, samples: 30) {
+            ($0.liuWest, $0.column, $0.wordVectors, $0.teacherHidden) = (0.3, "x", "w.txt", 2)
+        }
+        configuration.labelScale = 0.5
+        #expect(Self.optionNames.count == 31)  // fails when a field is added: check it is wanted in all three
+        var control = RunControl()
+        control.resultsDirectory = try scratchDirectory()
+        (control.checkpointDirectory, control.checkpointEvery) = (try scratchDirectory(), 10)
+        _ = try runInProcess(configuration, nodes: 2, control: control)
+
+        let toml = try ConfigFile.options(in: control.resultsDirectory! + "/config.toml")
+        #expect(Set(toml.map(\.0)) == Self.optionNames)
+
+        let summaryData = try Data(contentsOf: URL(fileURLWithPath: control.resultsDirectory! + "/summary.json"))
+        let summary = try JSONSerialization.jsonObject(with: summaryData) as! [String: Any]
+        let parameters = summary["parameters"] as! [String: Any]
+        #expect(Set(parameters.keys) == Self.optionNames)
+
+        let file = try Data(contentsOf: URL(fileURLWithPath: control.checkpointDirectory! + "/step-20/rank-0.ckpt"))
+        let length = Int(file.subdata(in: 8..<16).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        let header = try JSONSerialization.jsonObject(with: file.subdata(in: 16..<(16 + length))) as! [String: Any]
+        #expect(Set((header["configuration"] as! [String: Any]).keys) == Self.optionNames)
+        #expect(
+            try CheckpointStore(directory: control.checkpointDirectory!).read(step: 20, rank: 0).header.configuration
+                == configuration)
+    }
+
+    @Test("config.toml reads back as the same values, doubles to the last bit")
+    func tomlRoundTrip() throws {
+        var configuration = TrainingConfiguration.paper(.sentiment)
+        (configuration.jitter, configuration.liuWest, configuration.seed) = (0.1 + 0.2, 1e-300, UInt64(Int64.max))
+        configuration.column = "a \"quoted\" \\ name\twith tab"
+        let settings = try ConfigFile.options(text: try configuration.toml(), path: "run.toml")
+        let values = Dictionary(uniqueKeysWithValues: settings.map { ($0.0, $0.1) })
+        #expect(values["jitter"] == .value("\(0.1 + 0.2)"))
+        #expect(values["liu-west"] == .value("1e-300"))
+        #expect(values["seed"] == .value("\(Int64.max)"))
+        #expect(values["column"] == .value("a \"quoted\" \\ name\twith tab"))
+        #expect(values["algorithm"] == .value("dpf"))
+        #expect(values["samples"] == nil)  // unset options are left out
+    }
+
+    @Test("validate(): the first bad value as one line, status 2")
+    func validation() {
+        let cases: [((inout TrainingConfiguration) -> Void, String)] = [
+            ({ $0.walkSteps = 0 }, "--walk-steps 0: must be at least 1"),
+            ({ $0.observationNoise = -1 }, "--observation-noise -1.0: must be a finite variance > 0"),
+            ({ $0.liuWest = 1 }, "--liu-west 1.0: must be in (0, 1)"),
+            ({ $0.seed = .max }, "--seed 18446744073709551615: must be at most 9223372036854775807"),
+        ]
+        #expect(throws: Never.self) { try TrainingConfiguration().validate() }
+        for (change, message) in cases {
+            var configuration = TrainingConfiguration()
+            change(&configuration)
+            #expect(throws: RunError(message, status: .usage)) { try configuration.validate() }
+        }
+    }
+
+    @Test("bad input found by one node is one collective error on every node, with its status")
+    func collectiveInputError() throws {
+        let configuration = teacherRun(.dpf, samples: 5) {
+            $0.data = "/nonexistent/series.csv"
+            $0.column = "x"
+        }
+        let error = #expect(throws: RunError.self) { _ = try runInProcess(configuration, nodes: 3) }
+        #expect(error?.status == .data && error?.isCollective == true)
+        #expect(error?.message.hasPrefix("/nonexistent/series.csv: cannot open") == true)
+    }
+
+    @Test("the paper's presets and the experiment's variants are typed configurations")
+    func presets() {
+        let fx = TrainingConfiguration.paper(.fx, dataDirectory: "d")
+        #expect(fx.data == "d/fx/garch_daily_usd_1980_1987.csv" && fx.column == "bp" && fx.normalize == .minmax)
+        #expect(fx.particles == 80 && fx.jitter == 0.0004 && fx.walkSteps == 3)
+        let metropolis = ExperimentRun.dpfMetropolis.applied(to: fx)
+        #expect(metropolis.algorithm == .dpf && metropolis.walk == .metropolis)
+        #expect(ExperimentRun.cpf.applied(to: metropolis).walk == .simple)
+        #expect(TrainingConfiguration.paper(.sentiment).labelScale == 0.25)
+    }
+}

@@ -1,0 +1,38 @@
+import Distributed
+import Foundation
+import Runs
+
+/// The synthetic-teacher configuration of `algorithm`, `samples` steps per node.
+func teacherRun(
+    _ algorithm: Algorithm, samples: Int, seed: UInt64 = 1,
+    _ configure: (inout TrainingConfiguration) -> Void = { _ in }
+) -> TrainingConfiguration {
+    var configuration = TrainingConfiguration()
+    (configuration.algorithm, configuration.samples, configuration.seed) = (algorithm, samples, seed)
+    configure(&configuration)
+    return configuration
+}
+
+/// One run of `configuration` on `nodes` nodes in this process, through the library as the CLI
+/// runs it; the reporter's report.
+func runInProcess(_ configuration: TrainingConfiguration, nodes: Int, control: RunControl = RunControl()) throws
+    -> RunReport
+{
+    var control = control
+    control.progressSeconds = 0
+    let topology = try Topology.named(configuration.topology, nodes: nodes, seed: configuration.seed)
+    return try TrainingRun(configuration: configuration, control: control).run(
+        on: InProcessNetwork(topology: topology))!
+}
+
+func scratchDirectory() throws -> String {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dlstm-runs-\(UUID().uuidString)")
+        .path
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    return directory
+}
+
+extension RunReport {
+    /// Every node's predictions, in node order.
+    var predictions: [[Double]] { records.map(\.predictions) }
+}

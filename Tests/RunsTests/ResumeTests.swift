@@ -1,0 +1,144 @@
+import Distributed
+import Foundation
+import Testing
+import Trainers
+
+@testable import Runs
+
+/// Checkpoint and restart through the library, in one process: a run stopped at a step boundary
+/// and resumed must give the same curves and traffic, bit for bit, as the same run left alone.
+@Suite("checkpoint and resume, in-process")
+struct ResumeTests {
+    func control(checkpoints: String, stopAt step: Int? = nil, every: Int = 0, resume: Bool = false) -> RunControl {
+        var control = RunControl()
+        (control.checkpointDirectory, control.checkpointEvery, control.resume) = (checkpoints, every, resume)
+        control.faults.stopAtStep = step
+        return control
+    }
+
+    @Test(
+        "stopped at a step boundary and resumed, every algorithm with checkpoints continues bit for bit",
+        arguments: [(Algorithm.sgd, 3), (.ekf, 5), (.pf, 3), (.dsgd, 3), (.dekf, 3), (.dekf, 4), (.dpf, 3), (.dpf, 4)])
+    func stopAndResume(algorithm: Algorithm, nodes: Int) throws {
+        // Long enough that the stop, agreed at the next collective check (at most 1000 steps or about
+        // 0.25 s later), comes before the end.
+        let configuration = teacherRun(algorithm, samples: 1500, seed: 9) {
+            ($0.walk, $0.particles) = (.metropolis, 20)
+        }
+        let whole = try runInProcess(configuration, nodes: nodes)
+        let checkpoints = try scratchDirectory()
+        let stopped = #expect(throws: RunError.self) {
+            _ = try runInProcess(configuration, nodes: nodes, control: control(checkpoints: checkpoints, stopAt: 10))
+        }
+        #expect(stopped?.status == .checkpointed && stopped?.isCollective == true)
+        let step = try CheckpointStore(directory: checkpoints).latestStep()
+        #expect(step >= 10 && step < 1500)
+        let resumed = try runInProcess(
+            configuration, nodes: nodes, control: control(checkpoints: checkpoints, resume: true))
+        #expect(resumed.predictions == whole.predictions)
+        #expect(resumed.records.map(\.labels) == whole.records.map(\.labels))
+        #expect(resumed.records.map(\.traffic.bytesSent) == whole.records.map(\.traffic.bytesSent))
+        #expect(resumed.records.map(\.diagnostics) == whole.records.map(\.diagnostics))
+    }
+
+    @Test("periodic checkpoints survive a crash: resume from the last one, same results")
+    func crashAndResume() throws {
+        let configuration = teacherRun(.dpf, samples: 200, seed: 4)
+        let whole = try runInProcess(configuration, nodes: 3)
+        let checkpoints = try scratchDirectory()
+        var crashing = control(checkpoints: checkpoints, every: 50)
+        crashing.faults.failure = InjectedFailure("2:130")
+        #expect(throws: RunError("injected failure at node 2, step 130 (--inject-failure)", status: .failure)) {
+            _ = try runInProcess(configuration, nodes: 3, control: crashing)
+        }
+        #expect(try String(contentsOfFile: checkpoints + "/latest", encoding: .utf8) == "step-100\n")
+        let resumed = try runInProcess(
+            configuration, nodes: 3, control: control(checkpoints: checkpoints, resume: true))
+        #expect(resumed.predictions == whole.predictions)
+    }
+
+    @Test("refusals: another configuration, no checkpoint, an algorithm without checkpoints, an old or damaged file")
+    func refusals() throws {
+        let configuration = teacherRun(.dpf, samples: 60, seed: 4)
+        let checkpoints = try scratchDirectory()
+        _ = try runInProcess(configuration, nodes: 3, control: control(checkpoints: checkpoints, every: 20))
+        let file = checkpoints + "/step-40/rank-0.ckpt"
+        #expect(FileManager.default.fileExists(atPath: file))
+
+        var changed = configuration
+        changed.particles = 40
+        let refused = #expect(throws: RunError.self) {
+            _ = try runInProcess(changed, nodes: 3, control: control(checkpoints: checkpoints, resume: true))
+        }
+        #expect(refused?.status == .usage && refused?.message.contains("written by a different configuration") == true)
+        #expect(refused?.isCollective == true)
+
+        let empty = try scratchDirectory()
+        let none = #expect(throws: RunError.self) {
+            _ = try runInProcess(configuration, nodes: 3, control: control(checkpoints: empty, resume: true))
+        }
+        #expect(none?.message == "--resume: no checkpoint in \(empty) (no file 'latest')" && none?.status == .usage)
+
+        let unsupported = #expect(throws: RunError.self) {
+            _ = try runInProcess(teacherRun(.cpf, samples: 20), nodes: 3, control: control(checkpoints: empty))
+        }
+        #expect(
+            unsupported?.message.contains("not supported yet: checkpoints of cpf") == true
+                && unsupported?.status == .usage)
+
+        // Format version 1 (the header's "version": "1") is refused with one line, status 3.
+        let original = try Data(contentsOf: URL(fileURLWithPath: file))
+        try withHeader(of: file, replacing: "\"version\":2", with: "\"version\":\"1\"") {
+            let old = #expect(throws: RunError.self) {
+                _ = try runInProcess(configuration, nodes: 3, control: control(checkpoints: checkpoints, resume: true))
+            }
+            #expect(
+                old?.status == .data
+                    && old?.message.contains("checkpoint format version 1; this dlstm reads version 2") == true)
+        }
+        // A truncated file.
+        try original.dropLast(8).write(to: URL(fileURLWithPath: file))
+        let truncated = #expect(throws: RunError.self) {
+            _ = try runInProcess(configuration, nodes: 3, control: control(checkpoints: checkpoints, resume: true))
+        }
+        #expect(truncated?.status == .data && truncated?.message.contains("truncated checkpoint") == true)
+    }
+
+    /// Runs `body` with the checkpoint at `path` rewritten so that its header has `replacement`
+    /// instead of `text` (same length or not: the header length is rewritten too).
+    func withHeader(of path: String, replacing text: String, with replacement: String, _ body: () throws -> Void) throws
+    {
+        let original = try Data(contentsOf: URL(fileURLWithPath: path))
+        let length = Int(original.subdata(in: 8..<16).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        let header = String(decoding: original.subdata(in: 16..<(16 + length)), as: UTF8.self)
+        #expect(header.contains(text))
+        let changed = Data(header.replacingOccurrences(of: text, with: replacement).utf8)
+        var data = original.prefix(8)
+        withUnsafeBytes(of: UInt64(changed.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(changed)
+        data.append(original.suffix(from: 16 + length))
+        try data.write(to: URL(fileURLWithPath: path))
+        try body()
+        try original.write(to: URL(fileURLWithPath: path))
+    }
+
+    @Test("a checkpoint file reads back the records it was written with, names and numbers")
+    func roundTrip() throws {
+        let store = CheckpointStore(directory: try scratchDirectory())
+        var first = CheckpointRecord()
+        first.append("step", 7)
+        first.append("particles", [1.5, -.infinity, 2e-300, .greatestFiniteMagnitude])
+        var second = CheckpointRecord()
+        second.append("trainer", first)
+        second.append("empty", [Double]())
+        let header = CheckpointStore.Header(
+            algorithm: "dpf", nodes: 2, rank: 1, step: 7, configuration: TrainingConfiguration())
+        try store.write(header: header, records: [first, second])
+        let (readHeader, records) = try store.read(step: 7, rank: 1)
+        #expect(records == [first, second])
+        #expect(readHeader.configuration == TrainingConfiguration() && readHeader.rank == 1)
+        #expect(try records[1].record("trainer").int("step") == 7)
+        #expect(throws: TrainerError.self) { try records[0].doubles("particles", count: 3) }
+        #expect(throws: TrainerError.self) { try records[0].int("missing") }
+    }
+}
