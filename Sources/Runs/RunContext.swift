@@ -38,6 +38,16 @@ public struct RunContext: Sendable {
         environmentLines = ["MPI library: " + library] + RunContext.slurmLines()
     }
 
+    /// This process's rank when started by mpirun or srun, read from the launcher's environment
+    /// before MPI is initialised (so that errors found while parsing options are printed once).
+    public static var launcherRank: Int? {
+        let environment = ProcessInfo.processInfo.environment
+        for key in ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"] {
+            if let value = environment[key], let rank = Int(value) { return rank }
+        }
+        return nil
+    }
+
     private static func slurmLines() -> [String] {
         let environment = ProcessInfo.processInfo.environment
         guard let job = environment["SLURM_JOB_ID"] else { return [] }

@@ -1,9 +1,5 @@
 import ArgumentParser
-import DataSources
-import Distributed
-import LSTM
 import Runs
-import Trainers
 
 private let defaults = TrainingConfiguration()
 
@@ -122,35 +118,3 @@ struct ConfigurationOptions: ParsableArguments {
 
     func validate() throws { try validated { try configuration.validate() } }
 }
-
-/// Options of `train`, `experiment` and `scale` alike.
-struct OutputOptions: ParsableArguments {
-    @Option(
-        help: ArgumentHelp(
-            """
-            Write the results here, created if missing (train: summary.json, node-K.csv, config.toml; \
-            experiment: one directory per run, default results/NAME; scale: default results/scale).
-            """, valueName: "DIR"))
-    var out: String?
-
-    @Flag(help: "Print nothing but errors.") var quiet = false
-}
-
-/// A `RunError` from a `validate()` as ArgumentParser's validation error: one line, status 2.
-func validated(_ check: () throws -> Void) throws {
-    do {
-        try check()
-    } catch let error as RunError {
-        throw ValidationError(error.message)
-    }
-}
-
-// Enum-valued options parse their raw values; `--help` lists them.
-extension Algorithm: ExpressibleByArgument {}
-extension WalkKind: ExpressibleByArgument {}
-extension Pooling: ExpressibleByArgument {}
-extension ResamplingScheme: ExpressibleByArgument {}
-extension CSVTimeSeries.LagLayout: ExpressibleByArgument {}
-extension Partition: ExpressibleByArgument {}
-extension Normalization: ExpressibleByArgument {}
-extension PaperExperiment: ExpressibleByArgument {}

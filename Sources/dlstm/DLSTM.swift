@@ -49,10 +49,10 @@ struct DLSTM: ParsableCommand {
         do {
             var command = command
             try command.run()
-        } catch let code as ExitCode {
-            exit(withError: code)
-        } catch {
+        } catch let error as RunError {
             exitReporting(error)
+        } catch {
+            exit(withError: error)  // --help and ExitCode, which ArgumentParser handles
         }
     }
 

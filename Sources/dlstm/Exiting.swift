@@ -21,7 +21,7 @@ var stopRequested: Bool { stopSignalReceived != 0 }
 
 /// The one way a subcommand fails: "dlstm: error: LINE" on standard error (from rank 0 only when
 /// started by a launcher) and the error's exit status.
-func exitReporting(_ error: any Error, printing: Bool = (launcherRank ?? 0) == 0) -> Never {
+func exitReporting(_ error: any Error, printing: Bool = (RunContext.launcherRank ?? 0) == 0) -> Never {
     let error = RunError(error)
     if printing { FileHandle.standardError.write(Data("dlstm: \(error.line)\n".utf8)) }
     if MPI.isInitialized && !MPI.isFinalized { try? MPI.finalize() }
@@ -47,14 +47,4 @@ func runUnderMPI(_ body: (Communicator) throws -> Void) -> Never {
             exitReporting(error, printing: world.rank == 0)
         }
     }
-}
-
-/// This process's rank when started by mpirun or srun, read from the launcher's environment
-/// before MPI is initialised (so that errors found while parsing options are printed once).
-var launcherRank: Int? {
-    let environment = ProcessInfo.processInfo.environment
-    for key in ["OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"] {
-        if let value = environment[key], let rank = Int(value) { return rank }
-    }
-    return nil
 }

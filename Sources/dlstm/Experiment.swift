@@ -36,6 +36,7 @@ struct Experiment: ParsableCommand {
 
     @Argument(help: "The experiment.") var name: PaperExperiment
     @OptionGroup var output: OutputOptions
+    @OptionGroup var launch: LaunchOptions
 
     @Option(help: "Comma-separated runs: \(ExperimentRun.allCases.map(\.rawValue).joined(separator: ", ")).")
     var algorithms = ExperimentRun.paperRuns.map(\.rawValue).joined(separator: ",")
@@ -46,16 +47,6 @@ struct Experiment: ParsableCommand {
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: ArgumentHelp("The directory holding fx/ and sentiment/.", valueName: "DIR"))
     var dataDirectory = "data"
-
-    @Option(help: ArgumentHelp("Simulate K nodes in one process instead of one per MPI rank.", valueName: "K"))
-    var inProcess: Int?
-
-    @Option(help: ArgumentHelp("Progress lines about every this many seconds (0: never).", valueName: "SECONDS"))
-    var progressEvery = 5.0
-
-    @Option(
-        help: ArgumentHelp("A TOML or JSON file of these options (e.g. algorithms = \"pf,dpf\").", valueName: "FILE"))
-    var config: String?
 
     var runs: [ExperimentRun] {
         algorithms.split(separator: ",").compactMap { ExperimentRun(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
@@ -70,28 +61,22 @@ struct Experiment: ParsableCommand {
         }
         guard !names.isEmpty else { throw ValidationError("--algorithms: name at least one run") }
         if let samples, samples < 1 { throw ValidationError("--samples \(samples): must be at least 1") }
-        if let k = inProcess, k < 1 { throw ValidationError("--in-process \(k): must be at least 1 node") }
-    }
-
-    /// Every run's typed configuration and where its results go.
-    func trainingRuns(directory: String) -> [TrainingRun] {
-        var base = TrainingConfiguration.paper(name, dataDirectory: dataDirectory)
-        (base.seed, base.samples) = (seed, samples)
-        return runs.map { run in
-            var control = RunControl()
-            control.resultsDirectory = "\(directory)/\(run.rawValue)"
-            control.progressSeconds = output.quiet ? 0 : progressEvery
-            return TrainingRun(
-                configuration: run.applied(to: base), control: control, label: run.rawValue,
-                observer: output.quiet ? nil : ConsoleObserver(banner: false))
-        }
     }
 
     func run() throws {
         useOneBLASThreadPerProcess()
         let directory = output.out ?? "results/\(name.rawValue)"
-        let runs = trainingRuns(directory: directory)
-        if let k = inProcess {
+        var base = TrainingConfiguration.paper(name, dataDirectory: dataDirectory)
+        (base.seed, base.samples) = (seed, samples)
+        let runs = self.runs.map { run in
+            var control = RunControl()
+            control.resultsDirectory = "\(directory)/\(run.rawValue)"
+            control.progressSeconds = output.quiet ? 0 : launch.progressEvery
+            return TrainingRun(
+                configuration: run.applied(to: base), control: control, label: run.rawValue,
+                observer: output.quiet ? nil : ConsoleObserver(banner: false))
+        }
+        if let k = launch.inProcess {
             try runInProcess {
                 try experiment(runs, directory: directory, context: .inProcess, isReporter: true) {
                     InProcessNetwork(topology: try Topology.ring(k))

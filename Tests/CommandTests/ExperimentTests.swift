@@ -59,6 +59,15 @@ struct ExperimentTests {
         #expect(Double(csv[3].split(separator: ",")[4])! > 0)
     }
 
+    @Test("--help of every subcommand: the help text on standard output, exit 0", arguments: [
+        [], ["train"], ["experiment"], ["plot"], ["scale"], ["bench", "model"],
+    ])
+    func help(subcommand: [String]) throws {
+        let outcome = try Job.dlstm(subcommand + ["--help"], ranks: nil)
+        #expect(outcome.status == 0, "\(outcome.errors)")
+        #expect(outcome.output.contains("OVERVIEW:") && outcome.output.contains("USAGE:") && outcome.errors.isEmpty)
+    }
+
     @Test("plot redraws an old run and refuses a directory without results")
     func plotCommand() throws {
         let run = try Job.train(["--algorithm", "ekf", "--samples", "50", "--quiet"], ranks: nil, nodes: 2)

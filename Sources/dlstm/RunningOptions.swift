@@ -1,0 +1,56 @@
+import ArgumentParser
+import Runs
+
+/// How `train` runs, apart from its results and the launch: checkpoints, timeout, faults.
+struct RunningOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            """
+            End the whole job (MPI_Abort, exit status 124) if the run has not finished after this many seconds, \
+            naming the step it reached: a hung or dead rank cannot keep a job until its time limit.
+            """, valueName: "SECONDS"))
+    var timeout: Double?
+
+    @Option(
+        help: ArgumentHelp(
+            """
+            Enable checkpoints, written here (DIR/step-T/rank-R.ckpt and DIR/latest). On SIGUSR1 (mpirun forwards \
+            it; in Slurm: #SBATCH --signal=B:USR1@120 and a trap) every rank stops at the same step boundary, \
+            writes a checkpoint and exits with status 75; --resume continues bit for bit. Supported for every \
+            algorithm but cpf.
+            """, valueName: "DIR"))
+    var checkpointDir: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Also write a checkpoint every N steps (0: only on SIGUSR1). Default directory: OUT/checkpoint.",
+            valueName: "N"))
+    var checkpointEvery = 0
+
+    @Flag(
+        help: """
+            Continue from the last checkpoint in --checkpoint-dir (default OUT/checkpoint); the configuration \
+            must be the same.
+            """)
+    var resume = false
+
+    @Option(help: .hidden) var injectFailure: String?
+    @Option(help: .hidden) var injectKillWhileWriting: Int?
+    @Option(help: .hidden) var signalAtStep: Int?
+
+    func validate() throws {
+        if let injectFailure, InjectedFailure(injectFailure) == nil {
+            throw ValidationError("--inject-failure \(injectFailure): expected NODE:STEP or NODE:STEP:hang")
+        }
+    }
+
+    var control: RunControl {
+        var c = RunControl()
+        (c.timeoutSeconds, c.checkpointDirectory, c.checkpointEvery, c.resume) = (
+            timeout, checkpointDir, checkpointEvery, resume
+        )
+        (c.faults.killWhileWritingFile, c.faults.stopAtStep) = (injectKillWhileWriting, signalAtStep)
+        c.faults.failure = injectFailure.flatMap(InjectedFailure.init)
+        return c
+    }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import DataSources
+import Distributed
+import LSTM
+import Runs
+import Trainers
+
+/// Options of `train`, `experiment` and `scale` alike.
+struct OutputOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            """
+            Write the results here, created if missing (train: summary.json, node-K.csv, config.toml; \
+            experiment: one directory per run, default results/NAME; scale: default results/scale).
+            """, valueName: "DIR"))
+    var out: String?
+
+    @Flag(help: "Print nothing but errors.") var quiet = false
+}
+
+/// How `train` and `experiment` are launched.
+struct LaunchOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Simulate K nodes in one process instead of one per MPI rank (same results, bit for bit).",
+            valueName: "K"))
+    var inProcess: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            """
+            Rank 0 prints one progress line (step, samples/s, MSE so far, ETA) about every this many seconds \
+            (0: never).
+            """, valueName: "SECONDS"))
+    var progressEvery = 5.0
+
+    @Option(
+        help: ArgumentHelp(
+            """
+            A TOML or JSON file of options: keys are the long option names without '--' (walk-steps = 3, \
+            quiet = true). Options on the command line override it. Every run writes the configuration it used \
+            to DIR/config.toml.
+            """, valueName: "FILE"))
+    var config: String?
+
+    func validate() throws {
+        if let k = inProcess, k < 1 { throw ValidationError("--in-process \(k): must be at least 1 node") }
+    }
+}
+
+/// A `RunError` from a `validate()` as ArgumentParser's validation error: one line, status 2.
+func validated(_ check: () throws -> Void) throws {
+    do {
+        try check()
+    } catch let error as RunError {
+        throw ValidationError(error.message)
+    }
+}
+
+// Enum-valued options parse their raw values; `--help` lists them.
+extension Algorithm: ExpressibleByArgument {}
+extension WalkKind: ExpressibleByArgument {}
+extension Pooling: ExpressibleByArgument {}
+extension ResamplingScheme: ExpressibleByArgument {}
+extension CSVTimeSeries.LagLayout: ExpressibleByArgument {}
+extension Partition: ExpressibleByArgument {}
+extension Normalization: ExpressibleByArgument {}
+extension PaperExperiment: ExpressibleByArgument {}
