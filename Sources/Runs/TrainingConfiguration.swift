@@ -17,17 +17,17 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var walkSteps = 3
     public var walk = WalkKind.simple
 
-    // The model and the trainers.
+    // The model and the trainers, with the paper's defaults as `TrainerSettings` holds them.
     public var hidden = 2
     public var pooling = Pooling.mean
-    public var particles = 80
-    public var jitter = 0.0004
-    public var observationNoise = 0.01
-    public var learningRate = 0.1
-    public var initialVariance = 0.1
-    public var initialScale = 0.1
-    public var initialSpread = 0.5
-    public var resampling = ResamplingScheme.systematic
+    public var particles = paperDefaults.particles
+    public var jitter = paperDefaults.jitterVariance
+    public var observationNoise = paperDefaults.observationNoise
+    public var learningRate = paperDefaults.learningRate
+    public var initialVariance = paperDefaults.initialVariance
+    public var initialScale = paperDefaults.initialScale
+    public var initialSpread = paperDefaults.initialSpread
+    public var resampling = paperDefaults.resampling
     public var liuWest: Double?
     public var seed: UInt64 = 1
 
@@ -119,6 +119,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         Dictionary(uniqueKeysWithValues: try optionValues(of: self).map { ($0.name, $0.value.json) })
     }
 }
+
+private let paperDefaults = TrainerSettings()
 
 /// How samples are dealt to nodes.
 public enum Partition: String, CaseIterable, Codable, Sendable {

@@ -59,9 +59,11 @@ struct ExperimentTests {
         #expect(Double(csv[3].split(separator: ",")[4])! > 0)
     }
 
-    @Test("--help of every subcommand: the help text on standard output, exit 0", arguments: [
-        [], ["train"], ["experiment"], ["plot"], ["scale"], ["bench", "model"],
-    ])
+    @Test(
+        "--help of every subcommand: the help text on standard output, exit 0",
+        arguments: [
+            [], ["train"], ["experiment"], ["plot"], ["scale"], ["bench", "model"],
+        ])
     func help(subcommand: [String]) throws {
         let outcome = try Job.dlstm(subcommand + ["--help"], ranks: nil)
         #expect(outcome.status == 0, "\(outcome.errors)")
