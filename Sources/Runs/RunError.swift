@@ -1,6 +1,7 @@
 import ConfigFiles
 import DataSources
 import Distributed
+import Foundation
 import MPI
 import Trainers
 
@@ -34,7 +35,19 @@ public struct RunError: Error, CustomStringConvertible, ErrorWithExitCode, Equat
     public var isCollective = false
 
     public init(_ message: String, status: ExitStatus = .usage, isCollective: Bool = false) {
-        (self.message, self.status, self.isCollective) = (message, status, isCollective)
+        (self.message, self.status, self.isCollective) = (Self.oneLine(message), status, isCollective)
+    }
+
+    /// Messages are one line. ArgumentParser lists the values of an enum with many cases one per
+    /// line ("Please provide one of the following:\n  - sgd\n  - ekf"): that becomes "one of 'sgd',
+    /// 'ekf'"; other lines are joined with spaces.
+    static func oneLine(_ message: String) -> String {
+        guard message.contains("\n") else { return message }
+        let lines = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        let items = lines.dropFirst().filter { $0.hasPrefix("- ") }.map { "'\($0.dropFirst(2))'" }
+        guard items.count == lines.count - 1, !items.isEmpty else { return lines.joined(separator: " ") }
+        return lines[0].replacingOccurrences(of: "one of the following:", with: "one of") + " "
+            + items.joined(separator: ", ")
     }
 
     public var description: String { message }

@@ -24,6 +24,11 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var jitter = paperDefaults.jitterVariance
     public var observationNoise = paperDefaults.observationNoise
     public var learningRate = paperDefaults.learningRate
+    public var optimizer = paperDefaults.optimizer
+    public var beta1 = paperDefaults.beta1
+    public var beta2 = paperDefaults.beta2
+    public var epsilon = paperDefaults.epsilon
+    public var batch = paperDefaults.batch
     public var initialVariance = paperDefaults.initialVariance
     public var initialScale = paperDefaults.initialScale
     public var initialSpread = paperDefaults.initialSpread
@@ -55,6 +60,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         case algorithm, topology, walkSteps = "walk-steps", walk, hidden, pooling, particles, jitter
         case observationNoise = "observation-noise", learningRate = "learning-rate", initialVariance =
             "initial-variance"
+        case optimizer, beta1, beta2, epsilon, batch
         case initialScale = "initial-scale", initialSpread = "initial-spread", resampling, liuWest = "liu-west", seed
         case data, samples, partition, column, lags, horizon, lagLayout = "lag-layout", normalize
         case normalizePrefix = "normalize-prefix", wordVectors = "word-vectors", teacherInput = "teacher-input"
@@ -79,6 +85,10 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try check(
             initialVariance > 0 && initialVariance.isFinite,
             "--initial-variance \(initialVariance): must be positive and finite")
+        try check(beta1 >= 0 && beta1 < 1, "--beta1 \(beta1): must be in [0, 1)")
+        try check(beta2 >= 0 && beta2 < 1, "--beta2 \(beta2): must be in [0, 1)")
+        try check(epsilon > 0 && epsilon.isFinite, "--epsilon \(epsilon): must be positive and finite")
+        try check(batch >= 1, "--batch \(batch): must be at least 1")
         if let h = liuWest { try check(h > 0 && h < 1, "--liu-west \(h): must be in (0, 1)") }
         // TOML integers are signed 64-bit: a larger seed could not be written to config.toml.
         try check(seed <= UInt64(Int64.max), "--seed \(seed): must be at most \(Int64.max)")
@@ -95,6 +105,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         var settings = DistributedSettings(
             model: LSTMModel(shape: LSTMShape(hidden: hidden, input: inputSize), pooling: pooling))
         settings.trainer.learningRate = learningRate
+        (settings.trainer.optimizer, settings.trainer.batch) = (optimizer, batch)
+        (settings.trainer.beta1, settings.trainer.beta2, settings.trainer.epsilon) = (beta1, beta2, epsilon)
         settings.trainer.particles = particles
         settings.trainer.jitterVariance = jitter
         settings.trainer.observationNoise = observationNoise

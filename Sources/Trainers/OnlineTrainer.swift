@@ -21,8 +21,15 @@ public protocol OnlineTrainer {
 
 /// Settings shared by the trainers, with the paper's defaults (Ergen & Kozat, sec. 4).
 public struct TrainerSettings: Sendable {
-    /// SGD step mu.
+    /// SGD step mu (Adam's step size too).
     public var learningRate = 0.1
+    /// How SGD and diffusion SGD step: the paper's SGD, or Adam with these moment decays and epsilon.
+    public var optimizer = Optimizer.sgd
+    public var beta1 = 0.9
+    public var beta2 = 0.999
+    public var epsilon = 1e-8
+    /// Samples per gradient step (their gradients averaged).
+    public var batch = 1
     /// N, particles per node.
     public var particles = 80
     /// Cov[gamma] = jitterVariance * I: the random walk of the parameters (PF) and Q (EKF).
@@ -50,19 +57,20 @@ public func initialParameters(shape: LSTMShape, scale: Double, seed: UInt64, nod
     return (0..<shape.parameterCount).map { _ in scale * random.nextGaussian() }
 }
 
-/// Stochastic gradient descent on (d - d_hat)^2 / 2, gradient by backpropagation through the sequence.
+/// Gradient descent on (d - d_hat)^2 / 2, gradient by backpropagation through the sequence: the
+/// paper's SGD, or Adam, one sample or a mini-batch per step (`GradientStep`).
 public struct SGDTrainer: OnlineTrainer {
-    public let name = "sgd"
+    public var name: String { optimizer.optimizer.rawValue }
     public let model: LSTMModel
     public private(set) var parameters: [Double]
-    public let learningRate: Double
+    public private(set) var optimizer: GradientStep
     private var pending: (estimate: Double, gradient: [Double])?
     public private(set) var step = 0
 
     public init(model: LSTMModel, settings: TrainerSettings, seed: UInt64, node: Int = 0) {
         self.model = model
-        self.learningRate = settings.learningRate
         self.parameters = initialParameters(shape: model.shape, scale: settings.initialScale, seed: seed, node: node)
+        optimizer = GradientStep(settings: settings, parameterCount: model.shape.parameterCount)
     }
 
     public mutating func predict(_ sample: Sample) throws -> Double {
@@ -78,8 +86,7 @@ public struct SGDTrainer: OnlineTrainer {
     public mutating func update(_ sample: Sample) throws {
         let (estimate, gradient) = pending ?? model.gradient(theta: parameters, sample: sample)
         pending = nil
-        let scale = learningRate * (sample.label - estimate)
-        for j in parameters.indices { parameters[j] += scale * gradient[j] }
+        optimizer.add(residual: sample.label - estimate, gradient: gradient, to: &parameters)
         guard parameters.allSatisfy(\.isFinite) else {
             throw TrainerError.nonFinite(trainer: name, step: step, what: "the parameter vector (the step diverged)")
         }
@@ -92,11 +99,13 @@ public struct SGDTrainer: OnlineTrainer {
         var record = CheckpointRecord()
         record.append("step", step)
         record.append("parameters", parameters)
+        record.append("optimizer", optimizer.checkpoint)
         return record
     }
 
     public mutating func restoreState(_ state: CheckpointRecord) throws {
         let restored = try state.doubles("parameters", count: parameters.count)
+        try optimizer.restore(checkpoint: state.record("optimizer"))
         step = try state.int("step")
         parameters = restored
         pending = nil

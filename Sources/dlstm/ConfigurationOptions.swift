@@ -39,7 +39,12 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: "Var[eps]: the label noise variance (PF likelihood, EKF R).")
     var observationNoise = defaults.observationNoise
 
-    @Option(help: "mu, the SGD step.") var learningRate = defaults.learningRate
+    @Option(help: "mu, the SGD (and Adam) step.") var learningRate = defaults.learningRate
+    @Option(help: "SGD, DSGD: sgd (the paper's) or adam.") var optimizer = defaults.optimizer
+    @Option(help: "Adam: the first moment's decay.") var beta1 = defaults.beta1
+    @Option(help: "Adam: the second moment's decay.") var beta2 = defaults.beta2
+    @Option(help: "Adam: added to the root of the second moment.") var epsilon = defaults.epsilon
+    @Option(help: "SGD, DSGD: samples per gradient step, gradients averaged.") var batch = defaults.batch
     @Option(help: "EKF: P0 = VALUE * I.") var initialVariance = defaults.initialVariance
     @Option(help: "SGD, EKF: standard deviation of the initial parameters.") var initialScale = defaults.initialScale
     @Option(help: "PF: standard deviation of the initial particle cloud.") var initialSpread = defaults.initialSpread
@@ -102,6 +107,7 @@ struct ConfigurationOptions: ParsableArguments {
         (c.learningRate, c.initialVariance, c.initialScale, c.initialSpread) = (
             learningRate, initialVariance, initialScale, initialSpread
         )
+        (c.optimizer, c.beta1, c.beta2, c.epsilon, c.batch) = (optimizer, beta1, beta2, epsilon, batch)
         (c.resampling, c.liuWest, c.seed) = (resampling, liuWest, seed)
         (c.data, c.samples, c.partition, c.column, c.lags, c.horizon) = (
             data, samples, partition, column, lags, horizon

@@ -42,9 +42,9 @@ struct DLSTM: ParsableCommand {
             if let (key, file) = expanded.origins.first(where: { key, _ in
                 ["'--\(key)'", "--\(key) ", "'--\(key) <"].contains { message.contains($0) }
             }) {
-                exitReporting(RunError("\(file): '\(key)': \(oneLine(message))"))
+                exitReporting(RunError("\(file): '\(key)': \(message)"))
             }
-            exitReporting(RunError(oneLine(message)))
+            exitReporting(RunError(message))
         }
         do {
             var command = command
@@ -54,16 +54,6 @@ struct DLSTM: ParsableCommand {
         } catch {
             exit(withError: error)  // --help and ExitCode, which ArgumentParser handles
         }
-    }
-
-    /// ArgumentParser lists the values of an enum with many cases one per line ("Please provide one
-    /// of the following:\n  - sgd\n  - ekf"): as one line, "one of 'sgd', 'ekf'".
-    static func oneLine(_ message: String) -> String {
-        let lines = message.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
-        let items = lines.dropFirst().filter { $0.hasPrefix("- ") }.map { "'\($0.dropFirst(2))'" }
-        guard items.count == lines.count - 1, !items.isEmpty else { return lines.joined(separator: " ") }
-        return lines[0].replacingOccurrences(of: "one of the following:", with: "one of") + " "
-            + items.joined(separator: ", ")
     }
 }
 

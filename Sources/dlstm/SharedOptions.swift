@@ -62,6 +62,7 @@ extension Algorithm: ExpressibleByArgument {}
 extension WalkKind: ExpressibleByArgument {}
 extension Pooling: ExpressibleByArgument {}
 extension ResamplingScheme: ExpressibleByArgument {}
+extension Optimizer: ExpressibleByArgument {}
 extension CSVTimeSeries.LagLayout: ExpressibleByArgument {}
 extension Partition: ExpressibleByArgument {}
 extension Normalization: ExpressibleByArgument {}

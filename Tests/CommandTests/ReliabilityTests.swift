@@ -34,6 +34,15 @@ struct ReliabilityTests {
                 "The value 'adam' is invalid for '--algorithm <algorithm>'. Please provide one of 'sgd', 'ekf', 'pf'"
             ),
             (
+                "Adam's beta1 out of range", ["--optimizer", "adam", "--beta1", "1.5"], 2,
+                "--beta1 1.5: must be in [0, 1)"
+            ),
+            ("no samples per batch", ["--batch", "0"], 2, "--batch 0: must be at least 1"),
+            (
+                "unknown optimizer", ["--optimizer", "rmsprop"], 2,
+                "The value 'rmsprop' is invalid for '--optimizer <optimizer>'. Please provide one of 'sgd' and 'adam'"
+            ),
+            (
                 "topology of the wrong size", ["--topology", "torus:2x3"], 4,
                 "a 2x3 torus has 6 nodes but there are 3 ranks"
             ),

@@ -21,7 +21,7 @@ struct ConfigurationTests {
             ($0.liuWest, $0.column, $0.wordVectors, $0.teacherHidden) = (0.3, "x", "w.txt", 2)
         }
         configuration.labelScale = 0.5
-        #expect(Self.optionNames.count == 31)  // fails when a field is added: check it is wanted in all three
+        #expect(Self.optionNames.count == 36)  // fails when a field is added: check it is wanted in all three
         var control = RunControl()
         control.resultsDirectory = try scratchDirectory()
         (control.checkpointDirectory, control.checkpointEvery) = (try scratchDirectory(), 10)
@@ -66,6 +66,10 @@ struct ConfigurationTests {
             ({ $0.observationNoise = -1 }, "--observation-noise -1.0: must be a finite variance > 0"),
             ({ $0.liuWest = 1 }, "--liu-west 1.0: must be in (0, 1)"),
             ({ $0.seed = .max }, "--seed 18446744073709551615: must be at most 9223372036854775807"),
+            ({ $0.beta1 = 1 }, "--beta1 1.0: must be in [0, 1)"),
+            ({ $0.beta2 = -0.1 }, "--beta2 -0.1: must be in [0, 1)"),
+            ({ $0.epsilon = 0 }, "--epsilon 0.0: must be positive and finite"),
+            ({ $0.batch = 0 }, "--batch 0: must be at least 1"),
         ]
         #expect(throws: Never.self) { try TrainingConfiguration().validate() }
         for (change, message) in cases {

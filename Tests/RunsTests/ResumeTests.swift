@@ -41,6 +41,26 @@ struct ResumeTests {
         #expect(resumed.records.map(\.diagnostics) == whole.records.map(\.diagnostics))
     }
 
+    @Test(
+        "Adam with mini-batches, local and diffusion: stopped and resumed bit for bit",
+        arguments: [Algorithm.sgd, .dsgd])
+    func adamResume(algorithm: Algorithm) throws {
+        let configuration = teacherRun(algorithm, samples: 1500, seed: 9) {
+            ($0.optimizer, $0.batch, $0.learningRate) = (.adam, 3, 0.01)
+        }
+        let whole = try runInProcess(configuration, nodes: 3)
+        let checkpoints = try scratchDirectory()
+        let stopped = #expect(throws: RunError.self) {
+            _ = try runInProcess(configuration, nodes: 3, control: control(checkpoints: checkpoints, stopAt: 10))
+        }
+        #expect(stopped?.status == .checkpointed)
+        let resumed = try runInProcess(
+            configuration, nodes: 3, control: control(checkpoints: checkpoints, resume: true))
+        #expect(resumed.predictions == whole.predictions)
+        let sgd = try runInProcess(teacherRun(algorithm, samples: 1500, seed: 9), nodes: 3)
+        #expect(sgd.predictions != whole.predictions)  // the optimiser is in use
+    }
+
     @Test("periodic checkpoints survive a crash: resume from the last one, same results")
     func crashAndResume() throws {
         let configuration = teacherRun(.dpf, samples: 200, seed: 4)
