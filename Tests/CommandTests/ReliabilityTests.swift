@@ -92,7 +92,7 @@ struct ReliabilityTests {
         let start = Date()
         let outcome = try Job.train(arguments + ["--samples", "20"], ranks: 3, timeout: 60)
         #expect(outcome.status == status, "\(what): exit \(outcome.status): \(outcome.errors)")
-        let lines = outcome.errors.split(separator: "\n").filter { $0.contains("dlstm: error:") }
+        let lines = outcome.errorLines
         #expect(lines.count == 1, "\(what): \(outcome.errors)")
         #expect(lines.first?.contains(expected) == true, "\(what): \(outcome.errors)")
         #expect(Date().timeIntervalSince(start) < 30)
@@ -104,7 +104,7 @@ struct ReliabilityTests {
         let outcome = try Job.dlstm(
             ["train", "--samples", "20", "--out", "/proc/dlstm-cannot-write"], ranks: 3, directory: scratch)
         #expect(outcome.status == 5)
-        let lines = outcome.errors.split(separator: "\n").filter { $0.contains("dlstm: error:") }
+        let lines = outcome.errorLines
         #expect(
             lines.count == 1 && lines[0].contains("--out /proc/dlstm-cannot-write: cannot create the directory"),
             "\(outcome.errors)")

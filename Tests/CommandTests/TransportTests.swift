@@ -47,7 +47,7 @@ struct TransportTests {
         let start = Date()
         let outcome = try Job.train(["--topology", path, "--samples", "5"], ranks: 3, timeout: 60)
         #expect(outcome.status == 4, "exit \(outcome.status): \(outcome.errors)")
-        let lines = outcome.errors.split(separator: "\n").filter { $0.contains("dlstm: error:") }
+        let lines = outcome.errorLines
         #expect(lines.count == 1, "\(outcome.errors)")
         #expect(lines.first?.contains(expected) == true, "\(outcome.errors)")
         #expect(Date().timeIntervalSince(start) < 30)
