@@ -24,6 +24,9 @@ var stopRequested: Bool { stopSignalReceived != 0 }
 func exitReporting(_ error: any Error, printing: Bool = (RunContext.launcherRank ?? 0) == 0) -> Never {
     let error = RunError(error)
     if printing { FileHandle.standardError.write(Data("dlstm: \(error.line)\n".utf8)) }
+    // Rejected before MPI started, every rank exits alike; mpirun ends the job at the first non-zero
+    // exit, which could kill rank 0 before it printed. The silent ranks let rank 0 go first.
+    if !printing && !MPI.isInitialized { Thread.sleep(forTimeInterval: 1) }
     if MPI.isInitialized && !MPI.isFinalized { try? MPI.finalize() }
     Foundation.exit(error.status.rawValue)
 }
