@@ -11,6 +11,11 @@ public enum Algorithm: String, CaseIterable, Codable, Sendable {
     case dpf
     /// Centralized PF: every step weighted by all K likelihoods (the optimum DPF approaches).
     case cpf
+    /// Local SGD or Adam learners kept close by a protocol with a coordinator (the FGM thesis):
+    /// periodic averaging, Kamp's dynamic averaging (GM), functional geometric monitoring (FGM).
+    case avg, gm, fgm
 
     public var isParticleFilter: Bool { self == .pf || self == .dpf || self == .cpf }
+    /// The one family with a coordinator: its messages go over a star, whatever the adjacency.
+    public var hasCoordinator: Bool { self == .avg || self == .gm || self == .fgm }
 }

@@ -11,6 +11,8 @@ public struct DistributedSettings: Sendable {
     public var walkSteps = 3
     public var walk = WalkKind.simple
     public var seed: UInt64 = 1
+    /// The synchronisation protocols' settings (avg, gm, fgm).
+    public var sync = SyncSettings()
 
     public init(model: LSTMModel) { self.model = model }
 }
@@ -26,6 +28,8 @@ public protocol DistributedTrainer: AnyObject {
     var estimates: [[Double]] { get }
     /// Per local node, algorithm-specific counters for the report (name -> value).
     var diagnostics: [[String: Double]] { get }
+    /// A per-step table for the report, held by the reporting process (nil elsewhere, or none).
+    var trace: TrainerTrace? { get }
     /// Everything a local node needs to continue bit for bit after a restart (the random streams
     /// are keyed by step, so the step count is their whole state). One record per local node.
     func checkpointState() throws -> [CheckpointRecord]
@@ -34,6 +38,8 @@ public protocol DistributedTrainer: AnyObject {
 
 extension DistributedTrainer {
     public var diagnostics: [[String: Double]] { [] }
+
+    public var trace: TrainerTrace? { nil }
 
     public func checkpointState() throws -> [CheckpointRecord] {
         throw TrainerError.unsupported("checkpoints of \(algorithm.rawValue) (supported: all but cpf)")
@@ -54,5 +60,14 @@ public func makeTrainer(_ algorithm: Algorithm, settings: DistributedSettings, n
     case .dekf: return DiffusionEKF(settings: settings, network: network)
     case .dpf: return DistributedParticleFilter(settings: settings, network: network)
     case .cpf: return CentralizedParticleFilter(settings: settings, network: network)
+    case .avg, .gm, .fgm: return try SynchronizedLearners(algorithm, settings: settings, network: network)
     }
+}
+
+/// Named columns of numbers, one row per traced step (e.g. the synchronisation protocols' divergence).
+public struct TrainerTrace: Sendable, Equatable {
+    public var columns: [String]
+    public var rows: [[Double]]
+
+    public init(columns: [String], rows: [[Double]] = []) { (self.columns, self.rows) = (columns, rows) }
 }

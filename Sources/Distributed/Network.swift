@@ -16,6 +16,25 @@ public struct Traffic: Sendable, Equatable {
         bytesSent += count * MemoryLayout<Double>.size * recipients
         messagesSent += recipients
     }
+
+    /// Counts one point-to-point message of `count` payload doubles, even an empty one (a request
+    /// or a poll is a message of the protocol).
+    public mutating func recordMessage(doubles count: Int) {
+        bytesSent += count * MemoryLayout<Double>.size
+        messagesSent += 1
+    }
+}
+
+/// A point-to-point message of a protocol with a coordinator (GM, FGM): `peer` is the destination
+/// when it is sent and the sender when it is received; `kind` is what it means to the protocol.
+public struct Message: Equatable, Sendable {
+    public var peer: Int
+    public var kind: Int
+    public var payload: [Double]
+
+    public init(peer: Int, kind: Int, payload: [Double] = []) {
+        (self.peer, self.kind, self.payload) = (peer, kind, payload)
+    }
 }
 
 /// How the nodes of a graph talk: the only thing a distributed trainer knows of MPI.
@@ -49,6 +68,13 @@ public protocol Network: AnyObject {
     func allgatherForReport(_ values: [[Double]]) throws -> [[Double]]
     /// True on every process if any node's flag is true (collective decisions such as stopping).
     func anyNode(_ flags: [Bool]) throws -> Bool
+    /// One phase of a point-to-point protocol, collective over all nodes: `outgoing[a]` are local
+    /// node a's messages, to any node whatever the topology (the synchronisation protocols talk over
+    /// a star around their coordinator). A node with nothing to say sends nothing; a message to
+    /// oneself is handed over without the network and not counted. Returns what each local node
+    /// received, by ascending sender (a sender's messages in their order), and whether any node had
+    /// any message, so every node knows alike whether the protocol goes on this step.
+    func sparseExchange(_ outgoing: [[Message]]) throws -> (received: [[Message]], anyMessage: Bool)
 }
 
 /// All K nodes in one process, simulated in turn: the reference the MPI run must match bit for bit,
@@ -92,6 +118,21 @@ public final class InProcessNetwork: Network {
     public func allgatherForReport(_ values: [[Double]]) throws -> [[Double]] { values }
 
     public func anyNode(_ flags: [Bool]) throws -> Bool { flags.contains(true) }
+
+    public func sparseExchange(_ outgoing: [[Message]]) throws -> (received: [[Message]], anyMessage: Bool) {
+        precondition(outgoing.count == topology.nodeCount)
+        var received = [[Message]](repeating: [], count: topology.nodeCount)
+        var anyMessage = false
+        // Senders in ascending order, each in its own order: the order the MPI network sorts into.
+        for (sender, messages) in outgoing.enumerated() {
+            for message in messages {
+                anyMessage = true
+                if message.peer != sender { traffic[sender].recordMessage(doubles: message.payload.count) }
+                received[message.peer].append(Message(peer: sender, kind: message.kind, payload: message.payload))
+            }
+        }
+        return (received, anyMessage)
+    }
 
     /// The copying time, shared equally: there is no network to wait on in one process.
     private func chargeCommunication(since start: UInt64) {

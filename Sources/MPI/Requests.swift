@@ -72,17 +72,22 @@ public class Request {
 public final class SendRequest<T: MPIElement>: Request {
     private let buffer: UnsafeMutableBufferPointer<T>
 
-    init(copying values: UnsafeBufferPointer<T>, to destination: Int, tag: Int, on comm: MPI_Comm?) throws {
+    /// `synchronous`: `MPI_Issend`, which completes only once the receiver has matched the message.
+    init(
+        copying values: UnsafeBufferPointer<T>, to destination: Int, tag: Int, on comm: MPI_Comm?,
+        synchronous: Bool = false
+    ) throws {
         buffer = .allocate(capacity: max(values.count, 1))
         _ = buffer.initialize(fromContentsOf: values)
         var request = cmpi_request_null()
-        let count = try mpiCount(values.count, of: T.self, call: "MPI_Isend")
-        let rc = MPI_Isend(
-            buffer.baseAddress, count, T.mpiDatatype.handle, Int32(destination), Int32(tag), comm, &request)
+        let call = synchronous ? "MPI_Issend" : "MPI_Isend"
+        let count = try mpiCount(values.count, of: T.self, call: call)
+        let start = synchronous ? MPI_Issend : MPI_Isend
+        let rc = start(buffer.baseAddress, count, T.mpiDatatype.handle, Int32(destination), Int32(tag), comm, &request)
         super.init(handle: request)
         if rc != MPI_SUCCESS {
             markFailed()
-            throw MPIError(code: rc, call: "MPI_Isend to rank \(destination)")
+            throw MPIError(code: rc, call: "\(call) to rank \(destination)")
         }
     }
 
@@ -135,6 +140,34 @@ public final class ReceiveRequest<T: MPIElement>: Request {
     }
 }
 
+/// A nonblocking reduction of one value; `result` is valid once the request has completed.
+public final class ReductionRequest<T: MPIReducible>: Request {
+    private let buffers: UnsafeMutableBufferPointer<T>
+
+    init(_ value: T, _ operation: ReductionOperation, on comm: MPI_Comm?) throws {
+        buffers = .allocate(capacity: 2)
+        _ = buffers.initialize(from: [value, value])
+        var request = cmpi_request_null()
+        let rc = MPI_Iallreduce(
+            buffers.baseAddress, buffers.baseAddress! + 1, 1, T.mpiDatatype.handle, operation.handle, comm, &request)
+        super.init(handle: request)
+        if rc != MPI_SUCCESS {
+            markFailed()
+            throw MPIError(code: rc, call: "MPI_Iallreduce")
+        }
+    }
+
+    deinit {
+        finishBeforeRelease()
+        buffers.deallocate()
+    }
+
+    public var result: T {
+        precondition(isComplete, "ReductionRequest.result read before the reduction completed")
+        return buffers[1]
+    }
+}
+
 extension Request {
     /// For a request whose start failed: nothing is in flight, so there is nothing to wait for.
     func markFailed() {
@@ -147,6 +180,41 @@ extension Communicator {
     /// Starts sending a copy of `values` (`MPI_Isend`); the caller may reuse `values` at once.
     public func isend<T: MPIElement>(_ values: [T], to destination: Int, tag: Int = 0) throws -> SendRequest<T> {
         try values.withUnsafeBufferPointer { try SendRequest(copying: $0, to: destination, tag: tag, on: handle) }
+    }
+
+    /// Starts a synchronous-mode send of a copy of `values` (`MPI_Issend`): it completes only once
+    /// `destination` has matched it, which is what lets `sparseExchange` know its messages arrived.
+    public func issend<T: MPIElement>(_ values: [T], to destination: Int, tag: Int = 0) throws -> SendRequest<T> {
+        try values.withUnsafeBufferPointer {
+            try SendRequest(copying: $0, to: destination, tag: tag, on: handle, synchronous: true)
+        }
+    }
+
+    /// Receives a message if one matching (`source`, `tag`) has arrived, nil otherwise, without
+    /// blocking (`MPI_Improbe`, then `MPI_Mrecv` of exactly its size).
+    public func receiveIfPresent<T: MPIElement>(
+        _ type: T.Type = T.self, from source: Int = MPI.anySource, tag: Int = MPI.anyTag
+    ) throws -> (values: [T], status: Status)? {
+        var message = cmpi_message_null()
+        var status = MPI_Status()
+        var flag: Int32 = 0
+        try check(MPI_Improbe(Int32(source), Int32(tag), handle, &flag, &message, &status), "MPI_Improbe")
+        guard flag != 0 else { return nil }
+        var units: Int32 = 0
+        try check(MPI_Get_count(&status, T.mpiDatatype.handle, &units), "MPI_Get_count")
+        let count = try elementCount(units: units, of: T.self, call: "MPI_Mrecv")
+        let values = try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            try check(MPI_Mrecv(buffer.baseAddress, units, T.mpiDatatype.handle, &message, &status), "MPI_Mrecv")
+            initialized = count
+        }
+        return (values, Status(status, of: T.self))
+    }
+
+    /// Starts a reduction of one value over every rank (`MPI_Iallreduce`).
+    public func iallreduce<T: MPIReducible>(_ value: T, _ operation: ReductionOperation) throws
+        -> ReductionRequest<T>
+    {
+        try ReductionRequest(value, operation, on: handle)
     }
 
     /// Starts receiving up to `capacity` elements (`MPI_Irecv`).

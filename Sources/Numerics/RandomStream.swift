@@ -8,6 +8,8 @@ public enum RandomPurpose: UInt32, Sendable {
     case teacher = 5
     case data = 6
     case testing = 7
+    /// The order in which a GM coordinator adds sites to a balancing set.
+    case balancing = 8
 }
 
 /// A stream of random numbers addressed by (seed, node, step, purpose, index), e.g. the jitter of

@@ -14,7 +14,8 @@ enum OptionValue: Equatable {
         switch self {
         case .text(let text): text
         case .integer(let value): NSNumber(value: value)
-        case .number(let value): NSNumber(value: value)
+        // JSON has no infinity: a threshold of inf is written as the string "inf".
+        case .number(let value): value.isFinite ? NSNumber(value: value) : OptionValue.number(value).toml
         case .flag(let value): NSNumber(value: value)
         }
     }

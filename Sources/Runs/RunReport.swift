@@ -5,6 +5,8 @@ import Foundation
 /// curves.
 public struct RunReport {
     public let records: [NodeRecord]
+    /// The trainer's per-step trace (the synchronisation protocols' divergence), if it keeps one.
+    public var trace: TrainerTrace? = nil
     public let configuration: TrainingConfiguration
     /// The name in tables and legends: the algorithm, or a variant such as "dpf-metropolis".
     public let label: String
@@ -71,7 +73,7 @@ public struct RunReport {
         for key in records.first?.diagnostics.keys.sorted() ?? [] {
             diagnostics[key] = records.map { $0.diagnostics[key] ?? 0 }
         }
-        return [
+        var summary: [String: Any] = [
             "algorithm": configuration.algorithm.rawValue,
             "label": label,
             "processes": processes,
@@ -99,6 +101,26 @@ public struct RunReport {
             "wall_seconds": wallSeconds,
             "diagnostics": diagnostics,
         ]
+        if configuration.algorithm.hasCoordinator { summary["sync"] = syncSummary() }
+        return summary
+    }
+
+    /// The protocol's totals as its coordinator counted them, and the divergence it allowed.
+    func syncSummary() -> [String: Any] {
+        let coordinator = records.first { $0.node == configuration.coordinator }?.diagnostics ?? [:]
+        var sync: [String: Any] = ["coordinator": configuration.coordinator, "protocol_network": "star"]
+        for key in ["full_syncs", "balancing_syncs", "balanced_sites", "rounds", "subrounds", "polls"] {
+            sync[key] = Int(coordinator[key] ?? 0)
+        }
+        sync["violations"] = Int(records.map { $0.diagnostics["violations"] ?? 0 }.reduce(0, +))
+        let divergence = (trace?.rows ?? []).map { $0[1] }
+        if !divergence.isEmpty {
+            sync["divergence_mean"] = divergence.reduce(0, +) / Double(divergence.count)
+            sync["divergence_max"] = divergence.max()!
+            sync["divergence_final"] = divergence.last!
+            sync["trace_file"] = "sync-trace.csv"
+        }
+        return sync
     }
 
     /// node-K.csv (step, prediction, label, squared error, time-averaged MSE), config.toml, then
@@ -131,6 +153,11 @@ public struct RunReport {
                 csv += "\(t + 1)," + fields.joined(separator: ",") + "\n"
             }
             files.append(("node-\(record.node).csv", Data(csv.utf8)))
+        }
+        if let trace, !trace.rows.isEmpty {
+            let lines = trace.rows.map { row in row.map { $0 == $0.rounded() ? String(Int($0)) : exact($0) } }
+            let csv = ([trace.columns] + lines).map { $0.joined(separator: ",") + "\n" }.joined()
+            files.append(("sync-trace.csv", Data(csv.utf8)))
         }
         files.append(("config.toml", Data(try configuration.toml().utf8)))
         let json = try JSONSerialization.data(withJSONObject: try summary(), options: [.prettyPrinted, .sortedKeys])

@@ -16,6 +16,12 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var topology = "ring"
     public var walkSteps = 3
     public var walk = WalkKind.simple
+    // The synchronisation protocols (avg, gm, fgm), as `SyncSettings` holds them.
+    public var syncEvery = syncDefaults.every
+    public var threshold = 0.01
+    public var resolution = syncDefaults.resolution
+    public var fgmEpsilon = syncDefaults.fgmEpsilon
+    public var coordinator = syncDefaults.coordinator
 
     // The model and the trainers, with the paper's defaults as `TrainerSettings` holds them.
     public var hidden = 2
@@ -57,7 +63,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
 
     /// The command-line option names.
     enum CodingKeys: String, CodingKey {
-        case algorithm, topology, walkSteps = "walk-steps", walk, hidden, pooling, particles, jitter
+        case algorithm, topology, walkSteps = "walk-steps", walk
+        case syncEvery = "sync-every", threshold, resolution, fgmEpsilon = "fgm-epsilon", coordinator
+        case hidden, pooling, particles, jitter
         case observationNoise = "observation-noise", learningRate = "learning-rate", initialVariance =
             "initial-variance"
         case optimizer, beta1, beta2, epsilon, batch
@@ -74,6 +82,10 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
             if !condition { throw RunError(message(), status: .usage) }
         }
         try check(walkSteps >= 1, "--walk-steps \(walkSteps): must be at least 1")
+        try check(syncEvery >= 1, "--sync-every \(syncEvery): must be at least 1")
+        try check(threshold >= 0, "--threshold \(threshold): must be >= 0 (inf: never synchronise)")
+        try check(fgmEpsilon > 0 && fgmEpsilon < 1, "--fgm-epsilon \(fgmEpsilon): must be in (0, 1)")
+        try check(coordinator >= 0, "--coordinator \(coordinator): must be a node, 0 or more")
         try check(hidden >= 1, "--hidden \(hidden): must be at least 1")
         try check(particles >= 1, "--particles \(particles): must be at least 1")
         try check(jitter >= 0 && jitter.isFinite, "--jitter \(jitter): must be a finite variance >= 0")
@@ -115,6 +127,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         settings.trainer.initialVariance = initialVariance
         settings.trainer.resampling = resampling
         settings.trainer.liuWestShrinkage = liuWest
+        (settings.sync.every, settings.sync.threshold, settings.sync.resolution) = (syncEvery, threshold, resolution)
+        (settings.sync.fgmEpsilon, settings.sync.coordinator) = (fgmEpsilon, coordinator)
         settings.walkSteps = walkSteps
         settings.walk = walk
         settings.seed = seed
@@ -133,6 +147,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
 }
 
 private let paperDefaults = TrainerSettings()
+private let syncDefaults = SyncSettings()
 
 /// How samples are dealt to nodes.
 public enum Partition: String, CaseIterable, Codable, Sendable {

@@ -34,6 +34,10 @@ public struct TrainingRun {
         do {
             try configuration.validate()
             try control.validate()
+            if configuration.algorithm.hasCoordinator && configuration.coordinator >= nodes {
+                throw RunError(
+                    "--coordinator \(configuration.coordinator): must be a node in 0...\(nodes - 1)", status: .usage)
+            }
             let total = try configuration.countFileSamples()
             for node in network.localNodes {
                 streams.append(try configuration.makeStream(node: node, nodes: nodes, fileSamples: total))
@@ -44,7 +48,9 @@ public struct TrainingRun {
         }
         try agree(on: failure, network: network)
         let steps = streams.map(\.steps).min()!
-        let settings = configuration.distributedSettings(inputSize: streams[0].inputSize)
+        var settings = configuration.distributedSettings(inputSize: streams[0].inputSize)
+        // About 500 rows of the synchronisation trace, like the MSE curve in summary.json.
+        settings.sync.traceEvery = max(1, steps / 500)
         let trainer = try makeTrainer(configuration.algorithm, settings: settings, network: network)
         let walk = RandomWalk(topology: network.topology, kind: configuration.walk)
         let observer = network.isReporter ? self.observer : nil
@@ -100,7 +106,7 @@ public struct TrainingRun {
         }
         guard let records else { return nil }
         let report = RunReport(
-            records: records, configuration: configuration, label: label, settings: settings,
+            records: records, trace: trainer.trace, configuration: configuration, label: label, settings: settings,
             topology: network.topology, walk: walk, transport: network.transportName,
             wallSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9,
             processes: context.processes)

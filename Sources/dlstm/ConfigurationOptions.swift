@@ -7,7 +7,11 @@ private let defaults = TrainingConfiguration()
 struct ConfigurationOptions: ParsableArguments {
     // MARK: algorithm and network
 
-    @Option(help: "sgd, ekf, pf (local), dsgd, dekf, dpf (distributed) or cpf (centralized).")
+    @Option(
+        help: """
+            sgd, ekf, pf (local), dsgd, dekf, dpf (distributed), cpf (centralized), or avg, gm, fgm (local learners \
+            synchronised through a coordinator).
+            """)
     var algorithm = defaults.algorithm
 
     @Option(
@@ -26,6 +30,16 @@ struct ConfigurationOptions: ParsableArguments {
             """)
     var walk = defaults.walk
 
+    @Option(help: "avg: steps between averagings, b; gm, fgm: steps between checks.") var syncEvery = defaults.syncEvery
+    @Option(
+        help: ArgumentHelp(
+            "gm: Delta, fgm: Theta: the divergence bound, in squared parameter units (inf: never).",
+            valueName: "Delta"))
+    var threshold = defaults.threshold
+    @Option(help: "gm: resolve a violation by balancing or by a full sync.") var resolution = defaults.resolution
+    @Option(help: "fgm: a round ends once psi >= VALUE k phi(0).") var fgmEpsilon = defaults.fgmEpsilon
+    @Option(help: "avg, gm, fgm: the coordinating node (it learns too).") var coordinator = defaults.coordinator
+
     // MARK: model and trainers
 
     @Option(help: "n, the LSTM's hidden size.") var hidden = defaults.hidden
@@ -40,11 +54,11 @@ struct ConfigurationOptions: ParsableArguments {
     var observationNoise = defaults.observationNoise
 
     @Option(help: "mu, the SGD (and Adam) step.") var learningRate = defaults.learningRate
-    @Option(help: "SGD, DSGD: sgd (the paper's) or adam.") var optimizer = defaults.optimizer
+    @Option(help: "SGD, DSGD, AVG, GM, FGM: sgd (the paper's) or adam.") var optimizer = defaults.optimizer
     @Option(help: "Adam: the first moment's decay.") var beta1 = defaults.beta1
     @Option(help: "Adam: the second moment's decay.") var beta2 = defaults.beta2
     @Option(help: "Adam: added to the root of the second moment.") var epsilon = defaults.epsilon
-    @Option(help: "SGD, DSGD: samples per gradient step, gradients averaged.") var batch = defaults.batch
+    @Option(help: "SGD, DSGD, AVG, GM, FGM: samples per gradient step, gradients averaged.") var batch = defaults.batch
     @Option(help: "EKF: P0 = VALUE * I.") var initialVariance = defaults.initialVariance
     @Option(help: "SGD, EKF: standard deviation of the initial parameters.") var initialScale = defaults.initialScale
     @Option(help: "PF: standard deviation of the initial particle cloud.") var initialSpread = defaults.initialSpread
@@ -101,6 +115,9 @@ struct ConfigurationOptions: ParsableArguments {
     var configuration: TrainingConfiguration {
         var c = TrainingConfiguration()
         (c.algorithm, c.topology, c.walkSteps, c.walk) = (algorithm, topology, walkSteps, walk)
+        (c.syncEvery, c.threshold, c.resolution, c.fgmEpsilon, c.coordinator) = (
+            syncEvery, threshold, resolution, fgmEpsilon, coordinator
+        )
         (c.hidden, c.pooling, c.particles, c.jitter, c.observationNoise) = (
             hidden, pooling, particles, jitter, observationNoise
         )

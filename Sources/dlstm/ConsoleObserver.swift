@@ -16,9 +16,15 @@ final class ConsoleObserver: RunObserver {
         let c = run.configuration
         print("dlstm train: \(run.label) on \(nodes) node\(nodes == 1 ? "" : "s"), \(run.context.placement)")
         for line in run.context.environmentLines { print("  " + line) }
-        print(
-            "  topology \(run.topology.name): |E| = \(run.topology.edgeCount), SLEM of the \(c.walk.rawValue) walk = "
-                + String(format: "%.4f", run.walk.slem) + (run.walk.isPeriodic ? " (periodic)" : ""))
+        if c.algorithm.hasCoordinator {
+            print(
+                "  protocol network: a star around coordinator node \(c.coordinator) (the adjacency matrix, "
+                    + "\(run.topology.name), is not used by \(c.algorithm.rawValue))")
+        } else {
+            print(
+                "  topology \(run.topology.name): |E| = \(run.topology.edgeCount), SLEM of the \(c.walk.rawValue) walk = "
+                    + String(format: "%.4f", run.walk.slem) + (run.walk.isPeriodic ? " (periodic)" : ""))
+        }
         print(
             "  data \(c.data): \(run.steps) steps per node, p = \(run.inputSize), n = \(c.hidden), n_theta = "
                 + "\(run.parameterCount)"

@@ -63,6 +63,7 @@ extension WalkKind: ExpressibleByArgument {}
 extension Pooling: ExpressibleByArgument {}
 extension ResamplingScheme: ExpressibleByArgument {}
 extension Optimizer: ExpressibleByArgument {}
+extension Resolution: ExpressibleByArgument {}
 extension CSVTimeSeries.LagLayout: ExpressibleByArgument {}
 extension Partition: ExpressibleByArgument {}
 extension Normalization: ExpressibleByArgument {}
