@@ -97,7 +97,7 @@ public final class SynchronizedLearners: DistributedTrainer {
     public let sync: SyncSettings
     private let network: Network
     private var learners: [SGDTrainer]
-    private let synchronization: SynchronizationProtocol
+    let synchronization: SynchronizationProtocol
     private var counters: [SyncCounters]
     private var step = 0
     private var traceRows: [[Double]] = []

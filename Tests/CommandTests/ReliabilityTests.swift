@@ -38,6 +38,19 @@ struct ReliabilityTests {
                 "--beta1 1.5: must be in [0, 1)"
             ),
             ("no samples per batch", ["--batch", "0"], 2, "--batch 0: must be at least 1"),
+            ("negative threshold", ["--algorithm", "gm", "--threshold=-1"], 2, "--threshold -1.0: must be >= 0"),
+            (
+                "no steps between syncs", ["--algorithm", "avg", "--sync-every", "0"], 2,
+                "--sync-every 0: must be at least 1"
+            ),
+            (
+                "FGM's epsilon out of range", ["--algorithm", "fgm", "--fgm-epsilon", "1"], 2,
+                "--fgm-epsilon 1.0: must be in (0, 1)"
+            ),
+            (
+                "a coordinator that is no node", ["--algorithm", "fgm", "--coordinator", "3"], 2,
+                "--coordinator 3: must be a node in 0...2"
+            ),
             (
                 "unknown optimizer", ["--optimizer", "rmsprop"], 2,
                 "The value 'rmsprop' is invalid for '--optimizer <optimizer>'. Please provide one of 'sgd' and 'adam'"

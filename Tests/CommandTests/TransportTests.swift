@@ -30,6 +30,30 @@ struct TransportTests {
     }
 
     @Test(
+        "avg, gm, fgm over point-to-point MPI: the same curves, counters, bytes and trace as in one process",
+        arguments: [("avg", 3), ("gm", 3), ("gm", 4), ("fgm", 3), ("fgm", 4)])
+    func protocolsAgree(algorithm: String, nodes: Int) throws {
+        // Coordinator 1, so the coordinator is not the reporting rank; Adam, a threshold small enough
+        // that the protocols act.
+        let arguments = [
+            "--algorithm", algorithm, "--samples", "300", "--seed", "11", "--quiet", "--coordinator", "1",
+            "--optimizer", "adam", "--learning-rate", "0.01", "--threshold", "0.003",
+        ]
+        let mpi = try Job.train(arguments, ranks: nodes)
+        let local = try Job.train(arguments, ranks: nil, nodes: nodes)
+        expectSuccess(mpi)
+        expectSuccess(local)
+        for k in 0..<nodes { #expect(try mpi.curve(node: k) == local.curve(node: k), "node \(k) differs") }
+        let (a, b) = (try mpi.summary, try local.summary)
+        #expect(a["bytes_per_node"] as? [Int] == b["bytes_per_node"] as? [Int])
+        #expect(a["messages_per_node"] as? [Int] == b["messages_per_node"] as? [Int])
+        let (syncA, syncB) = (a["sync"] as! [String: Any], b["sync"] as! [String: Any])
+        #expect(syncA["full_syncs"] as? Int == syncB["full_syncs"] as? Int)
+        #expect((syncA["full_syncs"] as? Int ?? 0) > 0)
+        #expect(try mpi.file("sync-trace.csv") == local.file("sync-trace.csv"))
+    }
+
+    @Test(
         "bad topologies: one clear line from rank 0, every rank exits 4, no hang",
         arguments: [
             ("0 1 1\n1 0 1\n", "rows of 3 entries"),

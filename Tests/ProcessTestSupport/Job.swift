@@ -21,8 +21,11 @@ public enum Job {
         }
         public var finalMSE: Double { get throws { try summary["final_mse"] as! Double } }
 
-        public func curve(node: Int) throws -> String {
-            try String(contentsOf: directory.appendingPathComponent("node-\(node).csv"), encoding: .utf8)
+        public func curve(node: Int) throws -> String { try file("node-\(node).csv") }
+
+        /// A result file's text.
+        public func file(_ name: String) throws -> String {
+            try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
         }
 
         /// The lines of rank 0's "dlstm: error: ..." on standard error.

@@ -18,12 +18,16 @@ struct ResumeTests {
 
     @Test(
         "stopped at a step boundary and resumed, every algorithm with checkpoints continues bit for bit",
-        arguments: [(Algorithm.sgd, 3), (.ekf, 5), (.pf, 3), (.dsgd, 3), (.dekf, 3), (.dekf, 4), (.dpf, 3), (.dpf, 4)])
+        arguments: [
+            (Algorithm.sgd, 3), (.ekf, 5), (.pf, 3), (.dsgd, 3), (.dekf, 3), (.dekf, 4), (.dpf, 3), (.dpf, 4),
+            (.avg, 3),
+            (.gm, 3), (.fgm, 4),
+        ])
     func stopAndResume(algorithm: Algorithm, nodes: Int) throws {
         // Long enough that the stop, agreed at the next collective check (at most 1000 steps or about
         // 0.25 s later), comes before the end.
         let configuration = teacherRun(algorithm, samples: 1500, seed: 9) {
-            ($0.walk, $0.particles) = (.metropolis, 20)
+            ($0.walk, $0.particles, $0.threshold, $0.syncEvery) = (.metropolis, 20, 0.003, 2)
         }
         let whole = try runInProcess(configuration, nodes: nodes)
         let checkpoints = try scratchDirectory()
@@ -39,6 +43,8 @@ struct ResumeTests {
         #expect(resumed.records.map(\.labels) == whole.records.map(\.labels))
         #expect(resumed.records.map(\.traffic.bytesSent) == whole.records.map(\.traffic.bytesSent))
         #expect(resumed.records.map(\.diagnostics) == whole.records.map(\.diagnostics))
+        #expect(resumed.trace == whole.trace)
+        if algorithm.hasCoordinator { #expect(whole.records[0].diagnostics["full_syncs"]! > 0) }
     }
 
     @Test(
