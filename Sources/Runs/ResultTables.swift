@@ -11,6 +11,9 @@ public struct RunSummary {
     public var timeAveragedMSE: Double
     public var samplesToWithin10Percent: Int
     public var bytesPerNode: Double
+    public var messagesPerNode: Double
+    /// summary.json's "sync" numbers (avg, gm, fgm), empty for other algorithms.
+    public var sync: [String: Double]
     public var wallSeconds: Double
     public var curve: [(x: Double, y: Double)]
     var bytesPerNodePerStep: Double { bytesPerNode / Double(max(samplesPerNode, 1)) }
@@ -33,6 +36,9 @@ public struct RunSummary {
         wallSeconds = try number("wall_seconds")
         let bytes = (object["bytes_per_node"] as? [NSNumber])?.map(\.doubleValue) ?? []
         bytesPerNode = bytes.reduce(0, +) / Double(max(bytes.count, 1))
+        let messages = (object["messages_per_node"] as? [NSNumber])?.map(\.doubleValue) ?? []
+        messagesPerNode = messages.reduce(0, +) / Double(max(messages.count, 1))
+        sync = ((object["sync"] as? [String: Any]) ?? [:]).compactMapValues { ($0 as? NSNumber)?.doubleValue }
         curve = ((object["mse_curve"] as? [[NSNumber]]) ?? []).compactMap {
             $0.count == 2 ? (x: $0[0].doubleValue, y: $0[1].doubleValue) : nil
         }

@@ -7,7 +7,7 @@ import Runs
 
 struct Experiment: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Reproduce one of the paper's experiments: every algorithm, a table and a figure.",
+        abstract: "Reproduce an experiment of the sources: every algorithm, a table and a figure.",
         discussion: """
             Runs SGD, diffusion SGD, EKF, DEKF, PF, DPF (the paper's simple walk, and a Metropolis walk that \
             mixes), and the centralized PF, one after another in the same MPI job, on the paper's settings (Ergen \
@@ -31,10 +31,18 @@ struct Experiment: ParsableCommand {
               mpirun -np 4 dlstm experiment fx       # writes results/fx
               mpirun -np 4 dlstm experiment sentiment --out runs/sentiment
               dlstm experiment fx --in-process 4     # no MPI: 4 nodes in one process
+
+            sync: the FGM thesis's comparison, on fx, sentiment and a synthetic teacher (DIR/DATA/RUN/): the same \
+            learner (Adam, mu = 0.01) locally, by diffusion SGD, by periodic averaging every b = 1, 4, 16 steps, and \
+            by GM and FGM at thresholds 1e-4 to 0.1; per data set a table (final MSE, bytes and messages per node, \
+            syncs, rounds, divergence), DIR/DATA/frontier.svg (final MSE against bytes per node) and mse.svg. \
+            --hidden sets n (D = 42 at n = 2, 1232 at n = 16). avg, gm and fgm talk over a star around node 0.
+
+              mpirun -np 4 dlstm experiment sync --out results/sync
             """
     )
 
-    @Argument(help: "The experiment.") var name: PaperExperiment
+    @Argument(help: "The experiment: fx, sentiment (the paper's) or sync (the FGM thesis's).") var name: ExperimentName
     @OptionGroup var output: OutputOptions
     @OptionGroup var launch: LaunchOptions
 
@@ -44,6 +52,7 @@ struct Experiment: ParsableCommand {
     @Option(help: "Steps per node (default: all the data: 466 for fx, 1050 for sentiment on 4 nodes).")
     var samples: Int?
 
+    @Option(help: "sync: n, the LSTM's hidden size (default 2).") var hidden: Int?
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: ArgumentHelp("The directory holding fx/ and sentiment/.", valueName: "DIR"))
     var dataDirectory = "data"
@@ -61,21 +70,43 @@ struct Experiment: ParsableCommand {
         }
         guard !names.isEmpty else { throw ValidationError("--algorithms: name at least one run") }
         if let samples, samples < 1 { throw ValidationError("--samples \(samples): must be at least 1") }
+        if let hidden, hidden < 1 || name != .sync {
+            throw ValidationError("--hidden \(hidden): the sync experiment's, at least 1 (the paper's use n = 2)")
+        }
+    }
+
+    /// The runs, in groups that share a results directory, a table and figures.
+    func plan(directory: String) -> [(directory: String, title: String, runs: [TrainingRun])] {
+        func training(_ configuration: TrainingConfiguration, label: String, in directory: String) -> TrainingRun {
+            var control = RunControl()
+            control.resultsDirectory = "\(directory)/\(label)"
+            control.progressSeconds = output.quiet ? 0 : launch.progressEvery
+            return TrainingRun(
+                configuration: configuration, control: control, label: label,
+                observer: output.quiet ? nil : ConsoleObserver(banner: false))
+        }
+        guard let paper = name.paper else {
+            var sync = SyncExperiment()
+            (sync.seed, sync.samples, sync.dataDirectory, sync.hidden) = (seed, samples, dataDirectory, hidden ?? 2)
+            return SyncExperiment.DataSet.allCases.map { data in
+                let group = "\(directory)/\(data.rawValue)"
+                let title = "avg, gm, fgm on \(data.rawValue), n = \(sync.hidden), Adam (mu = \(sync.learningRate))"
+                return (
+                    group, title, sync.runs(on: data).map { training($0.configuration, label: $0.label, in: group) }
+                )
+            }
+        }
+        var base = TrainingConfiguration.paper(paper, dataDirectory: dataDirectory)
+        (base.seed, base.samples) = (seed, samples)
+        return [
+            (directory, paper.title, runs.map { training($0.applied(to: base), label: $0.rawValue, in: directory) })
+        ]
     }
 
     func run() throws {
         useOneBLASThreadPerProcess()
         let directory = output.out ?? "results/\(name.rawValue)"
-        var base = TrainingConfiguration.paper(name, dataDirectory: dataDirectory)
-        (base.seed, base.samples) = (seed, samples)
-        let runs = self.runs.map { run in
-            var control = RunControl()
-            control.resultsDirectory = "\(directory)/\(run.rawValue)"
-            control.progressSeconds = output.quiet ? 0 : launch.progressEvery
-            return TrainingRun(
-                configuration: run.applied(to: base), control: control, label: run.rawValue,
-                observer: output.quiet ? nil : ConsoleObserver(banner: false))
-        }
+        let runs = plan(directory: directory)
         if let k = launch.inProcess {
             try runInProcess {
                 try experiment(runs, directory: directory, context: .inProcess, isReporter: true) {
@@ -94,30 +125,35 @@ struct Experiment: ParsableCommand {
     }
 
     private func experiment(
-        _ runs: [TrainingRun], directory: String, context: RunContext, isReporter: Bool,
-        network: () throws -> Network
+        _ groups: [(directory: String, title: String, runs: [TrainingRun])], directory: String, context: RunContext,
+        isReporter: Bool, network: () throws -> Network
     ) throws {
         let talk = isReporter && !output.quiet
         let start = DispatchTime.now().uptimeNanoseconds
         if talk {
-            print("dlstm experiment \(name.rawValue): \(name.title)")
+            print("dlstm experiment \(name.rawValue): \(name.paper?.title ?? SyncExperiment.title)")
             print("  nodes \(context.placement)")
             for line in context.environmentLines { print("  " + line) }
             print(
-                "  runs: \(runs.map(\.label).joined(separator: ", ")); results in \(directory); "
-                    + "each run's full configuration in \(directory)/RUN/config.toml")
+                "  runs: \(groups[0].runs.map(\.label).joined(separator: ", ")); results in \(directory); "
+                    + "each run's full configuration in RUN/config.toml there")
         }
-        // A fresh graph communicator per run, so each run's traffic counts start at zero.
-        for run in runs { _ = try run.run(on: network(), context: context) }
-        guard isReporter else { return }
-        let written = try plotResults(in: directory, title: name.title)
+        for group in groups {
+            if talk && groups.count > 1 { print("\n" + group.title) }
+            // A fresh graph communicator per run, so each run's traffic counts start at zero.
+            for run in group.runs { _ = try run.run(on: network(), context: context) }
+            guard isReporter else { continue }
+            let table =
+                name.paper == nil
+                ? try plotSyncResults(in: group.directory, title: group.title)
+                : try plotResults(in: group.directory, title: group.title).table
+            if talk, let table { print("\n" + table) }
+        }
         if talk {
-            print("")
-            if let table = written.table { print(table) }
             let seconds = String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            let figures = name.paper == nil ? "DATA/frontier.svg and DATA/mse.svg" : "mse.svg and communication.svg"
             print(
-                "\n\(runs.count) runs in \(seconds) s. Figure: \(directory)/mse.svg (MSE curves); "
-                    + "also \(directory)/communication.svg, \(directory)/table.md")
+                "\n\(groups.map(\.runs.count).reduce(0, +)) runs in \(seconds) s. Figures in \(directory): \(figures)")
         }
     }
 }

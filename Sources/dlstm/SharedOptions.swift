@@ -68,3 +68,10 @@ extension CSVTimeSeries.LagLayout: ExpressibleByArgument {}
 extension Partition: ExpressibleByArgument {}
 extension Normalization: ExpressibleByArgument {}
 extension PaperExperiment: ExpressibleByArgument {}
+
+/// `dlstm experiment NAME`: the paper's two, or the FGM thesis's comparison of synchronisation protocols.
+enum ExperimentName: String, CaseIterable, ExpressibleByArgument {
+    case fx, sentiment, sync
+
+    var paper: PaperExperiment? { PaperExperiment(rawValue: rawValue) }
+}
