@@ -20,14 +20,14 @@ final class DynamicAveraging: SynchronizationProtocol {
         references = star.localNodes.map { _ in start }
     }
 
-    func synchronize(step: Int, models: inout [[Double]], counters: inout [SyncCounters]) throws {
+    func synchronize(step: Int, models: inout [[Double]], counters: inout [SyncCounters]) throws -> Bool {
         let violations = star.toCoordinator(.violation) { a in
             guard squaredDistance(models[a], references[a]) > threshold else { return nil }
             counters[a].violations += 1
             return models[a]
         }
         let (received, anyViolation) = try star.phase(violations)
-        guard anyViolation else { return }
+        guard anyViolation else { return false }
         var resolver = star.coordinatorIndex.map { c in
             ViolationResolver(
                 violations: received[c], coordinatorModel: models[c], reference: references[c], star: star,
@@ -60,6 +60,7 @@ final class DynamicAveraging: SynchronizationProtocol {
             counters[c].balancingSyncs += 1
             counters[c].balancedSites += balanced
         }
+        return true
     }
 
     func checkpoint(node a: Int) -> CheckpointRecord {

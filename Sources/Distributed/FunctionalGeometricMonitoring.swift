@@ -49,7 +49,7 @@ final class FunctionalGeometricMonitoring: SynchronizationProtocol {
         return Int(min(max(quotient, -limit), limit))
     }
 
-    func synchronize(step: Int, models: inout [[Double]], counters: inout [SyncCounters]) throws {
+    func synchronize(step: Int, models: inout [[Double]], counters: inout [SyncCounters]) throws -> Bool {
         let k = star.nodeCount
         let increments = star.toCoordinator(.increment) { a -> [Double]? in
             let n = counterValue(a, models)
@@ -59,14 +59,14 @@ final class FunctionalGeometricMonitoring: SynchronizationProtocol {
             return [Double(n - siteCounters[a])]
         }
         let (received, anyIncrement) = try star.phase(increments)
-        guard anyIncrement else { return }
+        guard anyIncrement else { return false }
         var poll = [Message]()
         if let c = star.coordinatorIndex {
             counter += received[c].map { Int($0.payload[0]) }.reduce(0, +)
             if counter > k { poll = star.toEveryNode(.poll) }
         }
         let (polled, anyPoll) = try star.phase(star.fromCoordinator(poll))
-        guard anyPoll else { return }
+        guard anyPoll else { return false }
         let (values, _) = try star.phase(star.toCoordinator(.safeValue) { [safeValue($0, models)] })
         var next = [Message]()
         if let c = star.coordinatorIndex {
@@ -88,7 +88,7 @@ final class FunctionalGeometricMonitoring: SynchronizationProtocol {
                 roundEnds = true
             }
         }
-        guard roundEnds else { return }
+        guard roundEnds else { return true }
         let drifts = star.toCoordinator(.drift) { a in zip(models[a], references[a]).map { $0 - $1 } }
         let (collected, _) = try star.phase(drifts)
         var estimate = [Message]()
@@ -106,6 +106,7 @@ final class FunctionalGeometricMonitoring: SynchronizationProtocol {
             counters[a].rounds += 1
             counters[a].subrounds += 1
         }
+        return true
     }
 
     func checkpoint(node a: Int) -> CheckpointRecord {

@@ -12,7 +12,7 @@ final class PeriodicAveraging: SynchronizationProtocol {
         references = star.localNodes.map { _ in start }
     }
 
-    func synchronize(step: Int, models: inout [[Double]], counters: inout [SyncCounters]) throws {
+    func synchronize(step: Int, models: inout [[Double]], counters: inout [SyncCounters]) throws -> Bool {
         let (up, _) = try star.phase(star.toCoordinator(.model) { models[$0] })
         var down = [Message]()
         if let c = star.coordinatorIndex {
@@ -24,6 +24,7 @@ final class PeriodicAveraging: SynchronizationProtocol {
             references[a] = models[a]
             counters[a].fullSyncs += 1
         }
+        return true
     }
 
     func checkpoint(node a: Int) -> CheckpointRecord {
