@@ -72,11 +72,17 @@ public func plotSyncResults(in directory: String, title: String) throws -> Strin
         try RunSummary(path: "\(directory)/\($0)/summary.json")
     }
     guard !runs.isEmpty else { throw RunError("\(directory): no */summary.json to plot") }
+    /// The runs of one protocol, by their setting (b, or the threshold) ascending.
     func family(_ prefix: String) -> [RunSummary] {
-        runs.filter { $0.label.hasPrefix(prefix + "-") }.sorted { $0.bytesPerNode < $1.bytesPerNode }
+        func setting(_ run: RunSummary) -> Double {
+            Double(run.label.dropFirst(prefix.count + 1).trimmingCharacters(in: CharacterSet(charactersIn: "b"))) ?? 0
+        }
+        return runs.filter { $0.label.hasPrefix(prefix + "-") }.sorted { setting($0) < setting($1) }
     }
     var series = ["avg", "gm", "fgm"].map { name in
-        Series(name, points: family(name).map { (x: $0.bytesPerNode, y: $0.finalMSE) }, markers: true)
+        Series(
+            name, points: family(name).map { (x: $0.bytesPerNode, y: $0.finalMSE) }.sorted { $0.x < $1.x },
+            markers: true)
     }
     let bytes = runs.map(\.bytesPerNode).filter { $0 > 0 }
     for run in runs where run.label == "dsgd" {
@@ -108,7 +114,7 @@ public func plotSyncResults(in directory: String, title: String) throws -> Strin
         ])
     let ordered =
         runs.filter { $0.label == "local" } + runs.filter { $0.label == "dsgd" }
-        + ["avg", "gm", "fgm"].flatMap { family($0).reversed() }
+        + ["avg", "gm", "fgm"].flatMap { family($0) }
     let columns = [
         "run", "final MSE", "bytes per node", "messages per node", "full syncs", "balancing syncs", "rounds",
         "subrounds", "mean divergence",

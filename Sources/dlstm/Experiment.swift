@@ -151,9 +151,11 @@ struct Experiment: ParsableCommand {
         }
         if talk {
             let seconds = String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            let figures = name.paper == nil ? "DATA/frontier.svg and DATA/mse.svg" : "mse.svg and communication.svg"
-            print(
-                "\n\(groups.map(\.runs.count).reduce(0, +)) runs in \(seconds) s. Figures in \(directory): \(figures)")
+            let figures =
+                name.paper == nil
+                ? "Figures: \(directory)/DATA/frontier.svg (final MSE against bytes per node), DATA/mse.svg"
+                : "Figure: \(directory)/mse.svg (MSE curves); also \(directory)/communication.svg"
+            print("\n\(groups.map(\.runs.count).reduce(0, +)) runs in \(seconds) s. \(figures); tables in table.md")
         }
     }
 }
