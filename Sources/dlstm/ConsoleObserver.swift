@@ -22,8 +22,8 @@ final class ConsoleObserver: RunObserver {
                     + "\(run.topology.name), is not used by \(c.algorithm.rawValue))")
         } else {
             print(
-                "  topology \(run.topology.name): |E| = \(run.topology.edgeCount), SLEM of the \(c.walk.rawValue) walk = "
-                    + String(format: "%.4f", run.walk.slem) + (run.walk.isPeriodic ? " (periodic)" : ""))
+                "  topology \(run.topology.name): |E| = \(run.topology.edgeCount), SLEM of the \(c.walk.rawValue) "
+                    + "walk = " + String(format: "%.4f", run.walk.slem) + (run.walk.isPeriodic ? " (periodic)" : ""))
         }
         print(
             "  data \(c.data): \(run.steps) steps per node, p = \(run.inputSize), n = \(c.hidden), n_theta = "
