@@ -14,6 +14,9 @@ public enum Algorithm: String, CaseIterable, Codable, Sendable {
     /// Local SGD or Adam learners kept close by a protocol with a coordinator (the FGM thesis):
     /// periodic averaging, Kamp's dynamic averaging (GM), functional geometric monitoring (FGM).
     case avg, gm, fgm
+    /// An ELM-trained LSTM per node: fixed random LSTM weights, the readout by recursive least
+    /// squares in square-root form (OPT-PR-ELM). No communication.
+    case elm
 
     public var isParticleFilter: Bool { self == .pf || self == .dpf || self == .cpf }
     /// The one family with a coordinator: its messages go over a star, whatever the adjacency.

@@ -55,7 +55,7 @@ public func makeTrainer(_ algorithm: Algorithm, settings: DistributedSettings, n
     -> DistributedTrainer
 {
     switch algorithm {
-    case .sgd, .ekf, .pf: return LocalTrainers(algorithm, settings: settings, network: network)
+    case .sgd, .ekf, .pf, .elm: return LocalTrainers(algorithm, settings: settings, network: network)
     case .dsgd: return DiffusionSGD(settings: settings, network: network)
     case .dekf: return DiffusionEKF(settings: settings, network: network)
     case .dpf: return DistributedParticleFilter(settings: settings, network: network)

@@ -16,6 +16,11 @@ public final class LocalTrainers: DistributedTrainer {
                 return EKFTrainer(
                     system: LSTMStateSpace(model: settings.model, carryState: settings.trainer.carryState),
                     settings: settings.trainer, seed: settings.seed, node: node)
+            case .elm:
+                let trainer = settings.trainer
+                let features = ELMFeatures(
+                    model: settings.model, seed: settings.seed, scale: trainer.elmScale, directLink: trainer.directLink)
+                return ELMTrainer(features: features, forgetting: trainer.forgetting, ridge: trainer.ridge)
             default:
                 return PFTrainer(model: settings.model, settings: settings.trainer, seed: settings.seed, node: node)
             }

@@ -24,6 +24,17 @@ public struct LeastSquaresTriangle: Equatable, Sendable {
         r = [Double](repeating: 0, count: columns * columns)
     }
 
+    /// A triangle that starts from the rows sqrt(ridge) e_j (a prior: not counted in `rows`): with no
+    /// forgetting, solving it without a ridge is the ridge solution, at the cost of a plain solve.
+    public init(columns: Int, ridge: Double) {
+        self.init(columns: columns)
+        guard ridge > 0 else { return }
+        var penalty = [Double](repeating: 0, count: (columns - 1) * columns)
+        for j in 0..<(columns - 1) { penalty[j * columns + j] = ridge.squareRoot() }
+        add(rows: penalty)
+        rows = 0
+    }
+
     /// The triangle of `rows` (row-major, each `columns` long, the target last).
     public init(columns: Int, rows: [Double]) {
         self.init(columns: columns)

@@ -40,6 +40,10 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var initialSpread = paperDefaults.initialSpread
     public var resampling = paperDefaults.resampling
     public var liuWest: Double?
+    public var forgetting = paperDefaults.forgetting
+    public var ridge = paperDefaults.ridge
+    public var elmScale = paperDefaults.elmScale
+    public var directLink = paperDefaults.directLink
     public var seed: UInt64 = 1
 
     // The data.
@@ -69,6 +73,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         case observationNoise = "observation-noise", learningRate = "learning-rate", initialVariance =
             "initial-variance"
         case optimizer, beta1, beta2, epsilon, batch
+        case forgetting, ridge, elmScale = "elm-scale", directLink = "direct-link"
         case initialScale = "initial-scale", initialSpread = "initial-spread", resampling, liuWest = "liu-west", seed
         case data, samples, partition, column, lags, horizon, lagLayout = "lag-layout", normalize
         case normalizePrefix = "normalize-prefix", wordVectors = "word-vectors", teacherInput = "teacher-input"
@@ -101,6 +106,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try check(beta2 >= 0 && beta2 < 1, "--beta2 \(beta2): must be in [0, 1)")
         try check(epsilon > 0 && epsilon.isFinite, "--epsilon \(epsilon): must be positive and finite")
         try check(batch >= 1, "--batch \(batch): must be at least 1")
+        try check(forgetting > 0 && forgetting <= 1, "--forgetting \(forgetting): must be in (0, 1]")
+        try check(ridge >= 0 && ridge.isFinite, "--ridge \(ridge): must be finite and >= 0")
+        try check(elmScale > 0 && elmScale.isFinite, "--elm-scale \(elmScale): must be positive and finite")
         if let h = liuWest { try check(h > 0 && h < 1, "--liu-west \(h): must be in (0, 1)") }
         // TOML integers are signed 64-bit: a larger seed could not be written to config.toml.
         try check(seed <= UInt64(Int64.max), "--seed \(seed): must be at most \(Int64.max)")
@@ -127,6 +135,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         settings.trainer.initialVariance = initialVariance
         settings.trainer.resampling = resampling
         settings.trainer.liuWestShrinkage = liuWest
+        (settings.trainer.forgetting, settings.trainer.ridge) = (forgetting, ridge)
+        (settings.trainer.elmScale, settings.trainer.directLink) = (elmScale, directLink)
         (settings.sync.every, settings.sync.threshold, settings.sync.resolution) = (syncEvery, threshold, resolution)
         (settings.sync.fgmEpsilon, settings.sync.coordinator) = (fgmEpsilon, coordinator)
         settings.walkSteps = walkSteps

@@ -47,6 +47,14 @@ public struct TrainerSettings: Sendable {
     /// Liu-West shrinkage h, or nil for the paper's fixed jitter.
     public var liuWestShrinkage: Double?
     public var carryState = false
+    /// ELM: the forgetting factor lambda of recursive least squares, in (0, 1] (1: no forgetting) ...
+    public var forgetting = 1.0
+    /// ... the ridge added to the least squares (it also makes beta defined from the first row) ...
+    public var ridge = 1e-6
+    /// ... the standard deviation of the fixed random LSTM weights, and the direct link (the last
+    /// input column among the features).
+    public var elmScale = 0.5
+    public var directLink = false
 
     public init() {}
 }

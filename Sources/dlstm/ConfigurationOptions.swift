@@ -9,7 +9,7 @@ struct ConfigurationOptions: ParsableArguments {
 
     @Option(
         help: """
-            sgd, ekf, pf (local), dsgd, dekf, dpf (distributed), cpf (centralized), or avg, gm, fgm (local learners \
+            sgd, ekf, pf, elm (local), dsgd, dekf, dpf (distributed), cpf (centralized), or avg, gm, fgm (local learners \
             synchronised through a coordinator).
             """)
     var algorithm = defaults.algorithm
@@ -65,6 +65,13 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: "The PF's resampling scheme.") var resampling = defaults.resampling
     @Option(help: ArgumentHelp("PF, CPF: Liu-West shrinkage h in (0, 1) instead of the fixed jitter.", valueName: "h"))
     var liuWest: Double?
+
+    @Option(help: "ELM: the forgetting factor lambda in (0, 1] of recursive least squares.")
+    var forgetting = defaults.forgetting
+    @Option(help: "ELM: the ridge added to the readout's least squares.") var ridge = defaults.ridge
+    @Option(help: "ELM: standard deviation of the fixed random LSTM weights (use --hidden 32 to 512 with ELM).")
+    var elmScale = defaults.elmScale
+    @Flag(help: "ELM: the last input column joins the features (a direct link).") var directLink = false
 
     @Option(help: "Random seed: the same seed gives the same results on any transport.") var seed = defaults.seed
 
@@ -126,6 +133,7 @@ struct ConfigurationOptions: ParsableArguments {
         )
         (c.optimizer, c.beta1, c.beta2, c.epsilon, c.batch) = (optimizer, beta1, beta2, epsilon, batch)
         (c.resampling, c.liuWest, c.seed) = (resampling, liuWest, seed)
+        (c.forgetting, c.ridge, c.elmScale, c.directLink) = (forgetting, ridge, elmScale, directLink)
         (c.data, c.samples, c.partition, c.column, c.lags, c.horizon) = (
             data, samples, partition, column, lags, horizon
         )

@@ -38,6 +38,11 @@ struct ReliabilityTests {
                 "--beta1 1.5: must be in [0, 1)"
             ),
             ("no samples per batch", ["--batch", "0"], 2, "--batch 0: must be at least 1"),
+            (
+                "forgetting above 1", ["--algorithm", "elm", "--forgetting", "1.5"], 2,
+                "--forgetting 1.5: must be in (0, 1]"
+            ),
+            ("negative ridge", ["--algorithm", "elm", "--ridge=-1"], 2, "--ridge -1.0: must be finite and >= 0"),
             ("negative threshold", ["--algorithm", "gm", "--threshold=-1"], 2, "--threshold -1.0: must be >= 0"),
             (
                 "no steps between syncs", ["--algorithm", "avg", "--sync-every", "0"], 2,

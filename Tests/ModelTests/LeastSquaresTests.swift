@@ -110,3 +110,13 @@ struct LeastSquaresTests {
         #expect(throws: LeastSquaresTriangle.RankDeficient.self) { try repeated.solve() }
     }
 }
+
+extension LeastSquaresTests {
+    @Test("a ridge as prior rows: the same solution as the ridge at solve time")
+    func ridgePrior() throws {
+        var prior = LeastSquaresTriangle(columns: Self.columns, ridge: Golden.ridge)
+        prior.add(rows: Self.rows(0..<Golden.rows))
+        #expect(prior.rows == Golden.rows)
+        expectClose(try prior.solve().beta, Golden.ridgeBeta, relative: 1e-10)
+    }
+}
