@@ -17,6 +17,10 @@ public enum Algorithm: String, CaseIterable, Codable, Sendable {
     /// An ELM-trained LSTM per node: fixed random LSTM weights, the readout by recursive least
     /// squares in square-root form (OPT-PR-ELM). No communication.
     case elm
+    /// Distributed online ELM: every --sync-every B steps the nodes' new rows are combined as QR
+    /// triangles up a breadth-first spanning tree (TSQR, neighbours only) and the global triangle
+    /// sent back down; between syncs each node adds its own rows to it.
+    case delm
 
     public var isParticleFilter: Bool { self == .pf || self == .dpf || self == .cpf }
     /// The one family with a coordinator: its messages go over a star, whatever the adjacency.

@@ -60,6 +60,7 @@ public func makeTrainer(_ algorithm: Algorithm, settings: DistributedSettings, n
     case .dekf: return DiffusionEKF(settings: settings, network: network)
     case .dpf: return DistributedParticleFilter(settings: settings, network: network)
     case .cpf: return CentralizedParticleFilter(settings: settings, network: network)
+    case .delm: return DistributedELM(settings: settings, network: network)
     case .avg, .gm, .fgm: return try SynchronizedLearners(algorithm, settings: settings, network: network)
     }
 }

@@ -56,6 +56,14 @@ public struct LeastSquaresTriangle: Equatable, Sendable {
         rows += count
     }
 
+    /// The triangle of the same rows with their weights multiplied by `factor` (R times its root).
+    public func scaled(by factor: Double) -> LeastSquaresTriangle {
+        var copy = self
+        let root = factor.squareRoot()
+        for j in copy.r.indices { copy.r[j] *= root }
+        return copy
+    }
+
     /// Merges the triangle of other rows: R becomes the triangle of [R; R_other].
     public mutating func merge(_ other: LeastSquaresTriangle) {
         precondition(other.columns == columns, "triangles of \(columns) and \(other.columns) columns")

@@ -18,6 +18,8 @@ public struct ELMTrainer: OnlineTrainer {
     private var solved = true
     private var pendingRow: [Double]?
     public private(set) var step = 0
+    /// The last row folded in, [h; d] (the distributed ELM collects them too).
+    public private(set) var lastRow: [Double] = []
 
     public init(features: ELMFeatures, forgetting: Double = 1, ridge: Double = 0) {
         precondition(forgetting > 0 && forgetting <= 1 && ridge >= 0)
@@ -44,7 +46,8 @@ public struct ELMTrainer: OnlineTrainer {
         let row = pendingRow ?? features.rows([sample])
         pendingRow = nil
         guard sample.label.isFinite else { throw TrainerError.nonFinite(trainer: name, step: step, what: "the label") }
-        triangle.add(rows: row + [sample.label], forgetting: forgetting)
+        lastRow = row + [sample.label]
+        triangle.add(rows: lastRow, forgetting: forgetting)
         solved = false
     }
 

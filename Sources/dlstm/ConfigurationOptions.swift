@@ -9,7 +9,7 @@ struct ConfigurationOptions: ParsableArguments {
 
     @Option(
         help: """
-            sgd, ekf, pf, elm (local), dsgd, dekf, dpf (distributed), cpf (centralized), or avg, gm, fgm (local learners \
+            sgd, ekf, pf, elm (local), dsgd, dekf, dpf, delm (distributed), cpf (centralized), or avg, gm, fgm (local learners \
             synchronised through a coordinator).
             """)
     var algorithm = defaults.algorithm
@@ -30,7 +30,8 @@ struct ConfigurationOptions: ParsableArguments {
             """)
     var walk = defaults.walk
 
-    @Option(help: "avg: steps between averagings, b; gm, fgm: steps between checks.") var syncEvery = defaults.syncEvery
+    @Option(help: "avg: steps between averagings, b; gm, fgm: steps between checks; delm: between tree reductions.")
+    var syncEvery = defaults.syncEvery
     @Option(
         help: ArgumentHelp(
             "gm: Delta, fgm: Theta: the divergence bound, in squared parameter units (inf: never).",

@@ -13,9 +13,11 @@ struct TransportTests {
 
     @Test(
         "mpirun and the in-process transport give bit-identical curves",
-        arguments: [("dpf", 3), ("dpf", 4), ("dekf", 3), ("dekf", 4)])
+        arguments: [("dpf", 3), ("dpf", 4), ("dekf", 3), ("dekf", 4), ("delm", 3), ("delm", 4)])
     func transportsAgree(algorithm: String, nodes: Int) throws {
-        let arguments = ["--algorithm", algorithm, "--samples", "120", "--seed", "11", "--quiet"]
+        let arguments =
+            ["--algorithm", algorithm, "--samples", "120", "--seed", "11", "--quiet"]
+            + (algorithm == "delm" ? ["--hidden", "16", "--sync-every", "5", "--topology", "line"] : [])
         let mpi = try Job.train(arguments, ranks: nodes)
         let local = try Job.train(arguments, ranks: nil, nodes: nodes)
         expectSuccess(mpi)

@@ -21,7 +21,7 @@ struct ResumeTests {
         arguments: [
             (Algorithm.sgd, 3), (.ekf, 5), (.pf, 3), (.dsgd, 3), (.dekf, 3), (.dekf, 4), (.dpf, 3), (.dpf, 4),
             (.avg, 3),
-            (.gm, 3), (.fgm, 4), (.elm, 3),
+            (.gm, 3), (.fgm, 4), (.elm, 3), (.delm, 4),
         ])
     func stopAndResume(algorithm: Algorithm, nodes: Int) throws {
         // Long enough that the stop, agreed at the next collective check (at most 1000 steps or about

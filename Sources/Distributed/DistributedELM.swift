@@ -1,0 +1,135 @@
+import Foundation
+import LSTM
+import Numerics
+import Trainers
+
+/// The distributed online ELM (`delm`): every node runs the local ELM on its own stream; every
+/// `sync.every` steps the rows all nodes saw since the last sync are combined, as QR triangles,
+/// up a breadth-first spanning tree of the graph (TSQR: every message between graph neighbours),
+/// the root folds them into the global triangle, and that triangle goes back down the tree. Each
+/// node then holds the triangle of every row any node has seen, and between syncs adds its own
+/// rows to it. With forgetting, every row's weight decays by lambda a step wherever it is.
+/// The root solves nothing: each node solves its own triangle when it predicts.
+public final class DistributedELM: DistributedTrainer {
+    public let algorithm = Algorithm.delm
+    private let network: Network
+    private let tree: SpanningTree
+    private let every: Int
+    private let forgetting: Double
+    private var learners: [ELMTrainer]
+    /// Per local node: the global triangle at the last sync, and its own rows since.
+    private var global: [LeastSquaresTriangle]
+    private var fresh: [LeastSquaresTriangle]
+    private var step = 0
+
+    public init(settings: DistributedSettings, network: Network) {
+        self.network = network
+        tree = SpanningTree(topology: network.topology)
+        every = settings.sync.every
+        forgetting = settings.trainer.forgetting
+        let trainer = settings.trainer
+        let features = ELMFeatures(
+            model: settings.model, seed: settings.seed, scale: trainer.elmScale, directLink: trainer.directLink)
+        learners = network.localNodes.map { _ in
+            ELMTrainer(features: features, forgetting: trainer.forgetting, ridge: trainer.ridge)
+        }
+        global = learners.map(\.triangle)
+        fresh = learners.map { LeastSquaresTriangle(columns: $0.triangle.columns) }
+    }
+
+    public func predict(_ samples: [Sample]) throws -> [Double] {
+        try samples.indices.map { try learners[$0].predict(samples[$0]) }
+    }
+
+    public func update(_ samples: [Sample]) throws {
+        for a in samples.indices {
+            try learners[a].update(samples[a])
+            fresh[a].add(rows: learners[a].lastRow, forgetting: forgetting)
+        }
+        step += 1
+        if step % every == 0 { try synchronize() }
+    }
+
+    public var estimates: [[Double]] { learners.map(\.parameters) }
+
+    /// Messages: [rows, packed triangle] to the parent (up), then to each child (down).
+    private func synchronize() throws {
+        let nodes = network.localNodes
+        let columns = global[0].columns
+        var gathered = fresh
+        func message(_ triangle: LeastSquaresTriangle) -> [Double] { [Double(triangle.rows)] + triangle.packed }
+        func triangle(_ message: [Double]) -> LeastSquaresTriangle {
+            LeastSquaresTriangle(columns: columns, packed: Array(message.dropFirst()), rows: Int(message[0]))
+        }
+        // Up, deepest level first: a node sends once its children's triangles are in.
+        for level in stride(from: tree.height, to: 0, by: -1) {
+            let outgoing = nodes.indices.map { a -> [[Double]] in
+                let node = nodes[a]
+                return network.topology.neighbors[node].map { neighbour in
+                    tree.depth[node] == level && tree.parent[node] == neighbour ? message(gathered[a]) : []
+                }
+            }
+            let incoming = try network.exchange(outgoing)
+            for (a, node) in nodes.enumerated() where tree.depth[node] == level - 1 {
+                // Children in ascending order: every transport merges alike.
+                for (b, neighbour) in network.topology.neighbors[node].enumerated()
+                where tree.parent[neighbour] == node {
+                    gathered[a].merge(triangle(incoming[a][b]))
+                }
+            }
+        }
+        for (a, node) in nodes.enumerated() where node == tree.root {
+            var combined = global[a].scaled(by: pow(forgetting, Double(every)))
+            combined.merge(gathered[a])
+            global[a] = combined
+        }
+        // Down, root first.
+        for level in 0..<tree.height {
+            let outgoing = nodes.indices.map { a -> [[Double]] in
+                let node = nodes[a]
+                return network.topology.neighbors[node].map { neighbour in
+                    tree.depth[node] == level && tree.parent[neighbour] == node ? message(global[a]) : []
+                }
+            }
+            let incoming = try network.exchange(outgoing)
+            for (a, node) in nodes.enumerated() where tree.depth[node] == level + 1 {
+                let b = network.topology.neighbors[node].firstIndex(of: tree.parent[node]!)!
+                global[a] = triangle(incoming[a][b])
+            }
+        }
+        for a in nodes.indices {
+            learners[a].setTriangle(global[a])
+            fresh[a] = LeastSquaresTriangle(columns: columns)
+        }
+    }
+
+    public func checkpointState() throws -> [CheckpointRecord] {
+        learners.indices.map { a in
+            var record = CheckpointRecord()
+            record.append("step", step)
+            record.append("learner", learners[a].checkpointState())
+            record.append("global_rows", global[a].rows)
+            record.append("global", global[a].packed)
+            record.append("fresh_rows", fresh[a].rows)
+            record.append("fresh", fresh[a].packed)
+            return record
+        }
+    }
+
+    public func restoreState(_ states: [CheckpointRecord]) throws {
+        guard states.count == learners.count else {
+            throw TrainerError.malformedCheckpoint("delm: \(states.count) node states")
+        }
+        let c = global[0].columns
+        for (a, state) in states.enumerated() {
+            try learners[a].restoreState(state.record("learner"))
+            global[a] = LeastSquaresTriangle(
+                columns: c, packed: try state.doubles("global", count: c * (c + 1) / 2),
+                rows: try state.int("global_rows"))
+            fresh[a] = LeastSquaresTriangle(
+                columns: c, packed: try state.doubles("fresh", count: c * (c + 1) / 2),
+                rows: try state.int("fresh_rows"))
+            step = try state.int("step")
+        }
+    }
+}
