@@ -5,8 +5,9 @@ import Numerics
 /// the readout beta by square-root recursive least squares: the triangle of [H | T] takes each new
 /// row [h; d] with a forgetting factor, and beta minimises the (weighted) squared error plus
 /// ridge ||beta||^2 over the rows seen. The ridge enters as prior rows sqrt(ridge) e_j, so a solve
-/// costs O(c^2); with forgetting it fades with the data, as the initial P of classical RLS does. Predicts before each label like every trainer; until the
-/// rows determine beta (fewer rows than features, no ridge) it predicts 0.
+/// costs O(c^2); with forgetting it fades with the data, as the initial P of classical RLS does.
+/// Predicts before each label like every trainer; until the rows determine beta (fewer rows than
+/// features, no ridge) it predicts 0.
 public struct ELMTrainer: OnlineTrainer {
     public let name = "elm"
     public let features: ELMFeatures

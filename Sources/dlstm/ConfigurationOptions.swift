@@ -9,8 +9,8 @@ struct ConfigurationOptions: ParsableArguments {
 
     @Option(
         help: """
-            sgd, ekf, pf, elm (local), dsgd, dekf, dpf, delm (distributed), cpf (centralized), or avg, gm, fgm (local learners \
-            synchronised through a coordinator).
+            sgd, ekf, pf, elm (local), dsgd, dekf, dpf, delm (distributed), cpf (centralized), or avg, gm, fgm \
+            (local learners synchronised through a coordinator).
             """)
     var algorithm = defaults.algorithm
 
