@@ -18,8 +18,15 @@ public enum ExperimentRun: String, CaseIterable, Sendable {
     case dpfMetropolis = "dpf-metropolis"
     case dpfLazy = "dpf-lazy"
     case cpf
+    /// ELM-trained LSTMs (OPT-PR-ELM) on the same data: closed-form readouts next to the paper's trainers.
+    case elm, delm
 
-    public static let paperRuns: [ExperimentRun] = [.sgd, .dsgd, .ekf, .dekf, .pf, .dpf, .dpfMetropolis, .cpf]
+    public static let paperRuns: [ExperimentRun] = [
+        .sgd, .dsgd, .ekf, .dekf, .pf, .dpf, .dpfMetropolis, .cpf, .elm, .delm,
+    ]
+
+    /// ELM's hidden size: a random LSTM needs far more units than a trained one (elm.md: 32 to 512).
+    public static let elmHidden = 64
 
     /// `configuration` with this run's algorithm and walk.
     public func applied(to configuration: TrainingConfiguration) -> TrainingConfiguration {
@@ -28,6 +35,9 @@ public enum ExperimentRun: String, CaseIterable, Sendable {
         case .dpfMetropolis: (configuration.algorithm, configuration.walk) = (.dpf, .metropolis)
         case .dpfLazy: (configuration.algorithm, configuration.walk) = (.dpf, .lazy)
         default: (configuration.algorithm, configuration.walk) = (Algorithm(rawValue: rawValue)!, .simple)
+        }
+        if self == .elm || self == .delm {
+            (configuration.hidden, configuration.syncEvery) = (Self.elmHidden, 10)
         }
         return configuration
     }

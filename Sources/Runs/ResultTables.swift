@@ -49,7 +49,7 @@ public struct RunSummary {
 
 /// The order tables and legends use: baselines before their distributed versions, the centralized
 /// optimum last.
-let algorithmOrder = ["sgd", "dsgd", "ekf", "dekf", "pf", "dpf", "cpf"]
+let algorithmOrder = ["sgd", "dsgd", "ekf", "dekf", "pf", "dpf", "cpf", "elm", "delm"]
 
 func sortedRuns(_ runs: [RunSummary]) -> [RunSummary] {
     func rank(_ run: RunSummary) -> Int { algorithmOrder.firstIndex(of: run.algorithm) ?? algorithmOrder.count }
@@ -120,6 +120,8 @@ func style(of label: String) -> Style? {
     case "dpf-metropolis": return Style(colour: "#CC79A7")
     case "dpf-lazy": return Style(colour: "#009E73")
     case "cpf": return Style(colour: "#000000")
+    case "elm": return Style(colour: "#56B4E9", dash: "6,3")
+    case "delm": return Style(colour: "#56B4E9")
     default: return nil
     }
 }

@@ -10,8 +10,10 @@ struct Experiment: ParsableCommand {
         abstract: "Reproduce an experiment of the sources: every algorithm, a table and a figure.",
         discussion: """
             Runs SGD, diffusion SGD, EKF, DEKF, PF, DPF (the paper's simple walk, and a Metropolis walk that \
-            mixes), and the centralized PF, one after another in the same MPI job, on the paper's settings (Ergen \
-            & Kozat 2018, section 4) with the bundled real data, then writes \
+            mixes), the centralized PF, and the ELM-trained LSTM locally and distributed (M = 64 fixed random \
+            units, readout by recursive least squares; delm combines triangles over a spanning tree every 10 steps), \
+            one after another in the same MPI job, on the paper's settings (Ergen & Kozat 2018, section 4) with \
+            the bundled real data, then writes \
             DIR/ALGORITHM/{summary.json,node-K.csv,config.toml}, DIR/table.md and .csv, and the figures \
             DIR/mse.svg (time-averaged MSE against samples, as the paper's Figs. 2 and 3) and \
             DIR/communication.svg. `dlstm plot DIR` redraws them later.
