@@ -56,47 +56,21 @@ public final class DistributedELM: DistributedTrainer {
     private func synchronize() throws {
         let nodes = network.localNodes
         let columns = global[0].columns
-        var gathered = fresh
         func message(_ triangle: LeastSquaresTriangle) -> [Double] { [Double(triangle.rows)] + triangle.packed }
         func triangle(_ message: [Double]) -> LeastSquaresTriangle {
             LeastSquaresTriangle(columns: columns, packed: Array(message.dropFirst()), rows: Int(message[0]))
         }
-        // Up, deepest level first: a node sends once its children's triangles are in.
-        for level in stride(from: tree.height, to: 0, by: -1) {
-            let outgoing = nodes.indices.map { a -> [[Double]] in
-                let node = nodes[a]
-                return network.topology.neighbors[node].map { neighbour in
-                    tree.depth[node] == level && tree.parent[node] == neighbour ? message(gathered[a]) : []
-                }
-            }
-            let incoming = try network.exchange(outgoing)
-            for (a, node) in nodes.enumerated() where tree.depth[node] == level - 1 {
-                // Children in ascending order: every transport merges alike.
-                for (b, neighbour) in network.topology.neighbors[node].enumerated()
-                where tree.parent[neighbour] == node {
-                    gathered[a].merge(triangle(incoming[a][b]))
-                }
-            }
+        let gathered = try tree.reduce(fresh.map(message), over: network) { mine, child in
+            var merged = triangle(mine)
+            merged.merge(triangle(child))
+            return message(merged)
         }
         for (a, node) in nodes.enumerated() where node == tree.root {
             var combined = global[a].scaled(by: pow(forgetting, Double(every)))
-            combined.merge(gathered[a])
+            combined.merge(triangle(gathered[a]))
             global[a] = combined
         }
-        // Down, root first.
-        for level in 0..<tree.height {
-            let outgoing = nodes.indices.map { a -> [[Double]] in
-                let node = nodes[a]
-                return network.topology.neighbors[node].map { neighbour in
-                    tree.depth[node] == level && tree.parent[neighbour] == node ? message(global[a]) : []
-                }
-            }
-            let incoming = try network.exchange(outgoing)
-            for (a, node) in nodes.enumerated() where tree.depth[node] == level + 1 {
-                let b = network.topology.neighbors[node].firstIndex(of: tree.parent[node]!)!
-                global[a] = triangle(incoming[a][b])
-            }
-        }
+        global = try tree.broadcast(global.map(message), over: network).map(triangle)
         for a in nodes.indices {
             learners[a].setTriangle(global[a])
             fresh[a] = LeastSquaresTriangle(columns: columns)

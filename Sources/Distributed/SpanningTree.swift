@@ -33,3 +33,47 @@ public struct SpanningTree: Sendable, Equatable {
         children = (0..<k).map { node in (0..<k).filter { parent[$0] == node } }
     }
 }
+
+extension SpanningTree {
+    /// Up the tree, deepest level first: each node merges its children's values (ascending, so every
+    /// transport merges alike) into its own and sends the result to its parent. Returns each local
+    /// node's merged value (its subtree's); the root's is everyone's. One neighbour exchange a level.
+    public func reduce(
+        _ values: [[Double]], over network: Network, merge: ([Double], [Double]) -> [Double]
+    ) throws -> [[Double]] {
+        let nodes = network.localNodes
+        var merged = values
+        for level in stride(from: height, to: 0, by: -1) {
+            let outgoing = nodes.indices.map { a in
+                network.topology.neighbors[nodes[a]].map { neighbour in
+                    depth[nodes[a]] == level && parent[nodes[a]] == neighbour ? merged[a] : []
+                }
+            }
+            let incoming = try network.exchange(outgoing)
+            for (a, node) in nodes.enumerated() where depth[node] == level - 1 {
+                for (b, neighbour) in network.topology.neighbors[node].enumerated() where parent[neighbour] == node {
+                    merged[a] = merge(merged[a], incoming[a][b])
+                }
+            }
+        }
+        return merged
+    }
+
+    /// Down the tree: the root's value (from `values`) to every node.
+    public func broadcast(_ values: [[Double]], over network: Network) throws -> [[Double]] {
+        let nodes = network.localNodes
+        var result = values
+        for level in 0..<height {
+            let outgoing = nodes.indices.map { a in
+                network.topology.neighbors[nodes[a]].map { neighbour in
+                    depth[nodes[a]] == level && parent[neighbour] == nodes[a] ? result[a] : []
+                }
+            }
+            let incoming = try network.exchange(outgoing)
+            for (a, node) in nodes.enumerated() where depth[node] == level + 1 {
+                result[a] = incoming[a][network.topology.neighbors[node].firstIndex(of: parent[node]!)!]
+            }
+        }
+        return result
+    }
+}
