@@ -55,6 +55,27 @@ struct TransportTests {
         #expect(try mpi.file("sync-trace.csv") == local.file("sync-trace.csv"))
     }
 
+    @Test("elm fit under mpirun at 3 and 4 ranks: the in-process readout's RMSE, bit for bit", arguments: [3, 4])
+    func elmFitAgrees(nodes: Int) throws {
+        let arguments = ["elm", "fit", "--hidden", "24", "--samples", "90", "--topology", "line"]
+        let scratch = try Job.scratchDirectory()
+        let mpi = try Job.dlstm(arguments + ["--out", scratch.appendingPathComponent("mpi").path], ranks: nodes)
+        let local = try Job.dlstm(
+            arguments + ["--out", scratch.appendingPathComponent("local").path, "--in-process", String(nodes)],
+            ranks: nil)
+        expectSuccess(mpi)
+        expectSuccess(local)
+        #expect(mpi.output.contains("held out"))
+        func summary(_ name: String) throws -> [String: Any] {
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: scratch.appendingPathComponent("\(name)/summary.json"))) as! [String: Any]
+        }
+        let (a, b) = (try summary("mpi"), try summary("local"))
+        #expect(a["train_rmse"] as? Double == b["train_rmse"] as? Double)
+        #expect(a["test_rmse"] as? Double == b["test_rmse"] as? Double)
+        #expect(a["train_rows"] as? Int == nodes * 81)
+    }
+
     @Test(
         "bad topologies: one clear line from rank 0, every rank exits 4, no hang",
         arguments: [

@@ -1,0 +1,151 @@
+import DataSources
+import Distributed
+import Foundation
+import LSTM
+import Numerics
+
+/// `dlstm elm fit`, OPT-PR-ELM's use case: batch training of an ELM-LSTM over every node's samples.
+/// Each node builds its feature rows (batched through dgemm) and factors [H | T] into a QR triangle;
+/// the triangles are merged up a breadth-first spanning tree of the graph (TSQR: every message
+/// between neighbours); the root solves for the readout and sends it back down. The last
+/// `testFraction` of each node's samples are held out.
+public struct ELMFit {
+    public var configuration: TrainingConfiguration
+    public var testFraction = 0.1
+
+    public init(configuration: TrainingConfiguration) { self.configuration = configuration }
+
+    public struct Report {
+        public var beta: [Double]
+        public var trainRMSE: Double
+        public var testRMSE: Double
+        public var trainRows: Int
+        public var testRows: Int
+        /// The least-squares residual norm |rho| over the training rows (with the ridge, its root).
+        public var residual: Double
+        /// Seconds per phase at the slowest node: features, local QR, reduction, solve and broadcast.
+        public var phases: [(name: String, seconds: Double)]
+        public var nodes: Int
+
+        public func summary(configuration: TrainingConfiguration) throws -> [String: Any] {
+            [
+                "algorithm": "elm-fit", "parameters": try configuration.jsonObject(), "nodes": nodes,
+                "train_rows": trainRows, "test_rows": testRows, "train_rmse": trainRMSE, "test_rmse": testRMSE,
+                "residual": residual, "features": beta.count,
+                "phase_seconds": Dictionary(uniqueKeysWithValues: phases.map { ($0.name, $0.seconds) }),
+            ]
+        }
+    }
+
+    /// Collective. The report at the reporter, nil elsewhere.
+    public func run(on network: Network) throws -> Report? {
+        var samples = [[Sample]]()
+        var failure: RunError?
+        do {
+            try configuration.validate()
+            guard testFraction >= 0 && testFraction < 1 else {
+                throw RunError("--test-fraction \(testFraction): must be in [0, 1)", status: .usage)
+            }
+            let total = try configuration.countFileSamples()
+            for node in network.localNodes {
+                var stream = try configuration.makeStream(
+                    node: node, nodes: network.topology.nodeCount, fileSamples: total)
+                samples.append(try (0..<stream.steps).map { _ in try stream.next() })
+            }
+        } catch {
+            failure = RunError(error)
+        }
+        try agree(on: failure, network: network)
+        let settings = configuration.distributedSettings(inputSize: samples[0][0].inputSize).trainer
+        let model = LSTMModel(
+            shape: LSTMShape(hidden: configuration.hidden, input: samples[0][0].inputSize),
+            pooling: configuration.pooling)
+        let features = ELMFeatures(
+            model: model, seed: configuration.seed, scale: settings.elmScale, directLink: settings.directLink)
+        let columns = features.featureCount + 1
+        var clock = PhaseClock()
+
+        let split = samples.map { Int((Double($0.count) * (1 - testFraction)).rounded(.down)) }
+        var rows = [[Double]](), testRows = [[Double]]()
+        for (a, own) in samples.enumerated() {
+            rows.append(augmented(features, Array(own[..<split[a]])))
+            testRows.append(augmented(features, Array(own[split[a]...])))
+        }
+        clock.lap("features")
+        let triangles = rows.map { LeastSquaresTriangle(columns: columns, rows: $0) }
+        clock.lap("local QR")
+        let tree = SpanningTree(topology: network.topology)
+        func message(_ triangle: LeastSquaresTriangle) -> [Double] { [Double(triangle.rows)] + triangle.packed }
+        func triangle(_ message: [Double]) -> LeastSquaresTriangle {
+            LeastSquaresTriangle(columns: columns, packed: Array(message.dropFirst()), rows: Int(message[0]))
+        }
+        let merged = try tree.reduce(triangles.map(message), over: network) { mine, child in
+            var combined = triangle(mine)
+            combined.merge(triangle(child))
+            return message(combined)
+        }
+        clock.lap("reduction")
+        var solution = [Double](repeating: 0, count: columns)  // [beta; residual] at the root
+        failure = nil
+        for (a, node) in network.localNodes.enumerated() where node == tree.root {
+            do {
+                let (beta, residual) = try triangle(merged[a]).solve(ridge: settings.ridge)
+                solution = beta + [residual]
+            } catch let deficient as LeastSquaresTriangle.RankDeficient {
+                failure = RunError(
+                    "\(configuration.data): \(triangle(merged[a]).rows) training rows for \(columns - 1) features: "
+                        + "\(deficient)", status: .data)
+            }
+        }
+        try agree(on: failure, network: network)
+        let shared = try tree.broadcast(network.localNodes.map { _ in solution }, over: network)
+        clock.lap("solve and broadcast")
+
+        let beta = Array(shared[0].dropLast())
+        let errors = network.localNodes.indices.map { a in
+            [
+                squaredErrors(rows[a], beta), Double(rows[a].count / columns), squaredErrors(testRows[a], beta),
+                Double(testRows[a].count / columns),
+            ] + clock.seconds
+        }
+        guard let gathered = try network.gatherForReport(errors) else { return nil }
+        func total(_ i: Int) -> Double { gathered.map { $0[i] }.reduce(0, +) }
+        let phases = clock.names.enumerated().map { i, name in (name, gathered.map { $0[4 + i] }.max()!) }
+        return Report(
+            beta: beta, trainRMSE: (total(0) / max(total(1), 1)).squareRoot(),
+            testRMSE: (total(2) / max(total(3), 1)).squareRoot(), trainRows: Int(total(1)), testRows: Int(total(3)),
+            residual: shared[0].last!, phases: phases, nodes: network.topology.nodeCount)
+    }
+
+    private func augmented(_ features: ELMFeatures, _ samples: [Sample]) -> [Double] {
+        let width = features.featureCount
+        let h = features.rows(samples)
+        var rows = [Double]()
+        rows.reserveCapacity(samples.count * (width + 1))
+        for (i, sample) in samples.enumerated() { rows += h[(i * width)..<((i + 1) * width)] + [sample.label] }
+        return rows
+    }
+
+    private func squaredErrors(_ rows: [Double], _ beta: [Double]) -> Double {
+        let width = beta.count + 1
+        return stride(from: 0, to: rows.count, by: width).map { start in
+            var estimate = 0.0
+            for j in beta.indices { estimate += beta[j] * rows[start + j] }
+            return (rows[start + width - 1] - estimate) * (rows[start + width - 1] - estimate)
+        }.reduce(0, +)
+    }
+}
+
+/// Wall-clock seconds per named phase.
+struct PhaseClock {
+    private var last = DispatchTime.now().uptimeNanoseconds
+    private(set) var names = [String]()
+    private(set) var seconds = [Double]()
+
+    mutating func lap(_ name: String) {
+        let now = DispatchTime.now().uptimeNanoseconds
+        names.append(name)
+        seconds.append(Double(now - last) / 1e9)
+        last = now
+    }
+}
