@@ -91,7 +91,9 @@ let package = Package(
         // The benchmarks of `dlstm bench`: each measures and prints its raw figures.
         .target(
             name: "Benchmarks",
-            dependencies: ["MPI", "MPIBenchmark", "LSTM", "Numerics", "Trainers", "Distributed", "DataSources"],
+            dependencies: [
+                "MPI", "MPIBenchmark", "LSTM", "Numerics", "Trainers", "Distributed", "DataSources", "Runs", "CBLAS",
+            ],
             swiftSettings: crossModuleOptimization
         ),
         // Multi-rank checks of the binding, run under mpirun by the test suite.
