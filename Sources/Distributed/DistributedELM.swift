@@ -56,21 +56,13 @@ public final class DistributedELM: DistributedTrainer {
     private func synchronize() throws {
         let nodes = network.localNodes
         let columns = global[0].columns
-        func message(_ triangle: LeastSquaresTriangle) -> [Double] { [Double(triangle.rows)] + triangle.packed }
-        func triangle(_ message: [Double]) -> LeastSquaresTriangle {
-            LeastSquaresTriangle(columns: columns, packed: Array(message.dropFirst()), rows: Int(message[0]))
-        }
-        let gathered = try tree.reduce(fresh.map(message), over: network) { mine, child in
-            var merged = triangle(mine)
-            merged.merge(triangle(child))
-            return message(merged)
-        }
+        let gathered = try tree.reduce(fresh, over: network)
         for (a, node) in nodes.enumerated() where node == tree.root {
             var combined = global[a].scaled(by: pow(forgetting, Double(every)))
-            combined.merge(triangle(gathered[a]))
+            combined.merge(gathered[a])
             global[a] = combined
         }
-        global = try tree.broadcast(global.map(message), over: network).map(triangle)
+        global = try tree.broadcast(global, over: network)
         for a in nodes.indices {
             learners[a].setTriangle(global[a])
             fresh[a] = LeastSquaresTriangle(columns: columns)

@@ -1,3 +1,5 @@
+import Numerics
+
 /// A breadth-first spanning tree of the graph from a root: a reduction along it sends every message
 /// between graph neighbours (TSQR's triangles in `delm`). Children are visited in ascending order,
 /// so every process builds the same tree.
@@ -57,6 +59,27 @@ extension SpanningTree {
             }
         }
         return merged
+    }
+
+    /// TSQR: each local node's triangle merged with its subtree's (complete at the root), each
+    /// message one packed triangle.
+    public func reduce(_ triangles: [LeastSquaresTriangle], over network: Network) throws -> [LeastSquaresTriangle] {
+        let columns = triangles[0].columns
+        return try reduce(triangles.map(\.message), over: network) { mine, child in
+            var merged = LeastSquaresTriangle(columns: columns, message: mine)
+            merged.merge(LeastSquaresTriangle(columns: columns, message: child))
+            return merged.message
+        }.map { LeastSquaresTriangle(columns: columns, message: $0) }
+    }
+
+    /// Down the tree: the root's triangle to every node.
+    public func broadcast(_ triangles: [LeastSquaresTriangle], over network: Network) throws
+        -> [LeastSquaresTriangle]
+    {
+        let columns = triangles[0].columns
+        return try broadcast(triangles.map(\.message), over: network).map {
+            LeastSquaresTriangle(columns: columns, message: $0)
+        }
     }
 
     /// Down the tree: the root's value (from `values`) to every node.

@@ -157,6 +157,15 @@ extension Communicator {
         var message = cmpi_message_null()
         var status = MPI_Status()
         try check(MPI_Mprobe(Int32(source), Int32(tag), handle, &message, &status), "MPI_Mprobe")
+        return try receiveMatched(&message, status: status)
+    }
+
+    /// Receives a message a matched probe found (`MPI_Mrecv`), sized by the probe's status.
+    @usableFromInline
+    func receiveMatched<T: MPIElement>(_ message: inout MPI_Message?, status probed: MPI_Status) throws
+        -> (values: [T], status: Status)
+    {
+        var status = probed
         var units: Int32 = 0
         try check(MPI_Get_count(&status, T.mpiDatatype.handle, &units), "MPI_Get_count")
         let count = try elementCount(units: units, of: T.self, call: "MPI_Mrecv")

@@ -200,14 +200,7 @@ extension Communicator {
         var flag: Int32 = 0
         try check(MPI_Improbe(Int32(source), Int32(tag), handle, &flag, &message, &status), "MPI_Improbe")
         guard flag != 0 else { return nil }
-        var units: Int32 = 0
-        try check(MPI_Get_count(&status, T.mpiDatatype.handle, &units), "MPI_Get_count")
-        let count = try elementCount(units: units, of: T.self, call: "MPI_Mrecv")
-        let values = try [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-            try check(MPI_Mrecv(buffer.baseAddress, units, T.mpiDatatype.handle, &message, &status), "MPI_Mrecv")
-            initialized = count
-        }
-        return (values, Status(status, of: T.self))
+        return try receiveMatched(&message, status: status)
     }
 
     /// Starts a reduction of one value over every rank (`MPI_Iallreduce`).

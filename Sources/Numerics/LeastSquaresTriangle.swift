@@ -90,6 +90,13 @@ public struct LeastSquaresTriangle: Equatable, Sendable {
         (0..<columns).flatMap { i in r[(i * columns + i)..<((i + 1) * columns)] }
     }
 
+    /// [rows, the packed triangle]: a triangle as one message of doubles (TSQR's, delm's).
+    public var message: [Double] { [Double(rows)] + packed }
+
+    public init(columns: Int, message: [Double]) {
+        self.init(columns: columns, packed: Array(message.dropFirst()), rows: Int(message[0]))
+    }
+
     public init(columns: Int, packed: [Double], rows: Int) {
         precondition(packed.count == columns * (columns + 1) / 2, "a packed triangle of \(columns) columns")
         self.init(columns: columns)

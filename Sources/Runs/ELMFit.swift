@@ -48,7 +48,7 @@ public struct ELMFit {
             }
             let total = try configuration.countFileSamples()
             for node in network.localNodes {
-                var stream = try configuration.makeStream(
+                let stream = try configuration.makeStream(
                     node: node, nodes: network.topology.nodeCount, fileSamples: total)
                 samples.append(try (0..<stream.steps).map { _ in try stream.next() })
             }
@@ -75,25 +75,17 @@ public struct ELMFit {
         let triangles = rows.map { LeastSquaresTriangle(columns: columns, rows: $0) }
         clock.lap("local QR")
         let tree = SpanningTree(topology: network.topology)
-        func message(_ triangle: LeastSquaresTriangle) -> [Double] { [Double(triangle.rows)] + triangle.packed }
-        func triangle(_ message: [Double]) -> LeastSquaresTriangle {
-            LeastSquaresTriangle(columns: columns, packed: Array(message.dropFirst()), rows: Int(message[0]))
-        }
-        let merged = try tree.reduce(triangles.map(message), over: network) { mine, child in
-            var combined = triangle(mine)
-            combined.merge(triangle(child))
-            return message(combined)
-        }
+        let merged = try tree.reduce(triangles, over: network)
         clock.lap("reduction")
         var solution = [Double](repeating: 0, count: columns)  // [beta; residual] at the root
         failure = nil
         for (a, node) in network.localNodes.enumerated() where node == tree.root {
             do {
-                let (beta, residual) = try triangle(merged[a]).solve(ridge: settings.ridge)
+                let (beta, residual) = try merged[a].solve(ridge: settings.ridge)
                 solution = beta + [residual]
             } catch let deficient as LeastSquaresTriangle.RankDeficient {
                 failure = RunError(
-                    "\(configuration.data): \(triangle(merged[a]).rows) training rows for \(columns - 1) features: "
+                    "\(configuration.data): \(merged[a].rows) training rows for \(columns - 1) features: "
                         + "\(deficient)", status: .data)
             }
         }
