@@ -12,7 +12,7 @@ import Trainers
 public func runSyncBenchmark(hiddenSizes: [Int], repeats: Int) throws {
     let k = 4
     print("dlstm bench sync: \(k) nodes in one process, Adam, teacher data p = 2, a check at every step")
-    print("protocol cost = (step with the check - learner step) / learner step; target: at most 5%\n")
+    print("protocol cost = a silent check, timed alone / the learner step; target: at most 5%\n")
     print(
         pad("n", 4) + pad("D", 7) + pad("steps", 8) + pad("learner us", 12) + pad("gm us", 10) + pad("fgm us", 10)
             + pad("gm check us", 13) + pad("fgm check us", 14) + pad("gm cost", 10) + pad("fgm cost", 10))
