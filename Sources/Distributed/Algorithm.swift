@@ -25,4 +25,6 @@ public enum Algorithm: String, CaseIterable, Codable, Sendable {
     public var isParticleFilter: Bool { self == .pf || self == .dpf || self == .cpf }
     /// The one family with a coordinator: its messages go over a star, whatever the adjacency.
     public var hasCoordinator: Bool { self == .avg || self == .gm || self == .fgm }
+    /// The readout solved by least squares over fixed random LSTM features.
+    public var isELM: Bool { self == .elm || self == .delm }
 }

@@ -26,6 +26,16 @@ public struct ELMFit {
         /// Seconds per phase at the slowest node: features, local QR, reduction, solve and broadcast.
         public var phases: [(name: String, seconds: Double)]
         public var nodes: Int
+        /// Per node, in node order: samples (train and held out), bytes sent along the tree, and the
+        /// seconds of computing (features, local QR) and of the tree (reduction, solve and broadcast),
+        /// for `dlstm scale`.
+        public var samplesPerNode: [Int]
+        public var bytesPerNode: [Int]
+        public var computeSeconds: [Double]
+        public var communicationSeconds: [Double]
+
+        /// The slowest node's time from its first feature row to holding beta.
+        public var wallSeconds: Double { zip(computeSeconds, communicationSeconds).map { $0 + $1 }.max() ?? 0 }
 
         public func summary(configuration: TrainingConfiguration) throws -> [String: Any] {
             [
@@ -33,6 +43,10 @@ public struct ELMFit {
                 "train_rows": trainRows, "test_rows": testRows, "train_rmse": trainRMSE, "test_rmse": testRMSE,
                 "residual": residual, "features": beta.count,
                 "phase_seconds": Dictionary(uniqueKeysWithValues: phases.map { ($0.name, $0.seconds) }),
+                // The fields `dlstm scale` tabulates, as a training run's summary names them.
+                "wall_seconds": wallSeconds, "samples_per_node": samplesPerNode.max() ?? 0,
+                "bytes_per_node": bytesPerNode, "compute_seconds": spread(computeSeconds),
+                "communication_seconds": spread(communicationSeconds),
             ]
         }
     }
@@ -75,6 +89,7 @@ public struct ELMFit {
         let triangles = rows.map { LeastSquaresTriangle(columns: columns, rows: $0) }
         clock.lap("local QR")
         let tree = SpanningTree(topology: network.topology)
+        let bytesBefore = network.traffic.map(\.bytesSent)
         let merged = try tree.reduce(triangles, over: network)
         clock.lap("reduction")
         var solution = [Double](repeating: 0, count: columns)  // [beta; residual] at the root
@@ -97,16 +112,20 @@ public struct ELMFit {
         let errors = network.localNodes.indices.map { a in
             [
                 squaredErrors(rows[a], beta), Double(rows[a].count / columns), squaredErrors(testRows[a], beta),
-                Double(testRows[a].count / columns),
+                Double(testRows[a].count / columns), Double(network.traffic[a].bytesSent - bytesBefore[a]),
             ] + clock.seconds
         }
         guard let gathered = try network.gatherForReport(errors) else { return nil }
         func total(_ i: Int) -> Double { gathered.map { $0[i] }.reduce(0, +) }
-        let phases = clock.names.enumerated().map { i, name in (name, gathered.map { $0[4 + i] }.max()!) }
+        let first = 5  // the phases' seconds
+        let phases = clock.names.enumerated().map { i, name in (name, gathered.map { $0[first + i] }.max()!) }
         return Report(
             beta: beta, trainRMSE: (total(0) / max(total(1), 1)).squareRoot(),
             testRMSE: (total(2) / max(total(3), 1)).squareRoot(), trainRows: Int(total(1)), testRows: Int(total(3)),
-            residual: shared[0].last!, phases: phases, nodes: network.topology.nodeCount)
+            residual: shared[0].last!, phases: phases, nodes: network.topology.nodeCount,
+            samplesPerNode: gathered.map { Int($0[1] + $0[3]) }, bytesPerNode: gathered.map { Int($0[4]) },
+            computeSeconds: gathered.map { $0[first] + $0[first + 1] },
+            communicationSeconds: gathered.map { $0[first + 2] + $0[first + 3] })
     }
 
     private func augmented(_ features: ELMFeatures, _ samples: [Sample]) -> [Double] {

@@ -55,13 +55,6 @@ public struct RunReport {
         Double(records.map(\.traffic.bytesSent).reduce(0, +)) / Double(records.count)
     }
 
-    private func spread(_ values: [Double]) -> [String: Double] {
-        [
-            "min": values.min() ?? 0, "mean": values.reduce(0, +) / Double(max(values.count, 1)),
-            "max": values.max() ?? 0,
-        ]
-    }
-
     public func summary() throws -> [String: Any] {
         let curve = timeAveragedMSE
         // At most ~500 points: enough to draw, small enough to read.
@@ -178,4 +171,12 @@ public func firstStepWithin(_ errors: [Double], window: Int, of target: Double, 
         if t + 1 >= window && sum / Double(window) <= (1 + tolerance) * target { return t + 1 }
     }
     return errors.count
+}
+
+/// Min, mean and max over the nodes, as summary.json gives per-node times.
+func spread(_ values: [Double]) -> [String: Double] {
+    [
+        "min": values.min() ?? 0, "mean": values.reduce(0, +) / Double(max(values.count, 1)),
+        "max": values.max() ?? 0,
+    ]
 }

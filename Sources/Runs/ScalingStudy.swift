@@ -6,9 +6,20 @@ public enum ScalingMode: String, CaseIterable, Sendable {
     case strong, weak, both
 }
 
-/// A scaling study's runs: `dlstm train` once per mode, rank count and repeat, each started through
-/// a launcher ("mpirun -np {ranks}") into DIRECTORY/MODE-rR-I.
+/// The command a scaling study times.
+public enum ScaledCommand: String, CaseIterable, Sendable {
+    /// `dlstm train`: online training, --samples steps per node.
+    case train
+    /// `dlstm elm fit`: batch ELM training by TSQR, --samples rows per node.
+    case elmFit = "elm-fit"
+
+    var words: [String] { self == .train ? ["train"] : ["elm", "fit"] }
+}
+
+/// A scaling study's runs: `dlstm train` (or `elm fit`) once per mode, rank count and repeat, each
+/// started through a launcher ("mpirun -np {ranks}") into DIRECTORY/MODE-rR-I.
 public struct ScalingStudy {
+    public var command = ScaledCommand.train
     public var modes: [ScalingMode]
     public var rankCounts: [Int]
     public var repeats: Int
@@ -34,7 +45,7 @@ public struct ScalingStudy {
                 for repeat_ in 1...repeats {
                     let steps = mode == .strong ? totalSamples / r : samplesPerNode
                     let out = "\(directory)/\(mode.rawValue)-r\(r)-\(repeat_)"
-                    let arguments = ["train"] + trainArguments + ["--samples", "\(steps)", "--out", out, "--quiet"]
+                    let arguments = command.words + trainArguments + ["--samples", "\(steps)", "--out", out, "--quiet"]
                     let words = launcher.replacingOccurrences(of: "{ranks}", with: "\(r)").split(separator: " ").map(
                         String.init)
                     let command = (words + ["dlstm"] + arguments).joined(separator: " ")
@@ -47,7 +58,12 @@ public struct ScalingStudy {
                     guard process.terminationStatus == 0 else {
                         throw RunError("\(command): exited with status \(process.terminationStatus)", status: .failure)
                     }
-                    let seconds = try RunSummary(path: out + "/summary.json").wallSeconds
+                    let summary = out + "/summary.json"
+                    let object = try? JSONSerialization.jsonObject(
+                        with: Data(contentsOf: URL(fileURLWithPath: summary)))
+                    guard let seconds = ((object as? [String: Any])?["wall_seconds"] as? NSNumber)?.doubleValue else {
+                        throw RunError("\(summary): no number 'wall_seconds'")
+                    }
                     log?(
                         "  \(mode.rawValue) R = \(r) run \(repeat_): \(steps) steps per node, "
                             + String(format: "%.3f s", seconds))

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Distributed
 import Runs
 
 private let defaults = TrainingConfiguration()
@@ -98,8 +99,12 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: "CSV: vector (the L lags as one column, p = L: the paper's) or sequence (L columns of p = 1).")
     var lagLayout = defaults.lagLayout
 
-    @Option(help: "CSV: scaling, with statistics from the first --normalize-prefix rows only.")
-    var normalize = defaults.normalize
+    @Option(
+        help: """
+            CSV: scaling, with statistics from the first --normalize-prefix rows only (default: zscore for elm and \
+            delm, whose fixed random weights expect inputs of unit scale; none for the others).
+            """)
+    var normalize: Normalization?
 
     @Option(help: "CSV: rows used for the normalisation statistics.") var normalizePrefix = defaults.normalizePrefix
     @Option(
@@ -120,7 +125,10 @@ struct ConfigurationOptions: ParsableArguments {
             """)
     var labelScale = defaults.labelScale
 
-    var configuration: TrainingConfiguration {
+    var configuration: TrainingConfiguration { configuration(for: algorithm) }
+
+    /// The configuration with `algorithm` (elm fit's is always elm), the defaults that depend on it resolved.
+    func configuration(for algorithm: Algorithm) -> TrainingConfiguration {
         var c = TrainingConfiguration()
         (c.algorithm, c.topology, c.walkSteps, c.walk) = (algorithm, topology, walkSteps, walk)
         (c.syncEvery, c.threshold, c.resolution, c.fgmEpsilon, c.coordinator) = (
@@ -138,9 +146,8 @@ struct ConfigurationOptions: ParsableArguments {
         (c.data, c.samples, c.partition, c.column, c.lags, c.horizon) = (
             data, samples, partition, column, lags, horizon
         )
-        (c.lagLayout, c.normalize, c.normalizePrefix, c.wordVectors) = (
-            lagLayout, normalize, normalizePrefix, wordVectors
-        )
+        (c.lagLayout, c.normalizePrefix, c.wordVectors) = (lagLayout, normalizePrefix, wordVectors)
+        c.normalize = normalize ?? (algorithm.isELM ? .zscore : .none)
         (c.teacherInput, c.teacherHidden, c.teacherNoise, c.teacherScale) = (
             teacherInput, teacherHidden, teacherNoise, teacherScale
         )

@@ -21,8 +21,7 @@ struct ELMFit: ParsableCommand {
             sends it back down. The last --test-fraction of each rank's samples are held out. Prints the time of \\
             each phase at the slowest rank; --out DIR writes DIR/summary.json and DIR/config.toml.
 
-              mpirun -np 4 dlstm elm fit --hidden 256 --data data/fx/garch_daily_usd_1980_1987.csv --column bp \\
-                --normalize zscore
+              mpirun -np 4 dlstm elm fit --hidden 256 --data data/fx/garch_daily_usd_1980_1987.csv --column bp
             """)
 
     @OptionGroup(title: "Model and data") var options: ConfigurationOptions
@@ -37,8 +36,7 @@ struct ELMFit: ParsableCommand {
 
     func run() throws {
         useOneBLASThreadPerProcess()
-        var fit = Runs.ELMFit(configuration: options.configuration)
-        fit.configuration.algorithm = .elm
+        var fit = Runs.ELMFit(configuration: options.configuration(for: .elm))
         fit.testFraction = testFraction
         let report = { (report: Runs.ELMFit.Report?) throws in
             guard let report else { return }

@@ -6,8 +6,8 @@ struct Scale: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A scaling study: one training configuration over rank counts, strong and weak.",
         discussion: """
-            Runs `dlstm train` once per rank count and repeat through a launcher (not itself under mpirun), reads \
-            each run's summary.json, and writes DIR/scaling.json, DIR/scaling.md and .csv, and the figure \
+            Runs `dlstm train` (or `dlstm elm fit`, --command elm-fit) once per rank count and repeat through a \
+            launcher (not itself under mpirun), reads each run's summary.json, and writes DIR/scaling.json, DIR/scaling.md and .csv, and the figure \
             DIR/scaling.svg (speedup and parallel efficiency against ranks).
 
             strong: the network-wide number of samples is fixed (--total-samples); each of R nodes takes total/R steps.
@@ -18,14 +18,17 @@ struct Scale: ParsableCommand {
               weak:   efficiency E(R) = T(R0) / T(R),  scaled speedup S(R) = R E(R)
             so E = 1 is perfect scaling, and with R0 = 1 these are the textbook S = T(1)/T(R) and E = S/R.
 
-            Options after -- go to every `dlstm train` run (the default trains DPF on the synthetic teacher on a ring).
+            Options after -- go to every run (the default trains DPF on the synthetic teacher on a ring). elm fit's \
+            time is its fit, from the first feature row to beta on every rank (not the reading of the data).
 
               dlstm scale --ranks 1,2,4 --launcher "scripts/mpirun-local -np {ranks}"
               dlstm scale --mode weak --ranks 2,4,8 --launcher "srun --mpi=pmix -n {ranks}" -- --algorithm dekf
+              dlstm scale --command elm-fit --ranks 1,2,4 --total-samples 100000 -- --hidden 256
               dlstm scale --collect results/scale     # tabulate runs a Slurm job array made (jobs/scale-array.sbatch)
             """
     )
 
+    @Option(help: "train or elm-fit: the command every run times.") var command = ScaledCommand.train
     @Option(help: "Comma-separated rank counts.") var ranks = "1,2,4"
     @Option(help: "strong, weak or both.") var mode = ScalingMode.both
     @Option(help: "Runs per point (the table shows min, mean and max).") var repeats = 3
@@ -45,7 +48,7 @@ struct Scale: ParsableCommand {
             "Only tabulate and plot the runs already in DIR (named MODE-rR-I, e.g. strong-r4-1).", valueName: "DIR"))
     var collect: String?
 
-    @Argument(parsing: .postTerminator, help: "Options for every `dlstm train` run.") var trainOptions: [String] = []
+    @Argument(parsing: .postTerminator, help: "Options for every run.") var trainOptions: [String] = []
 
     var rankCounts: [Int] { ranks.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
@@ -69,10 +72,11 @@ struct Scale: ParsableCommand {
         do {
             var directory = collect
             if directory == nil {
-                let study = ScalingStudy(
+                var study = ScalingStudy(
                     modes: mode == .both ? [.strong, .weak] : [mode], rankCounts: rankCounts, repeats: repeats,
                     totalSamples: totalSamples, samplesPerNode: samplesPerNode, launcher: launcher,
                     trainArguments: trainOptions, directory: output.out ?? "results/scale")
+                study.command = command
                 try study.run(executable: CommandLine.arguments[0], log: output.quiet ? nil : { print($0) })
                 directory = study.directory
             }
@@ -86,3 +90,4 @@ struct Scale: ParsableCommand {
 }
 
 extension ScalingMode: ExpressibleByArgument {}
+extension ScaledCommand: ExpressibleByArgument {}

@@ -145,6 +145,31 @@ struct ExperimentTests {
             "\(collected.errors)")
     }
 
+    @Test("scale --command elm-fit: elm fit at 1 and 3 ranks, tabulated with its tree's bytes and finite times")
+    func scaleELMFit() throws {
+        let study = try Job.scratchDirectory().appendingPathComponent("scale")
+        let launcher = Job.repositoryRoot.appendingPathComponent("scripts/mpirun-local").path + " -np {ranks}"
+        let outcome = try Job.dlstm(
+            [
+                "scale", "--command", "elm-fit", "--ranks", "1,3", "--repeats", "1", "--launcher", launcher,
+                "--total-samples", "600", "--samples-per-node", "200", "--out", study.path, "--quiet", "--",
+                "--hidden", "8",
+            ], ranks: nil)
+        #expect(outcome.status == 0, "\(outcome.errors)")
+        let table =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: study.appendingPathComponent("scaling.json"))) as! [String: [[String: Any]]]
+        for mode in ["strong", "weak"] {
+            let rows = try #require(table[mode])
+            #expect(rows.map { $0["ranks"] as? Int } == [1, 3])
+            #expect(rows.map { $0["samples_per_node"] as? Int } == (mode == "strong" ? [600, 200] : [200, 200]))
+            // One rank sends nothing; three on a ring send triangles up the tree and beta down.
+            #expect(rows[0]["bytes_per_node"] as? Double == 0)
+            #expect((rows[1]["bytes_per_node"] as? Double ?? 0) > 0)
+            #expect(rows.allSatisfy { (($0["efficiency"] as? Double) ?? .nan).isFinite })
+        }
+    }
+
     @Test("a TOML configuration runs, the command line overrides it, and the config.toml a run writes reproduces it")
     func configurationFile() throws {
         let scratch = try Job.scratchDirectory()
@@ -175,6 +200,26 @@ struct ExperimentTests {
         let fromJSON = try Job.train(["--config", json.path], ranks: 3)
         #expect(fromJSON.status == 0, "\(fromJSON.errors)")
         for k in 0..<3 { #expect(try first.curve(node: k) == fromJSON.curve(node: k)) }
+    }
+
+    @Test(
+        "--normalize: zscore by default for elm, delm and elm fit, none for the others, and a given value wins",
+        arguments: [
+            (["train", "--algorithm", "elm"], "zscore"), (["train", "--algorithm", "delm"], "zscore"),
+            (["elm", "fit"], "zscore"), (["train", "--algorithm", "sgd"], "none"),
+            (["train", "--algorithm", "elm", "--normalize", "minmax"], "minmax"),
+            (["elm", "fit", "--normalize", "none"], "none"),
+        ])
+    func normalizationDefault(command: [String], expected: String) throws {
+        let out = try Job.scratchDirectory().appendingPathComponent("out")
+        let fx = Job.repositoryRoot.appendingPathComponent("data/fx/garch_daily_usd_1980_1987.csv").path
+        let outcome = try Job.dlstm(
+            command + [
+                "--data", fx, "--column", "bp", "--hidden", "4", "--samples", "40", "--in-process", "2", "--quiet",
+                "--out", out.path,
+            ], ranks: nil)
+        #expect(outcome.status == 0, "\(outcome.errors)")
+        #expect(try file(out, "config.toml").contains("normalize = \"\(expected)\""))
     }
 
     @Test("a configuration file saved with CRLF line ends is read like one with LF")
