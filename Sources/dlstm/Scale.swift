@@ -7,8 +7,8 @@ struct Scale: ParsableCommand {
         abstract: "A scaling study: one training configuration over rank counts, strong and weak.",
         discussion: """
             Runs `dlstm train` (or `dlstm elm fit`, --command elm-fit) once per rank count and repeat through a \
-            launcher (not itself under mpirun), reads each run's summary.json, and writes DIR/scaling.json, DIR/scaling.md and .csv, and the figure \
-            DIR/scaling.svg (speedup and parallel efficiency against ranks).
+            launcher (not itself under mpirun), reads each run's summary.json, and writes DIR/scaling.json, \
+            DIR/scaling.md and .csv, and the figure DIR/scaling.svg (speedup and parallel efficiency against ranks).
 
             strong: the network-wide number of samples is fixed (--total-samples); each of R nodes takes total/R steps.
             weak: each node takes --samples-per-node steps, whatever R.
@@ -23,7 +23,7 @@ struct Scale: ParsableCommand {
 
               dlstm scale --ranks 1,2,4 --launcher "scripts/mpirun-local -np {ranks}"
               dlstm scale --mode weak --ranks 2,4,8 --launcher "srun --mpi=pmix -n {ranks}" -- --algorithm dekf
-              dlstm scale --command elm-fit --ranks 1,2,4 --total-samples 100000 -- --hidden 256
+              dlstm scale --command elm-fit --ranks 1,2,4 --total-samples 100000 -- --hidden 256 --teacher-hidden 2
               dlstm scale --collect results/scale     # tabulate runs a Slurm job array made (jobs/scale-array.sbatch)
             """
     )
