@@ -19,6 +19,8 @@ public struct CSVTimeSeries: SampleSource {
         case minMax(prefix: Int)
         /// (x - mean) / sd over the prefix.
         case zScore(prefix: Int)
+        /// (x - offset) / scale with statistics from elsewhere (a trained model's, on new data).
+        case fixed(offset: Double, scale: Double)
     }
 
     public let path: String
@@ -48,6 +50,11 @@ public struct CSVTimeSeries: SampleSource {
         switch normalization {
         case .none:
             (offset, scale) = (0, 1)
+        case .fixed(let givenOffset, let givenScale):
+            guard givenOffset.isFinite, givenScale.isFinite, givenScale != 0 else {
+                throw DataError(file: path, "the scaling (x - \(givenOffset)) / \(givenScale) is not usable")
+            }
+            (offset, scale) = (givenOffset, givenScale)
         case .minMax(let prefix), .zScore(let prefix):
             let values = try Self.prefixValues(path: path, column: index, skipHeader: hasHeader, count: prefix)
             guard values.count >= 2 else {

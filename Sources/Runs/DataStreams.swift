@@ -56,23 +56,47 @@ extension TrainingConfiguration {
         return Sample(inputs: sample.inputs, length: sample.length, label: sample.label * labelScale)
     }
 
+    /// The scaling the run applies to a CSV series (inputs and labels): x -> (x - offset) / scale;
+    /// (0, 1) for other data. A model keeps it, to predict new data in the data's own units.
+    public func dataScaling() throws -> (offset: Double, scale: Double) {
+        guard data.lowercased().hasSuffix(".csv"), normalize != .none else { return (0, 1) }
+        let series = try csvSeries(scaling: nil)
+        return (series.offset, series.scale)
+    }
+
+    /// Every sample of the data in order (the teacher's first `samples ?? 1000`), a CSV series
+    /// scaled with `scaling` when given (a model's statistics) instead of its own prefix's, and the
+    /// labels multiplied by `labelScale`.
+    public func allSamples(scaling: (offset: Double, scale: Double)?) throws -> [Sample] {
+        if data == "teacher" {
+            let stream = try makeStream(node: 0, nodes: 1, fileSamples: nil)
+            return try (0..<stream.steps).map { _ in try stream.next() }
+        }
+        var source =
+            data.lowercased().hasSuffix(".csv") ? AnySampleSource(try csvSeries(scaling: scaling)) : try openDataFile()
+        var samples = [Sample]()
+        while let sample = try source.next() { samples.append(scaled(sample)) }
+        return samples
+    }
+
+    private func csvSeries(scaling: (offset: Double, scale: Double)?) throws -> CSVTimeSeries {
+        guard let column else {
+            throw DataError(file: data, "a CSV file needs --column NAME (the series to predict)")
+        }
+        let normalization: CSVTimeSeries.Normalization
+        switch (normalize, scaling) {
+        case (_, let given?): normalization = .fixed(offset: given.offset, scale: given.scale)
+        case (.minmax, nil): normalization = .minMax(prefix: normalizePrefix)
+        case (.zscore, nil): normalization = .zScore(prefix: normalizePrefix)
+        case (.none, nil): normalization = .none
+        }
+        return try CSVTimeSeries(
+            path: data, column: column, lags: lags, horizon: horizon, layout: lagLayout, normalization: normalization)
+    }
+
     private func openDataFile() throws -> AnySampleSource {
         let lower = data.lowercased()
-        if lower.hasSuffix(".csv") {
-            guard let column else {
-                throw DataError(file: data, "a CSV file needs --column NAME (the series to predict)")
-            }
-            let normalization: CSVTimeSeries.Normalization
-            switch normalize {
-            case .minmax: normalization = .minMax(prefix: normalizePrefix)
-            case .zscore: normalization = .zScore(prefix: normalizePrefix)
-            case .none: normalization = .none
-            }
-            return AnySampleSource(
-                try CSVTimeSeries(
-                    path: data, column: column, lags: lags, horizon: horizon,
-                    layout: lagLayout, normalization: normalization))
-        }
+        if lower.hasSuffix(".csv") { return AnySampleSource(try csvSeries(scaling: nil)) }
         if lower.hasSuffix(".jsonl") || lower.hasSuffix(".json") {
             return AnySampleSource(try JSONLinesSource(path: data))
         }

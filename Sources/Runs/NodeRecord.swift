@@ -10,6 +10,8 @@ public struct NodeRecord: Sendable {
     /// Step time minus communication time.
     public var computeSeconds: Double
     public var diagnostics: [String: Double]
+    /// The node's final estimate: theta, or an ELM's readout.
+    public var estimate: [Double] = []
 
     /// (d - d_hat)^2 at each step: the prequential errors.
     public var squaredErrors: [Double] { zip(labels, predictions).map { ($0 - $1) * ($0 - $1) } }

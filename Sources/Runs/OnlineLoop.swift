@@ -166,7 +166,8 @@ public struct OnlineLoop {
         let keys = (diagnostics.first ?? [:]).keys.sorted()
         let gatheredDiagnostics = try network.gatherForReport(
             (0..<local).map { a in keys.map { diagnostics[a][$0] ?? 0 } })
-        guard let curves, let counters, let gatheredDiagnostics else { return nil }
+        let estimates = try network.gatherForReport(trainer.estimates)
+        guard let curves, let counters, let gatheredDiagnostics, let estimates else { return nil }
         return curves.indices.map { k in
             var traffic = Traffic()
             traffic.bytesSent = Int(counters[k][0])
@@ -176,7 +177,8 @@ public struct OnlineLoop {
             return NodeRecord(
                 node: k, predictions: Array(curves[k][..<half]), labels: Array(curves[k][half...]),
                 traffic: traffic, computeSeconds: counters[k][3],
-                diagnostics: Dictionary(uniqueKeysWithValues: zip(keys, gatheredDiagnostics[k])))
+                diagnostics: Dictionary(uniqueKeysWithValues: zip(keys, gatheredDiagnostics[k])), estimate: estimates[k]
+            )
         }
     }
 }

@@ -152,12 +152,41 @@ public struct RunReport {
             let csv = ([trace.columns] + lines).map { $0.joined(separator: ",") + "\n" }.joined()
             files.append(("sync-trace.csv", Data(csv.utf8)))
         }
+        files += try modelFiles()
         files.append(("config.toml", Data(try configuration.toml().utf8)))
         let json = try JSONSerialization.data(withJSONObject: try summary(), options: [.prettyPrinted, .sortedKeys])
         files.append(("summary.json", json + Data("\n".utf8)))
         for (index, (name, data)) in files.enumerated() {
             try writeAtomically(data, to: directory + "/" + name, killHalfway: index == killWhileWritingFile)
         }
+    }
+}
+
+extension RunReport {
+    /// The trained models: model.safetensors (the mean of the nodes' final estimates), node-K.safetensors
+    /// (node K's) and model.json (the metadata, readable without a safetensors reader).
+    func modelFiles() throws -> [(String, Data)] {
+        guard let size = records.first?.estimate.count, size > 0, records.allSatisfy({ $0.estimate.count == size })
+        else { return [] }
+        let scaling = try configuration.dataScaling()
+        func model(_ estimate: [Double], node: Int?) -> TrainedModel {
+            var model = TrainedModel(
+                estimate: estimate, inputSize: settings.model.shape.input, configuration: configuration)
+            (model.dataOffset, model.dataScale, model.node) = (scaling.offset, scaling.scale, node)
+            return model
+        }
+        let mean = (0..<size).map { j in records.map { $0.estimate[j] }.reduce(0, +) / Double(records.count) }
+        let network = model(mean, node: nil)
+        var files = [("model.safetensors", try network.safeTensors().encoded())]
+        for record in records {
+            files.append(
+                (
+                    "node-\(record.node).safetensors",
+                    try model(record.estimate, node: record.node).safeTensors().encoded()
+                ))
+        }
+        files.append(("model.json", try network.description()))
+        return files
     }
 }
 

@@ -14,8 +14,8 @@ public struct ELMTrainer: OnlineTrainer {
     public let forgetting: Double
     public let ridge: Double
     public private(set) var triangle: LeastSquaresTriangle
-    /// beta, solved when a prediction needs it after new rows.
-    public private(set) var parameters: [Double]
+    /// beta as the last prediction used it: solved when a prediction needs it after new rows.
+    private var readout: [Double]
     private var solved = true
     private var pendingRow: [Double]?
     public private(set) var step = 0
@@ -26,19 +26,22 @@ public struct ELMTrainer: OnlineTrainer {
         precondition(forgetting > 0 && forgetting <= 1 && ridge >= 0)
         (self.features, self.forgetting, self.ridge) = (features, forgetting, ridge)
         triangle = LeastSquaresTriangle(columns: features.featureCount + 1, ridge: ridge)
-        parameters = [Double](repeating: 0, count: features.featureCount)
+        readout = [Double](repeating: 0, count: features.featureCount)
     }
+
+    /// beta over every row folded in so far (what the next prediction will use).
+    public var parameters: [Double] { solved ? readout : ((try? triangle.solve().beta) ?? readout) }
 
     public mutating func predict(_ sample: Sample) throws -> Double {
         step += 1
         let row = features.rows([sample])
         pendingRow = row
         if !solved {
-            if let beta = try? triangle.solve().beta { parameters = beta }
+            if let beta = try? triangle.solve().beta { readout = beta }
             solved = true
         }
         var estimate = 0.0
-        for j in row.indices { estimate += parameters[j] * row[j] }
+        for j in row.indices { estimate += readout[j] * row[j] }
         guard estimate.isFinite else { throw TrainerError.nonFinite(trainer: name, step: step, what: "the prediction") }
         return estimate
     }
@@ -63,7 +66,7 @@ public struct ELMTrainer: OnlineTrainer {
         record.append("step", step)
         record.append("rows", triangle.rows)
         record.append("triangle", triangle.packed)
-        record.append("beta", parameters)
+        record.append("beta", readout)
         record.append("solved", solved ? 1 : 0)
         return record
     }
@@ -71,8 +74,8 @@ public struct ELMTrainer: OnlineTrainer {
     public mutating func restoreState(_ state: CheckpointRecord) throws {
         let c = triangle.columns
         let packed = try state.doubles("triangle", count: c * (c + 1) / 2)
-        let beta = try state.doubles("beta", count: parameters.count)
+        let beta = try state.doubles("beta", count: readout.count)
         triangle = LeastSquaresTriangle(columns: c, packed: packed, rows: try state.int("rows"))
-        (parameters, solved, step, pendingRow) = (beta, try state.int("solved") == 1, try state.int("step"), nil)
+        (readout, solved, step, pendingRow) = (beta, try state.int("solved") == 1, try state.int("step"), nil)
     }
 }

@@ -20,7 +20,9 @@ struct DLSTM: ParsableCommand {
 
             As root or with more ranks than cores, use scripts/mpirun-local, which sets what Open MPI needs for that.
             """,
-        subcommands: [Train.self, Experiment.self, ELM.self, Plot.self, Scale.self, Demo.self, Bench.self]
+        subcommands: [
+            Train.self, Predict.self, Experiment.self, ELM.self, Plot.self, Scale.self, Demo.self, Bench.self,
+        ]
     )
 
     /// Expands `--config FILE` before parsing, and names the file when a bad option came from it.
