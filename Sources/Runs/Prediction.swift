@@ -15,6 +15,9 @@ public struct Prediction {
     public var wordVectors: String?
     /// The teacher's sample count.
     public var samples: Int?
+    /// CSV: the windows, if not the model's.
+    public var lags: Int?
+    public var horizon: Int?
 
     public init(model: String, data: String) { (self.model, self.data) = (model, data) }
 
@@ -40,6 +43,7 @@ public struct Prediction {
         configuration.column = column ?? configuration.column
         configuration.wordVectors = wordVectors ?? configuration.wordVectors
         configuration.samples = samples ?? configuration.samples
+        (configuration.lags, configuration.horizon) = (lags ?? configuration.lags, horizon ?? configuration.horizon)
         let scaling = (offset: trained.dataOffset, scale: trained.dataScale)
         let all = try configuration.allSamples(scaling: scaling)
         let p = trained.model.shape.input

@@ -25,6 +25,8 @@ struct Predict: ParsableCommand {
     @Option(help: "CSV: the column (default: the model's).") var column: String?
     @Option(help: "Text: the word-vector table (default: the model's).") var wordVectors: String?
     @Option(help: "Teacher: how many samples.") var samples: Int?
+    @Option(help: "CSV: the lags (default: the model's; its p must stay the model's).") var lags: Int?
+    @Option(help: "CSV: the horizon (default: the model's).") var horizon: Int?
     @Flag(help: "Particle filters: h at the point estimate, not the mean over the cloud.") var point = false
     @Option(help: ArgumentHelp("Write the predictions here (CSV).", valueName: "FILE")) var out: String?
     @Flag(help: "Print nothing but errors.") var quiet = false
@@ -32,6 +34,8 @@ struct Predict: ParsableCommand {
     func validate() throws {
         if let node, node < 0 { throw ValidationError("--node \(node): must be a node, 0 or more") }
         if let samples, samples < 1 { throw ValidationError("--samples \(samples): must be at least 1") }
+        if let lags, lags < 1 { throw ValidationError("--lags \(lags): must be at least 1") }
+        if let horizon, horizon < 1 { throw ValidationError("--horizon \(horizon): must be at least 1") }
     }
 
     func run() throws {
@@ -39,6 +43,7 @@ struct Predict: ParsableCommand {
             var prediction = Prediction(model: model, data: data)
             (prediction.node, prediction.point, prediction.column) = (node, point, column)
             (prediction.wordVectors, prediction.samples) = (wordVectors, samples)
+            (prediction.lags, prediction.horizon) = (lags, horizon)
             let (_, rows) = try prediction.run()
             let errors = rows.map { ($0.label - $0.prediction) * ($0.label - $0.prediction) }
             if let out {

@@ -1,0 +1,92 @@
+import Distributed
+import Foundation
+import LSTM
+import Runs
+import Testing
+
+/// The trained-model files: what a run writes predicts what the run would have predicted next,
+/// bit for bit, and reads back as it was written.
+@Suite("Model files")
+struct ModelFileTests {
+    static let fx =
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("data/fx/garch_daily_usd_1980_1987.csv").path
+
+    func fxRun(_ algorithm: Algorithm, samples: Int) -> TrainingConfiguration {
+        var configuration = TrainingConfiguration()
+        (configuration.algorithm, configuration.samples, configuration.data) = (algorithm, samples, Self.fx)
+        (configuration.column, configuration.normalize, configuration.normalizePrefix) = ("bp", .minmax, 300)
+        configuration.hidden = algorithm.isELM ? 12 : 3
+        configuration.directLink = algorithm.isELM
+        return configuration
+    }
+
+    @Test(
+        "node K's model after T steps predicts its step T + 1 bit for bit as a run of T + 1 steps did",
+        arguments: [Algorithm.sgd, .ekf, .elm, .dekf, .delm])
+    func savedModelPredictsTheNextStep(algorithm: Algorithm) throws {
+        let nodes = 3, steps = 40
+        let directory = try scratchDirectory()
+        var control = RunControl()
+        control.resultsDirectory = directory
+        _ = try runInProcess(fxRun(algorithm, samples: steps), nodes: nodes, control: control)
+        let longer = try runInProcess(fxRun(algorithm, samples: steps + 1), nodes: nodes)
+        for k in 0..<nodes {
+            let model = try TrainedModel(file: directory + "/node-\(k).safetensors")
+            #expect(model.node == k && model.configuration.algorithm == algorithm)
+            let samples = try model.configuration.allSamples(scaling: (model.dataOffset, model.dataScale))
+            // Round robin: file sample i goes to node i mod K, so node k's step T + 1 is sample T K + k.
+            let next = samples[steps * nodes + k]
+            #expect(model.predict(next).bitPattern == longer.records[k].predictions[steps].bitPattern, "node \(k)")
+        }
+        // The network's model is the mean of the nodes' estimates (an ELM's: of its readouts).
+        func estimate(_ model: TrainedModel) -> [Double] {
+            guard let bias = model.readoutBias else { return model.theta }
+            return Array(model.theta[0..<model.model.shape.hidden]) + [bias] + (model.directWeights ?? [])
+        }
+        let network = try TrainedModel(file: directory + "/model.safetensors")
+        let estimates = try (0..<nodes).map { estimate(try TrainedModel(file: directory + "/node-\($0).safetensors")) }
+        let mean = (0..<estimates[0].count).map { j in estimates.map { $0[j] }.reduce(0, +) / Double(nodes) }
+        #expect(network.node == nil)
+        #expect(estimate(network) == mean, "differ by \(zip(estimate(network), mean).map { abs($0 - $1) }.max()!)")
+    }
+
+    @Test("a model file reads back as written; a truncated, foreign or newer file is one line, status 3")
+    func roundTripAndRefusals() throws {
+        var configuration = fxRun(.elm, samples: 10)
+        configuration.labelScale = 0.1 + 0.2  // 0.30000000000000004: kept exactly
+        var random = SystemRandomNumberGenerator()
+        let estimate = (0..<(12 + 1 + 2)).map { _ in Double.random(in: -1...1, using: &random) }
+        var model = TrainedModel(estimate: estimate, inputSize: 2, configuration: configuration)
+        (model.dataOffset, model.dataScale, model.node) = (1.5, 0.25, 2)
+        let data = try model.safeTensors().encoded()
+        let headerLength = data.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+        #expect(headerLength % 8 == 0)
+        let directory = try scratchDirectory()
+        let path = directory + "/model.safetensors"
+        try data.write(to: URL(fileURLWithPath: path))
+        let read = try TrainedModel(file: path)
+        #expect(read.theta == model.theta && read.readoutBias == model.readoutBias)
+        #expect(read.directWeights == model.directWeights && read.node == 2)
+        #expect(read.dataOffset == 1.5 && read.dataScale == 0.25 && read.configuration.labelScale == 0.1 + 0.2)
+        #expect(read.configuration.hidden == 12 && read.model.shape == model.model.shape)
+        #expect(try read.safeTensors().encoded() == data)
+
+        func refusal(_ bytes: Data) throws -> String {
+            try bytes.write(to: URL(fileURLWithPath: path))
+            do {
+                _ = try TrainedModel(file: path)
+                return "accepted"
+            } catch let error as RunError {
+                #expect(error.status == .data && !error.line.contains("\n"))
+                return error.line
+            }
+        }
+        #expect(try refusal(data.prefix(data.count - 8)).contains("truncated"))
+        #expect(try refusal(data.prefix(5)).contains("shorter than"))
+        #expect(try refusal(Data("not a model at all, but long enough".utf8)).contains("not a dlstm model file"))
+        var newer = try model.safeTensors()
+        newer.metadata["format_version"] = "2"
+        #expect(try refusal(try newer.encoded()).contains("format version 2; this dlstm reads version 1"))
+    }
+}
