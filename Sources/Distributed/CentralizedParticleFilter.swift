@@ -23,6 +23,11 @@ public final class CentralizedParticleFilter: DistributedTrainer {
     /// K N.
     public let particleCount: Int
 
+    /// Each node's copy of the common cloud after the last resampling: equally weighted.
+    public var particleClouds: [ParticleCloudSnapshot]? {
+        clouds.map { ParticleCloudSnapshot($0.particles, logWeights: [Double](repeating: 0, count: $0.count)) }
+    }
+
     public init(settings: DistributedSettings, network: Network) {
         self.network = network
         self.settings = settings

@@ -34,6 +34,11 @@ public final class DistributedParticleFilter: DistributedTrainer {
     private var particlesHeld: [Int]
     private var degenerateSteps: [Int]
 
+    /// Each node's particles after the last resampling: equally weighted.
+    public var particleClouds: [ParticleCloudSnapshot]? {
+        particles.map { ParticleCloudSnapshot(particles: $0.flatMap { $0 }, logWeights: $0.map { _ in 0 }) }
+    }
+
     public init(settings: DistributedSettings, network: Network) {
         self.network = network
         self.settings = settings

@@ -30,14 +30,33 @@ public protocol DistributedTrainer: AnyObject {
     var diagnostics: [[String: Double]] { get }
     /// A per-step table for the report, held by the reporting process (nil elsewhere, or none).
     var trace: TrainerTrace? { get }
+    /// Per local node, a particle filter's cloud as the model files keep it; nil for the others.
+    var particleClouds: [ParticleCloudSnapshot]? { get }
     /// Everything a local node needs to continue bit for bit after a restart (the random streams
     /// are keyed by step, so the step count is their whole state). One record per local node.
     func checkpointState() throws -> [CheckpointRecord]
     func restoreState(_ states: [CheckpointRecord]) throws
 }
 
+/// A node's particles, N parameter vectors back to back in theta's layout, and their log-weights.
+public struct ParticleCloudSnapshot: Sendable, Equatable {
+    public var particles: [Double]
+    public var logWeights: [Double]
+
+    public init(particles: [Double], logWeights: [Double]) {
+        (self.particles, self.logWeights) = (particles, logWeights)
+    }
+
+    /// The cloud of a kernel's particle block with these log-weights.
+    init(_ block: ParticleParameters, logWeights: [Double]) {
+        self.init(particles: (0..<block.count).flatMap { block.particle($0) }, logWeights: logWeights)
+    }
+}
+
 extension DistributedTrainer {
     public var diagnostics: [[String: Double]] { [] }
+
+    public var particleClouds: [ParticleCloudSnapshot]? { nil }
 
     public var trace: TrainerTrace? { nil }
 

@@ -37,6 +37,14 @@ public final class LocalTrainers: DistributedTrainer {
 
     public var estimates: [[Double]] { trainers.map(\.parameters) }
 
+    public var particleClouds: [ParticleCloudSnapshot]? {
+        guard algorithm == .pf else { return nil }
+        return trainers.map { trainer in
+            let filter = (trainer as! PFTrainer).filter
+            return ParticleCloudSnapshot(filter.cloud.particles, logWeights: filter.logWeights)
+        }
+    }
+
     public func checkpointState() throws -> [CheckpointRecord] { try trainers.map { try $0.checkpointState() } }
 
     public func restoreState(_ states: [CheckpointRecord]) throws {

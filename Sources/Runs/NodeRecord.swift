@@ -12,6 +12,8 @@ public struct NodeRecord: Sendable {
     public var diagnostics: [String: Double]
     /// The node's final estimate: theta, or an ELM's readout.
     public var estimate: [Double] = []
+    /// A particle filter's final cloud.
+    public var cloud: ParticleCloudSnapshot? = nil
 
     /// (d - d_hat)^2 at each step: the prequential errors.
     public var squaredErrors: [Double] { zip(labels, predictions).map { ($0 - $1) * ($0 - $1) } }

@@ -167,6 +167,10 @@ public struct OnlineLoop {
         let gatheredDiagnostics = try network.gatherForReport(
             (0..<local).map { a in keys.map { diagnostics[a][$0] ?? 0 } })
         let estimates = try network.gatherForReport(trainer.estimates)
+        // A particle filter's clouds, each as [N, log-weights, particles] (every process has or lacks them alike).
+        let clouds = try trainer.particleClouds.map { local in
+            try network.gatherForReport(local.map { [Double($0.logWeights.count)] + $0.logWeights + $0.particles })
+        }
         guard let curves, let counters, let gatheredDiagnostics, let estimates else { return nil }
         return curves.indices.map { k in
             var traffic = Traffic()
@@ -177,8 +181,13 @@ public struct OnlineLoop {
             return NodeRecord(
                 node: k, predictions: Array(curves[k][..<half]), labels: Array(curves[k][half...]),
                 traffic: traffic, computeSeconds: counters[k][3],
-                diagnostics: Dictionary(uniqueKeysWithValues: zip(keys, gatheredDiagnostics[k])), estimate: estimates[k]
-            )
+                diagnostics: Dictionary(uniqueKeysWithValues: zip(keys, gatheredDiagnostics[k])),
+                estimate: estimates[k],
+                cloud: clouds.flatMap { $0 }.map { all in
+                    let count = Int(all[k][0])
+                    return ParticleCloudSnapshot(
+                        particles: Array(all[k][(1 + count)...]), logWeights: Array(all[k][1..<(1 + count)]))
+                })
         }
     }
 }

@@ -179,11 +179,9 @@ extension RunReport {
         let network = model(mean, node: nil)
         var files = [("model.safetensors", try network.safeTensors().encoded())]
         for record in records {
-            files.append(
-                (
-                    "node-\(record.node).safetensors",
-                    try model(record.estimate, node: record.node).safeTensors().encoded()
-                ))
+            var nodeModel = model(record.estimate, node: record.node)
+            (nodeModel.particles, nodeModel.logWeights) = (record.cloud?.particles, record.cloud?.logWeights)
+            files.append(("node-\(record.node).safetensors", try nodeModel.safeTensors().encoded()))
         }
         files.append(("model.json", try network.description()))
         return files

@@ -1,6 +1,7 @@
 import Distributed
 import Foundation
 import LSTM
+import Numerics
 import Runs
 import Testing
 
@@ -49,6 +50,41 @@ struct ModelFileTests {
         let mean = (0..<estimates[0].count).map { j in estimates.map { $0[j] }.reduce(0, +) / Double(nodes) }
         #expect(network.node == nil)
         #expect(estimate(network) == mean, "differ by \(zip(estimate(network), mean).map { abs($0 - $1) }.max()!)")
+    }
+
+    @Test(
+        "a particle filter's node model keeps its cloud; predict is the weighted mean of h over it, as the kernel gives it",
+        arguments: [Algorithm.pf, .dpf, .cpf])
+    func particleCloudModels(algorithm: Algorithm) throws {
+        let directory = try scratchDirectory()
+        var control = RunControl()
+        control.resultsDirectory = directory
+        let configuration = teacherRun(algorithm, samples: 30) { $0.particles = 20 }
+        _ = try runInProcess(configuration, nodes: 3, control: control)
+        let samples = try configuration.allSamples(scaling: nil)
+        for k in 0..<3 {
+            let model = try TrainedModel(file: directory + "/node-\(k).safetensors")
+            let particles = try #require(model.particles), logWeights = try #require(model.logWeights)
+            let size = model.model.shape.parameterCount
+            // N per node; the centralized PF's common cloud has N K; DPF's particles walk, so a node holds any number.
+            let expected = [Algorithm.pf: 20, .cpf: 60][algorithm] ?? particles.count / size
+            #expect(logWeights.count == expected && particles.count == expected * size && expected > 0)
+            let block = ParticleParameters(
+                shape: model.model.shape,
+                particles: (0..<logWeights.count).map { Array(particles[($0 * size)..<(($0 + 1) * size)]) })
+            let kernel = ParticleKernel(shape: model.model.shape, pooling: model.model.pooling)
+            let weights = try #require(normalizedWeights(fromLog: logWeights))
+            for sample in samples.prefix(5) {
+                var output = KernelOutput()
+                kernel.evaluate(block, sample: sample, into: &output)
+                let mean = zip(weights, output.estimates).map { $0 * $1 }.reduce(0, +)
+                let predicted = model.predict(sample)
+                #expect(abs(predicted - mean) <= 1e-12 * max(1, abs(mean)), "node \(k)")
+                #expect(model.predict(sample, point: true) == model.model.estimate(theta: model.theta, sample: sample))
+            }
+        }
+        // The network's model is the point estimate alone.
+        #expect(try TrainedModel(file: directory + "/model.safetensors").particles == nil)
     }
 
     @Test("a model file reads back as written; a truncated, foreign or newer file is one line, status 3")
