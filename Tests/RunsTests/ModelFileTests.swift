@@ -53,7 +53,7 @@ struct ModelFileTests {
     }
 
     @Test(
-        "a particle filter's node model keeps its cloud; predict is the weighted mean of h over it, as the kernel gives it",
+        "a particle filter's node model keeps its cloud; predict is the weighted mean of h over it, as by the kernel",
         arguments: [Algorithm.pf, .dpf, .cpf])
     func particleCloudModels(algorithm: Algorithm) throws {
         let directory = try scratchDirectory()
