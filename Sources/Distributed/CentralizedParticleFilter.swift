@@ -37,7 +37,8 @@ public final class CentralizedParticleFilter: DistributedTrainer {
         clouds = network.localNodes.map { _ in
             LSTMParticleCloud(
                 model: settings.model, count: count, initialSpread: settings.trainer.initialSpread,
-                jitterVariance: settings.trainer.jitterVariance, liuWestShrinkage: settings.trainer.liuWestShrinkage,
+                centre: settings.trainer.initialCentre, jitterVariance: settings.trainer.jitterVariance,
+                liuWestShrinkage: settings.trainer.liuWestShrinkage,
                 carryState: false, seed: settings.seed, node: replicaNode)
         }
         observed = network.localNodes.map { _ in [] }

@@ -25,7 +25,8 @@ public final class DiffusionEKF: DistributedTrainer {
         let n = settings.model.shape.hidden
         // One common start, as for diffusion SGD.
         let theta = initialParameters(
-            shape: settings.model.shape, scale: settings.trainer.initialScale, seed: settings.seed, node: 0)
+            shape: settings.model.shape, scale: settings.trainer.initialScale, seed: settings.seed, node: 0,
+            centre: settings.trainer.initialCentre)
         filters = network.localNodes.map { _ in
             ExtendedKalmanFilter(
                 model: system, initialState: [Double](repeating: 0, count: 2 * n) + theta,

@@ -49,7 +49,10 @@ public final class DistributedParticleFilter: DistributedTrainer {
         particles = zip(network.localNodes, ids).map { node, nodeIDs in
             nodeIDs.map { id in
                 var random = RandomStream(seed: settings.seed, node: node, purpose: .initialization, index: id)
-                return (0..<nTheta).map { _ in settings.trainer.initialSpread * random.nextGaussian() }
+                let centre = settings.trainer.initialCentre
+                return (0..<nTheta).map { j in
+                    (centre?[j] ?? 0) + settings.trainer.initialSpread * random.nextGaussian()
+                }
             }
         }
         ownObservations = network.localNodes.map { _ in [] }

@@ -26,6 +26,8 @@ public struct ELMFit {
         /// Seconds per phase at the slowest node: features, local QR, reduction, solve and broadcast.
         public var phases: [(name: String, seconds: Double)]
         public var nodes: Int
+        /// p, the data's column size.
+        public var inputSize = 1
         /// Per node, in node order: samples (train and held out), bytes sent along the tree, and the
         /// seconds of computing (features, local QR) and of the tree (reduction, solve and broadcast),
         /// for `dlstm scale`.
@@ -36,6 +38,13 @@ public struct ELMFit {
 
         /// The slowest node's time from its first feature row to holding beta.
         public var wallSeconds: Double { zip(computeSeconds, communicationSeconds).map { $0 + $1 }.max() ?? 0 }
+
+        /// The fitted model, as every run writes it (model.safetensors).
+        public func model(configuration: TrainingConfiguration) throws -> TrainedModel {
+            var model = TrainedModel(estimate: beta, inputSize: inputSize, configuration: configuration)
+            (model.dataOffset, model.dataScale) = try configuration.dataScaling()
+            return model
+        }
 
         public func summary(configuration: TrainingConfiguration) throws -> [String: Any] {
             [
@@ -123,7 +132,8 @@ public struct ELMFit {
             beta: beta, trainRMSE: (total(0) / max(total(1), 1)).squareRoot(),
             testRMSE: (total(2) / max(total(3), 1)).squareRoot(), trainRows: Int(total(1)), testRows: Int(total(3)),
             residual: shared[0].last!, phases: phases, nodes: network.topology.nodeCount,
-            samplesPerNode: gathered.map { Int($0[1] + $0[3]) }, bytesPerNode: gathered.map { Int($0[4]) },
+            inputSize: samples[0][0].inputSize, samplesPerNode: gathered.map { Int($0[1] + $0[3]) },
+            bytesPerNode: gathered.map { Int($0[4]) },
             computeSeconds: gathered.map { $0[first] + $0[first + 1] },
             communicationSeconds: gathered.map { $0[first + 2] + $0[first + 3] })
     }

@@ -27,13 +27,7 @@ public struct Prediction {
     }
 
     /// The model file this reads.
-    public var modelFile: String {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory), isDirectory.boolValue else {
-            return model
-        }
-        return model + "/" + (node.map { "node-\($0).safetensors" } ?? "model.safetensors")
-    }
+    public var modelFile: String { TrainedModel.file(at: model, node: node) }
 
     /// One row per sample, in the data's order and units.
     public func run() throws -> (model: TrainedModel, rows: [Row]) {

@@ -59,6 +59,16 @@ public struct TrainedModel {
 
     var isELM: Bool { readoutBias != nil }
 
+    /// The model file a path names: a run's directory's model.safetensors (node-K.safetensors with
+    /// `node`), or the path itself.
+    public static func file(at path: String, node: Int? = nil) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            return path
+        }
+        return path + "/" + (node.map { "node-\($0).safetensors" } ?? "model.safetensors")
+    }
+
     /// The ELM's readout beta, in the feature order [y_bar; 1; x^(m)].
     var readout: [Double] {
         Array(theta[0..<model.shape.hidden]) + [readoutBias ?? 0] + (directWeights ?? [])

@@ -44,6 +44,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var ridge = paperDefaults.ridge
     public var elmScale = paperDefaults.elmScale
     public var directLink = paperDefaults.directLink
+    /// A saved model (a run's directory or a model file) to start from.
+    public var initModel: String?
     public var seed: UInt64 = 1
 
     // The data.
@@ -73,7 +75,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         case observationNoise = "observation-noise", learningRate = "learning-rate", initialVariance =
             "initial-variance"
         case optimizer, beta1, beta2, epsilon, batch
-        case forgetting, ridge, elmScale = "elm-scale", directLink = "direct-link"
+        case forgetting, ridge, elmScale = "elm-scale", directLink = "direct-link", initModel = "init-model"
         case initialScale = "initial-scale", initialSpread = "initial-spread", resampling, liuWest = "liu-west", seed
         case data, samples, partition, column, lags, horizon, lagLayout = "lag-layout", normalize
         case normalizePrefix = "normalize-prefix", wordVectors = "word-vectors", teacherInput = "teacher-input"
@@ -109,6 +111,12 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try check(forgetting > 0 && forgetting <= 1, "--forgetting \(forgetting): must be in (0, 1]")
         try check(ridge >= 0 && ridge.isFinite, "--ridge \(ridge): must be finite and >= 0")
         try check(elmScale > 0 && elmScale.isFinite, "--elm-scale \(elmScale): must be positive and finite")
+        if initModel != nil {
+            try check(
+                !algorithm.isELM,
+                "--init-model: \(algorithm.rawValue) draws its fixed weights from --seed and solves its readout; "
+                    + "it starts afresh")
+        }
         if let h = liuWest { try check(h > 0 && h < 1, "--liu-west \(h): must be in (0, 1)") }
         // TOML integers are signed 64-bit: a larger seed could not be written to config.toml.
         try check(seed <= UInt64(Int64.max), "--seed \(seed): must be at most \(Int64.max)")

@@ -30,6 +30,7 @@ public struct TrainingRun {
     public func run(on network: Network, context: RunContext = .inProcess) throws -> RunReport? {
         let nodes = network.topology.nodeCount
         var streams = [DataStream]()
+        var initialCentre: [Double]?
         var failure: RunError?
         do {
             try configuration.validate()
@@ -43,12 +44,16 @@ public struct TrainingRun {
                 streams.append(try configuration.makeStream(node: node, nodes: nodes, fileSamples: total))
             }
             if network.isReporter, let out = control.resultsDirectory { try checkWritable(directory: out) }
+            if let path = configuration.initModel {
+                initialCentre = try startingModel(path, inputSize: streams[0].inputSize)
+            }
         } catch {
             failure = RunError(error)
         }
         try agree(on: failure, network: network)
         let steps = streams.map(\.steps).min()!
         var settings = configuration.distributedSettings(inputSize: streams[0].inputSize)
+        settings.trainer.initialCentre = initialCentre
         // About 500 rows of the synchronisation trace, like the MSE curve in summary.json.
         settings.sync.traceEvery = max(1, steps / 500)
         let trainer = try makeTrainer(configuration.algorithm, settings: settings, network: network)
@@ -187,5 +192,24 @@ public struct TrainingRun {
             throw RunError(failure ?? "a checkpoint could not be written on another rank", status: .output)
         }
         if network.isReporter { try store.commit(step: state.step) }
+    }
+
+    /// `--init-model`: the saved model's theta, if it is an LSTM of this run's sizes and pooling.
+    private func startingModel(_ path: String, inputSize: Int) throws -> [Double] {
+        let file = TrainedModel.file(at: path)
+        let model = try TrainedModel(file: file)
+        let (shape, pooling) = (model.model.shape, model.model.pooling)
+        guard shape.hidden == configuration.hidden, shape.input == inputSize, pooling == configuration.pooling else {
+            throw RunError(
+                "--init-model \(file): an LSTM of n = \(shape.hidden), p = \(shape.input), \(pooling.rawValue) pooling; "
+                    + "this run's is n = \(configuration.hidden), p = \(inputSize), \(configuration.pooling.rawValue)",
+                status: .usage)
+        }
+        guard !model.isELM else {
+            throw RunError(
+                "--init-model \(file): an ELM's readout (with a constant), which \(configuration.algorithm.rawValue) "
+                    + "cannot start from", status: .usage)
+        }
+        return model.theta
     }
 }

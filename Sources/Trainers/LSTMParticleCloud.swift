@@ -25,9 +25,9 @@ public struct LSTMParticleCloud: ParticleCloud {
     private var carriedCell: [Double]?
     private var carriedOutput: [Double]?
 
-    /// N particles with theta ~ N(0, initialSpread^2 I) and ids firstID..<firstID+N.
+    /// N particles with theta ~ N(centre, initialSpread^2 I) (centre 0 unless given) and ids firstID..<firstID+N.
     public init(
-        model: LSTMModel, count: Int, initialSpread: Double, jitterVariance: Double,
+        model: LSTMModel, count: Int, initialSpread: Double, centre: [Double]? = nil, jitterVariance: Double,
         liuWestShrinkage: Double? = nil, carryState: Bool = false, seed: UInt64, node: Int = 0, firstID: Int = 0
     ) {
         precondition(count >= 1, "a particle filter needs at least one particle")
@@ -43,7 +43,8 @@ public struct LSTMParticleCloud: ParticleCloud {
         for (i, id) in ids.enumerated() {
             var random = RandomStream(seed: seed, node: node, step: 0, purpose: .initialization, index: id)
             population.setParticle(
-                i, (0..<model.shape.parameterCount).map { _ in initialSpread * random.nextGaussian() })
+                i,
+                (0..<model.shape.parameterCount).map { j in (centre?[j] ?? 0) + initialSpread * random.nextGaussian() })
         }
         self.particles = population
         if carryState {

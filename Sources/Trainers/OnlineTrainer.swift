@@ -55,12 +55,18 @@ public struct TrainerSettings: Sendable {
     /// input column among the features).
     public var elmScale = 0.5
     public var directLink = false
+    /// A saved model's theta to start from (`--init-model`): SGD and the EKF start at it, particle
+    /// clouds are drawn around it with `initialSpread`; nil: theta_0 and the clouds around 0.
+    public var initialCentre: [Double]?
 
     public init() {}
 }
 
-/// Initial parameters theta_0 ~ N(0, scale^2 I), keyed by (seed, node).
-public func initialParameters(shape: LSTMShape, scale: Double, seed: UInt64, node: Int) -> [Double] {
+/// Initial parameters theta_0 ~ N(0, scale^2 I), keyed by (seed, node); `centre` exactly when given.
+public func initialParameters(
+    shape: LSTMShape, scale: Double, seed: UInt64, node: Int, centre: [Double]? = nil
+) -> [Double] {
+    if let centre { return centre }
     var random = RandomStream(seed: seed, node: node, purpose: .initialization, index: Int(UInt32.max))
     return (0..<shape.parameterCount).map { _ in scale * random.nextGaussian() }
 }
@@ -77,7 +83,8 @@ public struct SGDTrainer: OnlineTrainer {
 
     public init(model: LSTMModel, settings: TrainerSettings, seed: UInt64, node: Int = 0) {
         self.model = model
-        self.parameters = initialParameters(shape: model.shape, scale: settings.initialScale, seed: seed, node: node)
+        self.parameters = initialParameters(
+            shape: model.shape, scale: settings.initialScale, seed: seed, node: node, centre: settings.initialCentre)
         optimizer = GradientStep(settings: settings, parameterCount: model.shape.parameterCount)
     }
 
@@ -127,7 +134,8 @@ public struct EKFTrainer: OnlineTrainer {
 
     public init(system: LSTMStateSpace, settings: TrainerSettings, seed: UInt64, node: Int = 0) {
         let n = system.shape.hidden
-        let theta = initialParameters(shape: system.shape, scale: settings.initialScale, seed: seed, node: node)
+        let theta = initialParameters(
+            shape: system.shape, scale: settings.initialScale, seed: seed, node: node, centre: settings.initialCentre)
         filter = ExtendedKalmanFilter(
             model: system, initialState: [Double](repeating: 0, count: 2 * n) + theta,
             initialCovariance: .identity(system.shape.stateCount, scale: settings.initialVariance),
@@ -163,6 +171,7 @@ public struct PFTrainer: OnlineTrainer {
     public init(model: LSTMModel, settings: TrainerSettings, seed: UInt64, node: Int = 0) {
         let cloud = LSTMParticleCloud(
             model: model, count: settings.particles, initialSpread: settings.initialSpread,
+            centre: settings.initialCentre,
             jitterVariance: settings.jitterVariance, liuWestShrinkage: settings.liuWestShrinkage,
             carryState: settings.carryState, seed: seed, node: node)
         filter = ParticleFilter(

@@ -125,6 +125,14 @@ struct ConfigurationOptions: ParsableArguments {
             """)
     var labelScale = defaults.labelScale
 
+    @Option(
+        help: ArgumentHelp(
+            """
+            Start from a saved model (a run's directory: its model.safetensors, or a model file): SGD and the EKF \
+            at its theta, particle clouds around it with --initial-spread. Not for elm, delm.
+            """, valueName: "DIR"))
+    var initModel: String?
+
     var configuration: TrainingConfiguration { configuration(for: algorithm) }
 
     /// The configuration with `algorithm` (elm fit's is always elm), the defaults that depend on it resolved.
@@ -151,7 +159,7 @@ struct ConfigurationOptions: ParsableArguments {
         (c.teacherInput, c.teacherHidden, c.teacherNoise, c.teacherScale) = (
             teacherInput, teacherHidden, teacherNoise, teacherScale
         )
-        c.labelScale = labelScale
+        (c.labelScale, c.initModel) = (labelScale, initModel)
         return c
     }
 

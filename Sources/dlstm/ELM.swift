@@ -19,7 +19,8 @@ struct ELMFit: ParsableCommand {
             and factors [H | T] into a QR triangle; the triangles are merged up a breadth-first spanning tree of \\
             --topology (every message between neighbours), the root solves for the readout (with --ridge) and \\
             sends it back down. The last --test-fraction of each rank's samples are held out. Prints the time of \\
-            each phase at the slowest rank; --out DIR writes DIR/summary.json and DIR/config.toml.
+            each phase at the slowest rank; --out DIR writes DIR/summary.json, DIR/config.toml and the fitted model \\
+            (DIR/model.safetensors and model.json, for dlstm predict).
 
               mpirun -np 4 dlstm elm fit --hidden 256 --data data/fx/garch_daily_usd_1980_1987.csv --column bp
             """)
@@ -44,6 +45,9 @@ struct ELMFit: ParsableCommand {
                 try createOutputDirectory(out)
                 let summary = try report.summary(configuration: fit.configuration)
                 let json = try JSONSerialization.data(withJSONObject: summary, options: [.prettyPrinted, .sortedKeys])
+                let model = try report.model(configuration: fit.configuration)
+                try writeAtomically(try model.safeTensors().encoded(), to: out + "/model.safetensors")
+                try writeAtomically(try model.description(), to: out + "/model.json")
                 try writeAtomically(Data(try fit.configuration.toml().utf8), to: out + "/config.toml")
                 try writeAtomically(json + Data("\n".utf8), to: out + "/summary.json")
             }

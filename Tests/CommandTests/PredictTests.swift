@@ -48,6 +48,31 @@ struct PredictTests {
         #expect(check.output.contains("\"max_relative_difference\""))
     }
 
+    @Test("the second half of a series trained from the first half's model: the same bits under mpirun and in-process")
+    func continueTraining() throws {
+        let scratch = try Job.scratchDirectory()
+        let lines = try String(contentsOfFile: fx, encoding: .utf8).split(separator: "\n")
+        let half = lines.count / 2
+        let first = scratch.appendingPathComponent("first.csv"), second = scratch.appendingPathComponent("second.csv")
+        try (lines[..<half].joined(separator: "\n") + "\n").write(to: first, atomically: true, encoding: .utf8)
+        try ([lines[0]] + lines[half...]).joined(separator: "\n").appending("\n").write(
+            to: second, atomically: true, encoding: .utf8)
+        let data = ["--column", "bp", "--normalize", "minmax", "--samples", "100", "--quiet"]
+        let start = try Job.train(["--algorithm", "dpf", "--data", first.path] + data, ranks: nil, nodes: 3)
+        #expect(start.status == 0, "\(start.errors)")
+        let arguments =
+            ["--algorithm", "dpf", "--data", second.path, "--init-model", start.directory.path] + data
+        let mpi = try Job.train(arguments, ranks: 3)
+        let local = try Job.train(arguments, ranks: nil, nodes: 3)
+        #expect(mpi.status == 0 && local.status == 0, "\(mpi.errors) \(local.errors)")
+        for k in 0..<3 { #expect(try mpi.curve(node: k) == local.curve(node: k)) }
+        #expect(try mpi.file("config.toml").contains("init-model = "))
+        // A model of other sizes: one line from rank 0, status 2 on every rank.
+        let wider = try Job.train(arguments + ["--hidden", "5"], ranks: 3)
+        #expect(wider.status == 2 && wider.errorLines.count == 1, "\(wider.errors)")
+        #expect(wider.errors.contains("--init-model") && wider.errors.contains("n = 5"))
+    }
+
     @Test("predict refuses a truncated model, another format version and data of another p: one line, status 3")
     func refusals() throws {
         let run = try Job.train(["--algorithm", "sgd", "--samples", "30", "--quiet"], ranks: nil, nodes: 2)

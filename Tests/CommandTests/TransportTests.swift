@@ -74,6 +74,12 @@ struct TransportTests {
         #expect(a["train_rmse"] as? Double == b["train_rmse"] as? Double)
         #expect(a["test_rmse"] as? Double == b["test_rmse"] as? Double)
         #expect(a["train_rows"] as? Int == nodes * 81)
+        // The fitted model, written like every run's, is the same file.
+        let model = { (name: String) in
+            try Data(contentsOf: scratch.appendingPathComponent("\(name)/model.safetensors"))
+        }
+        #expect(try model("mpi") == model("local"))
+        #expect(try model("mpi").count > 8 * 24)
     }
 
     @Test(

@@ -87,6 +87,44 @@ struct ModelFileTests {
         #expect(try TrainedModel(file: directory + "/model.safetensors").particles == nil)
     }
 
+    @Test(
+        "--init-model: SGD and the EKF start at the saved network model, so their first prediction is its own",
+        arguments: [Algorithm.sgd, .ekf, .dekf, .dsgd, .avg])
+    func startFromSavedModel(algorithm: Algorithm) throws {
+        let directory = try scratchDirectory()
+        var control = RunControl()
+        control.resultsDirectory = directory
+        _ = try runInProcess(fxRun(.ekf, samples: 30), nodes: 2, control: control)
+        var resumed = fxRun(algorithm, samples: 5)
+        resumed.initModel = directory
+        let report = try runInProcess(resumed, nodes: 3)
+        let model = try TrainedModel(file: directory + "/model.safetensors")
+        let samples = try resumed.allSamples(scaling: (model.dataOffset, model.dataScale))
+        for k in 0..<3 { #expect(report.records[k].predictions[0] == model.predict(samples[k]), "node \(k)") }
+        // Without it, the first predictions are the small random start's.
+        let fresh = try runInProcess(fxRun(algorithm, samples: 5), nodes: 3)
+        #expect(fresh.records[0].predictions[0] != report.records[0].predictions[0])
+    }
+
+    @Test("--init-model refuses a model of other sizes and ELM runs, one line, status 2")
+    func initModelRefusals() throws {
+        let directory = try scratchDirectory()
+        var control = RunControl()
+        control.resultsDirectory = directory
+        _ = try runInProcess(fxRun(.sgd, samples: 10), nodes: 2, control: control)
+        var wider = fxRun(.sgd, samples: 5)
+        (wider.initModel, wider.hidden) = (directory, 4)
+        #expect {
+            _ = try runInProcess(wider, nodes: 2)
+        } throws: { error in
+            let line = (error as? RunError)?.line ?? ""
+            return (error as? RunError)?.status == .usage && line.contains("n = 3, p = 2") && line.contains("n = 4")
+        }
+        var elm = fxRun(.elm, samples: 5)
+        elm.initModel = directory
+        #expect(throws: RunError.self) { try elm.validate() }
+    }
+
     @Test("a model file reads back as written; a truncated, foreign or newer file is one line, status 3")
     func roundTripAndRefusals() throws {
         var configuration = fxRun(.elm, samples: 10)
