@@ -202,7 +202,8 @@ public struct TrainingRun {
         guard shape.hidden == configuration.hidden, shape.input == inputSize, pooling == configuration.pooling else {
             throw RunError(
                 "--init-model \(file): an LSTM of n = \(shape.hidden), p = \(shape.input), \(pooling.rawValue) "
-                    + "pooling; this run's is n = \(configuration.hidden), p = \(inputSize), \(configuration.pooling.rawValue)",
+                    + "pooling; this run's is n = \(configuration.hidden), p = \(inputSize), "
+                    + configuration.pooling.rawValue,
                 status: .usage)
         }
         guard !model.isELM else {
