@@ -10,7 +10,8 @@ struct OutputOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             """
-            Write the results here, created if missing (train: summary.json, node-K.csv, config.toml; \
+            Write the results here, created if missing (train: summary.json, node-K.csv, config.toml, the trained \
+            model in model.safetensors and node-K.safetensors; \
             experiment: one directory per run, default results/NAME; scale: default results/scale).
             """, valueName: "DIR"))
     var out: String?
