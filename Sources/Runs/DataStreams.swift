@@ -84,7 +84,7 @@ extension TrainingConfiguration {
             throw DataError(file: data, "a CSV file needs --column NAME (the series to predict)")
         }
         let normalization: CSVTimeSeries.Normalization
-        switch (normalize, scaling) {
+        switch (normalize, try scaling ?? startingModelScaling()) {
         case (_, let given?): normalization = .fixed(offset: given.offset, scale: given.scale)
         case (.minmax, nil): normalization = .minMax(prefix: normalizePrefix)
         case (.zscore, nil): normalization = .zScore(prefix: normalizePrefix)
@@ -92,6 +92,15 @@ extension TrainingConfiguration {
         }
         return try CSVTimeSeries(
             path: data, column: column, lags: lags, horizon: horizon, layout: lagLayout, normalization: normalization)
+    }
+
+    /// With `--init-model`, a series normalised as the saved model's was is scaled with the model's
+    /// statistics, not its own prefix's: the model goes on seeing inputs on the scale it learned.
+    private func startingModelScaling() throws -> (offset: Double, scale: Double)? {
+        guard let initModel, normalize != .none else { return nil }
+        let model = try TrainedModel(file: TrainedModel.file(at: initModel))
+        guard model.configuration.normalize == normalize else { return nil }
+        return (model.dataOffset, model.dataScale)
     }
 
     private func openDataFile() throws -> AnySampleSource {

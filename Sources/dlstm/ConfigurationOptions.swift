@@ -129,7 +129,8 @@ struct ConfigurationOptions: ParsableArguments {
         help: ArgumentHelp(
             """
             Start from a saved model (a run's directory: its model.safetensors, or a model file): SGD and the EKF \
-            at its theta, particle clouds around it with --initial-spread. Not for elm, delm.
+            at its theta, particle clouds around it with --initial-spread; a CSV series normalised as the model's \
+            was is scaled with the model's statistics. Not for elm, delm.
             """, valueName: "DIR"))
     var initModel: String?
 

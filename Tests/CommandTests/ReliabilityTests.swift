@@ -167,7 +167,7 @@ struct ReliabilityTests {
 
     @Test(
         "a run killed while writing its results leaves every file whole: the previous run's or the new one's",
-        arguments: [0, 1, 3])
+        arguments: [0, 1, 3, 9])
     func killedWhileWriting(filesWritten: Int) throws {
         let scratch = try Job.scratchDirectory()
         let out = scratch.appendingPathComponent("out").path
@@ -178,13 +178,15 @@ struct ReliabilityTests {
         let reference = try Job.train(
             ["--algorithm", "dekf", "--samples", "200", "--quiet", "--seed", "2"], ranks: 3)
         let new = try files(in: reference.directory.path)
-        // Rank 0 writes node-0/1/2.csv, config.toml, summary.json in that order; it is killed (SIGKILL)
-        // halfway through file number filesWritten + 1.
+        // Rank 0 writes node-0/1/2.csv, the model files, config.toml, summary.json in that order; it is
+        // killed (SIGKILL) halfway through file number filesWritten + 1.
         let killed = try Job.dlstm(
             common + ["--seed", "2", "--inject-kill-while-writing", String(filesWritten)], ranks: 3, directory: scratch)
         #expect(killed.status != 0)
         let after = try files(in: out)
-        let order = ["node-0.csv", "node-1.csv", "node-2.csv", "config.toml", "summary.json"]
+        let models = ["model.safetensors", "node-0.safetensors", "node-1.safetensors", "node-2.safetensors"]
+        let order =
+            ["node-0.csv", "node-1.csv", "node-2.csv"] + models + ["model.json", "config.toml", "summary.json"]
         #expect(Set(after.keys) == Set(order), "\(after.keys.sorted())")
         for (index, name) in order.enumerated() {
             #expect(

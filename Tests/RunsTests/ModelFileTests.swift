@@ -96,7 +96,8 @@ struct ModelFileTests {
         control.resultsDirectory = directory
         _ = try runInProcess(fxRun(.ekf, samples: 30), nodes: 2, control: control)
         var resumed = fxRun(algorithm, samples: 5)
-        resumed.initModel = directory
+        // Another prefix would give other statistics: the run must scale with the model's.
+        (resumed.initModel, resumed.normalizePrefix) = (directory, 100)
         let report = try runInProcess(resumed, nodes: 3)
         let model = try TrainedModel(file: directory + "/model.safetensors")
         let samples = try resumed.allSamples(scaling: (model.dataOffset, model.dataScale))
