@@ -62,6 +62,8 @@ struct DLSTM: ParsableCommand {
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that print their raw figures (build with -c release first).",
-        subcommands: [BenchMPI.self, BenchModel.self, BenchDistributed.self, BenchSync.self, BenchELM.self]
+        subcommands: [
+            BenchMPI.self, BenchModel.self, BenchDistributed.self, BenchSync.self, BenchELM.self, BenchParticles.self,
+        ]
     )
 }
