@@ -92,7 +92,8 @@ struct ExperimentTests {
     @Test(
         "--help of every subcommand: the help text on standard output, exit 0",
         arguments: [
-            [], ["train"], ["experiment"], ["plot"], ["scale"], ["bench", "model"], ["bench", "sync"],
+            [], ["train"], ["experiment"], ["plot"], ["scale"], ["bench", "model"], ["bench", "sync"], ["predict"],
+            ["bench", "particles"], ["elm", "fit"],
         ])
     func help(subcommand: [String]) throws {
         let outcome = try Job.dlstm(subcommand + ["--help"], ranks: nil)
