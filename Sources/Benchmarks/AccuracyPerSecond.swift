@@ -92,7 +92,10 @@ public struct AccuracyPerSecond {
     }
 
     private func rmse(_ samples: [Sample], _ predict: (Sample) -> Double) -> Double {
-        let total = samples.map { (predict($0) - $0.label) * (predict($0) - $0.label) }.reduce(0, +)
+        let total = samples.map { sample -> Double in
+            let error = predict(sample) - sample.label
+            return error * error
+        }.reduce(0, +)
         return (total / Double(samples.count)).squareRoot()
     }
 
@@ -102,20 +105,10 @@ public struct AccuracyPerSecond {
         let features = ELMFeatures(model: model, seed: seed, scale: TrainerSettings().elmScale, directLink: directLink)
         let columns = features.featureCount + 1
         let start = DispatchTime.now().uptimeNanoseconds
-        let h = features.rows(train)
-        var rows = [Double]()
-        rows.reserveCapacity(train.count * columns)
-        for (i, sample) in train.enumerated() {
-            rows += h[(i * (columns - 1))..<((i + 1) * (columns - 1))]
-            rows.append(sample.label)
-        }
-        let triangle = LeastSquaresTriangle(columns: columns, rows: rows)
+        let triangle = LeastSquaresTriangle(columns: columns, rows: features.labelledRows(train))
         let beta = (try? triangle.solve(ridge: TrainerSettings().ridge).beta) ?? []
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let error = rmse(test) { sample in
-            let row = features.rows([sample])
-            return zip(beta, row).map(*).reduce(0, +)
-        }
+        let error = rmse(test) { ELMFeatures.estimate(beta: beta, row: features.rows([$0])[...]) }
         return Course(
             name: directLink ? "elm --direct-link" : "elm", hidden: hidden,
             points: [(seconds, beta.isEmpty ? .nan : error)]

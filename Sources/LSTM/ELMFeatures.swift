@@ -36,6 +36,28 @@ public struct ELMFeatures: Sendable {
     /// M + 1 (+ p with the direct link): the columns of H.
     public var featureCount: Int { model.shape.hidden + 1 + (directLink ? model.shape.input : 0) }
 
+    /// The rows [h; d] of least squares: each sample's feature row followed by its label
+    /// (`featureCount` + 1 numbers each).
+    public func labelledRows(_ samples: [Sample]) -> [Double] {
+        let width = featureCount
+        let h = rows(samples)
+        var labelled = [Double]()
+        labelled.reserveCapacity(samples.count * (width + 1))
+        for (i, sample) in samples.enumerated() {
+            labelled += h[(i * width)..<((i + 1) * width)]
+            labelled.append(sample.label)
+        }
+        return labelled
+    }
+
+    /// d_hat = beta^T h, summed in feature order. Every ELM prediction (the trainer's, a fit's, a
+    /// saved model's) is this one sum, so they agree bit for bit.
+    public static func estimate(beta: [Double], row: ArraySlice<Double>) -> Double {
+        var estimate = 0.0
+        for (j, h) in zip(beta.indices, row) { estimate += beta[j] * h }
+        return estimate
+    }
+
     /// The feature rows of `samples`, in their order, back to back (`featureCount` numbers each).
     public func rows(_ samples: [Sample]) -> [Double] {
         let width = featureCount

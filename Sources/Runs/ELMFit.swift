@@ -91,8 +91,8 @@ public struct ELMFit {
         let split = samples.map { Int((Double($0.count) * (1 - testFraction)).rounded(.down)) }
         var rows = [[Double]](), testRows = [[Double]]()
         for (a, own) in samples.enumerated() {
-            rows.append(augmented(features, Array(own[..<split[a]])))
-            testRows.append(augmented(features, Array(own[split[a]...])))
+            rows.append(features.labelledRows(Array(own[..<split[a]])))
+            testRows.append(features.labelledRows(Array(own[split[a]...])))
         }
         clock.lap("features")
         let triangles = rows.map { LeastSquaresTriangle(columns: columns, rows: $0) }
@@ -138,20 +138,10 @@ public struct ELMFit {
             communicationSeconds: gathered.map { $0[first + 2] + $0[first + 3] })
     }
 
-    private func augmented(_ features: ELMFeatures, _ samples: [Sample]) -> [Double] {
-        let width = features.featureCount
-        let h = features.rows(samples)
-        var rows = [Double]()
-        rows.reserveCapacity(samples.count * (width + 1))
-        for (i, sample) in samples.enumerated() { rows += h[(i * width)..<((i + 1) * width)] + [sample.label] }
-        return rows
-    }
-
     private func squaredErrors(_ rows: [Double], _ beta: [Double]) -> Double {
         let width = beta.count + 1
         return stride(from: 0, to: rows.count, by: width).map { start in
-            var estimate = 0.0
-            for j in beta.indices { estimate += beta[j] * rows[start + j] }
+            let estimate = ELMFeatures.estimate(beta: beta, row: rows[start..<(start + width - 1)])
             return (rows[start + width - 1] - estimate) * (rows[start + width - 1] - estimate)
         }.reduce(0, +)
     }

@@ -61,9 +61,8 @@ public struct ScalingStudy {
                     let summary = out + "/summary.json"
                     let object = try? JSONSerialization.jsonObject(
                         with: Data(contentsOf: URL(fileURLWithPath: summary)))
-                    guard let seconds = ((object as? [String: Any])?["wall_seconds"] as? NSNumber)?.doubleValue else {
-                        throw RunError("\(summary): no number 'wall_seconds'")
-                    }
+                    let seconds = number(object as? [String: Any] ?? [:], "wall_seconds")
+                    guard seconds.isFinite else { throw RunError("\(summary): no number 'wall_seconds'") }
                     log?(
                         "  \(mode.rawValue) R = \(r) run \(repeat_): \(steps) steps per node, "
                             + String(format: "%.3f s", seconds))

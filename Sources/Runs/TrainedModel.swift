@@ -80,10 +80,7 @@ public struct TrainedModel {
     public func predict(_ sample: Sample, point: Bool = false) -> Double {
         if isELM {
             let row = ELMFeatures(model: model, theta: theta, directLink: directWeights != nil).rows([sample])
-            let beta = readout
-            var estimate = 0.0
-            for j in row.indices { estimate += beta[j] * row[j] }
-            return estimate
+            return ELMFeatures.estimate(beta: readout, row: row[...])
         }
         guard !point, let particles, let logWeights,
             let weights = normalizedWeights(fromLog: logWeights)

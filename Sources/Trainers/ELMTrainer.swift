@@ -40,8 +40,7 @@ public struct ELMTrainer: OnlineTrainer {
             if let beta = try? triangle.solve().beta { readout = beta }
             solved = true
         }
-        var estimate = 0.0
-        for j in row.indices { estimate += readout[j] * row[j] }
+        let estimate = ELMFeatures.estimate(beta: readout, row: row[...])
         guard estimate.isFinite else { throw TrainerError.nonFinite(trainer: name, step: step, what: "the prediction") }
         return estimate
     }
