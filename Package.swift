@@ -59,14 +59,17 @@ let package = Package(
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
         // Random numbers, linear algebra, log-weights: no MPI.
-        .target(name: "Numerics", dependencies: ["CBLAS"], swiftSettings: crossModuleOptimization),
+        // Vector settings too: the random streams' Philox blocks are generated eight at a time.
+        .target(name: "Numerics", dependencies: ["CBLAS"], swiftSettings: crossModuleOptimization + vectorSettings),
         // The LSTM regression model, its derivatives and the batched particle kernel: no MPI.
         .target(
             name: "LSTM", dependencies: ["Numerics", "CBLAS"], swiftSettings: crossModuleOptimization + vectorSettings),
         // Data layer: CSV time series, labelled text with word vectors, JSON Lines, a synthetic teacher.
         .target(name: "DataSources", dependencies: ["LSTM", "Numerics"]),
         // Local online trainers (SGD, EKF, PF) and the filters they are built on: no MPI.
-        .target(name: "Trainers", dependencies: ["LSTM", "Numerics", "CBLAS"], swiftSettings: crossModuleOptimization),
+        .target(
+            name: "Trainers", dependencies: ["LSTM", "Numerics", "CBLAS"],
+            swiftSettings: crossModuleOptimization + vectorSettings),
         // Distributed trainers (DPF, DEKF, diffusion SGD, centralized PF), topologies, and the two
         // transports they run on: MPI (one node per rank) and in-process (all nodes in turn).
         .target(

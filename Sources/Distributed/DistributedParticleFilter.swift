@@ -6,13 +6,14 @@ import Trainers
 ///
 /// Each node holds N particles (theta, a global id). At step t, node k:
 /// 1. jitters its particles (theta += gamma, keyed by (seed, k, t, id)) and predicts
-///    d_hat = mean of h(theta_i; X_k,t) (weights are equal after resampling);
+///    d_hat = mean of h(theta_i; X_k,t) (weights are equal after resampling): `predict`;
 /// 2. then, for each of s moves, every particle draws its next node from the walk (keyed by
 ///    (seed, node, move, id)), particles are packed per neighbour as [id, log-weight, theta...] and
-///    sent by one neighbour exchange; each node sorts what it holds by id (the canonical order) and
-///    adds exponent_j * log p(d_j | theta) for its own (X_j, d_j), exponent_j = 1 / (s pi_j);
+///    sent by one neighbour exchange (`route`); each node merges what stays and what arrived in id
+///    order (the canonical order, whatever the order of the messages: `receive`) and adds
+///    exponent_j * log p(d_j | theta) for its own (X_j, d_j), exponent_j = 1 / (s pi_j);
 /// 3. normalises, estimates theta by the weighted mean, and resamples back to N particles with
-///    ids k N + i.
+///    ids k N + i (`finishStep`).
 ///
 /// A node that ends the walk holding no particle falls back on a local PF step: it keeps the N
 /// particles it jittered in step 1, weighted by its own likelihood only (counted as `empty_steps`).
@@ -24,41 +25,66 @@ public final class DistributedParticleFilter: DistributedTrainer {
     private let settings: DistributedSettings
     public let walk: RandomWalk
     private let kernel: ParticleKernel
-    private var output = KernelOutput()
-    private var particles: [[[Double]]]
-    private var ids: [[Int]]
-    private var ownObservations: [[Double]]
+    /// Per local node: its N particles after resampling (jittered and evaluated by `predict`), the
+    /// particles it holds during the walk, and the room the next move's particles are merged into.
+    private var nodeStores: [NodeStores]
+    /// Per local node and neighbour, the message of the current move (kept: its room is reused).
+    private var outgoing: [[[Double]]]
+    /// Per local node, the indices of the particles that stay in the current move.
+    private var staying: [[Int]]
     private var step = 0
     public private(set) var estimates: [[Double]]
     private var emptySteps: [Int]
     private var particlesHeld: [Int]
     private var degenerateSteps: [Int]
 
+    private struct NodeStores {
+        var home: ParticleStore
+        var held: ParticleStore
+        var next: ParticleStore
+
+        mutating func advance() { swap(&held, &next) }
+
+        /// Normalises the cloud the step ends with (held, or home when the walk left none); false
+        /// when no weight was finite.
+        mutating func normalize(home fallback: Bool) -> Bool {
+            fallback ? home.normalizeWeights() : held.normalizeWeights()
+        }
+
+        /// Copies of the ending cloud's particles at `ancestors` become the new home.
+        mutating func resample(_ ancestors: [Int], home fallback: Bool, firstID: Int) {
+            next.select(ancestors, from: fallback ? home : held, firstID: firstID)
+            swap(&home, &next)
+        }
+    }
+
     /// Each node's particles after the last resampling: equally weighted.
     public var particleClouds: [ParticleCloudSnapshot]? {
-        particles.map { ParticleCloudSnapshot(particles: $0.flatMap { $0 }, logWeights: $0.map { _ in 0 }) }
+        nodeStores.map {
+            ParticleCloudSnapshot($0.home.parameters, logWeights: [Double](repeating: 0, count: $0.home.count))
+        }
     }
 
     public init(settings: DistributedSettings, network: Network) {
+        precondition(settings.walkSteps >= 1, "the DPF needs at least one walk move")
         self.network = network
         self.settings = settings
         walk = RandomWalk(topology: network.topology, kind: settings.walk)
         kernel = ParticleKernel(shape: settings.model.shape, pooling: settings.model.pooling)
-        let count = settings.trainer.particles, nTheta = settings.model.shape.parameterCount
-        ids = network.localNodes.map { k in Array((k * count)..<((k + 1) * count)) }
-        particles = zip(network.localNodes, ids).map { node, nodeIDs in
-            nodeIDs.map { id in
-                var random = RandomStream(seed: settings.seed, node: node, purpose: .initialization, index: id)
-                let centre = settings.trainer.initialCentre
-                return (0..<nTheta).map { j in
-                    (centre?[j] ?? 0) + settings.trainer.initialSpread * random.nextGaussian()
-                }
-            }
+        let count = settings.trainer.particles, shape = settings.model.shape
+        nodeStores = network.localNodes.map { node in
+            let home = ParticleStore(
+                shape: shape, count: count, firstID: node * count, initialSpread: settings.trainer.initialSpread,
+                centre: settings.trainer.initialCentre, seed: settings.seed, node: node)
+            return NodeStores(home: home, held: ParticleStore(emptyLike: home), next: ParticleStore(emptyLike: home))
         }
-        ownObservations = network.localNodes.map { _ in [] }
-        estimates = particles.map { cloud in
-            var sum = [Double](repeating: 0, count: nTheta)
-            for theta in cloud { for j in sum.indices { sum[j] += theta[j] / Double(count) } }
+        outgoing = network.localNodes.map { network.topology.neighbors[$0].map { _ in [] } }
+        staying = network.localNodes.map { _ in [] }
+        estimates = nodeStores.map { stores in
+            var sum = [Double](repeating: 0, count: shape.parameterCount)
+            for i in 0..<count {
+                for (j, value) in stores.home.particle(i).enumerated() { sum[j] += value / Double(count) }
+            }
             return sum
         }
         emptySteps = network.localNodes.map { _ in 0 }
@@ -77,10 +103,11 @@ public final class DistributedParticleFilter: DistributedTrainer {
 
     public func checkpointState() throws -> [CheckpointRecord] {
         network.localNodes.indices.map { a in
+            let home = nodeStores[a].home
             var record = CheckpointRecord()
             record.append("step", step)
-            record.append("ids", ids[a])
-            record.append("particles", particles[a].flatMap { $0 })
+            record.append("ids", home.ids)
+            record.append("particles", (0..<home.count).flatMap { home.particle($0) })
             record.append("estimate", estimates[a])
             record.append("empty_steps", emptySteps[a])
             record.append("particles_held", particlesHeld[a])
@@ -101,29 +128,18 @@ public final class DistributedParticleFilter: DistributedTrainer {
             (emptySteps[a], particlesHeld[a], degenerateSteps[a]) =
                 (try state.int("empty_steps"), try state.int("particles_held"), try state.int("degenerate_steps"))
             step = try state.int("step")
-            ids[a] = nodeIDs
-            particles[a] = nodeIDs.indices.map { Array(flat[($0 * nTheta)..<(($0 + 1) * nTheta)]) }
+            nodeStores[a].home.restore(
+                ids: nodeIDs, particles: flat, logWeights: [Double](repeating: 0, count: nodeIDs.count))
         }
-    }
-
-    private func observations(_ cloud: [[Double]], on sample: Sample) -> [Double] {
-        guard !cloud.isEmpty else { return [] }
-        kernel.evaluate(
-            ParticleParameters(shape: settings.model.shape, particles: cloud), sample: sample, into: &output)
-        return Array(output.estimates.prefix(cloud.count))
     }
 
     public func predict(_ samples: [Sample]) throws -> [Double] {
         step += 1
-        let sd = settings.trainer.jitterVariance.squareRoot()
         return try network.localNodes.enumerated().map { a, node in
-            for i in particles[a].indices {
-                var random = RandomStream(
-                    seed: settings.seed, node: node, step: step, purpose: .jitter, index: ids[a][i])
-                for j in particles[a][i].indices { particles[a][i][j] += sd * random.nextGaussian() }
-            }
-            ownObservations[a] = observations(particles[a], on: samples[a])
-            let prediction = ownObservations[a].reduce(0, +) / Double(particles[a].count)
+            nodeStores[a].home.jitter(
+                variance: settings.trainer.jitterVariance, seed: settings.seed, node: node, step: step)
+            nodeStores[a].home.evaluate(samples[a], with: kernel)
+            let prediction = nodeStores[a].home.meanPrediction
             guard prediction.isFinite else {
                 throw TrainerError.nonFinite(trainer: "dpf", step: step, what: "the prediction")
             }
@@ -131,108 +147,114 @@ public final class DistributedParticleFilter: DistributedTrainer {
         }
     }
 
-    /// A particle on the move.
-    private struct Walker {
-        var id: Int
-        var logWeight: Double
-        var theta: [Double]
+    public func update(_ samples: [Sample]) throws {
+        for move in 0..<settings.walkSteps {
+            for a in nodeStores.indices { route(a, move: move) }
+            let incoming = try network.exchange(outgoing)
+            for a in nodeStores.indices {
+                try receive(incoming[a], a, move: move)
+                weigh(a, on: samples[a])
+            }
+        }
+        for a in nodeStores.indices { try finishStep(a, on: samples[a]) }
     }
 
-    public func update(_ samples: [Sample]) throws {
-        let topology = network.topology, nodes = network.localNodes
-        let s = settings.walkSteps, noise = settings.trainer.observationNoise
-        let nTheta = settings.model.shape.parameterCount
-        var walkers = nodes.indices.map { a in
-            particles[a].indices.map { Walker(id: ids[a][$0], logWeight: 0, theta: particles[a][$0]) }
-        }
-        for move in 0..<s {
-            var outgoing = nodes.map { topology.neighbors[$0].map { _ in [Double]() } }
-            var staying = nodes.map { _ in [Walker]() }
-            for (a, node) in nodes.enumerated() {
-                let choices = walk.transitions[node]
-                for walker in walkers[a] {
-                    var random = RandomStream(
-                        seed: settings.seed, node: node, step: (step - 1) * s + move, purpose: .walk, index: walker.id)
-                    let u = random.nextUniform()
-                    var next = choices[choices.count - 1].node, cumulative = 0.0
-                    for choice in choices {
-                        cumulative += choice.probability
-                        if u < cumulative {
-                            next = choice.node
-                            break
-                        }
-                    }
-                    if next == node {
-                        staying[a].append(walker)
-                    } else {
-                        let b = topology.neighbors[node].firstIndex(of: next)!
-                        outgoing[a][b].append(Double(walker.id))
-                        outgoing[a][b].append(walker.logWeight)
-                        outgoing[a][b].append(contentsOf: walker.theta)
-                    }
+    /// The walk's move for node a's particles (its N at the first move, what it holds after):
+    /// each draws its next node; those that stay are listed, the others packed for their neighbour.
+    private func route(_ a: Int, move: Int) {
+        let node = network.localNodes[a], choices = walk.transitions[node]
+        let neighbours = network.topology.neighbors[node]
+        for b in outgoing[a].indices { outgoing[a][b].removeAll(keepingCapacity: true) }
+        staying[a].removeAll(keepingCapacity: true)
+        let source = move == 0 ? nodeStores[a].home : nodeStores[a].held
+        for i in 0..<source.count {
+            var random = RandomStream(
+                seed: settings.seed, node: node, step: (step - 1) * settings.walkSteps + move, purpose: .walk,
+                index: source.ids[i])
+            let u = random.nextUniform()
+            var next = choices[choices.count - 1].node, cumulative = 0.0
+            for choice in choices {
+                cumulative += choice.probability
+                if u < cumulative {
+                    next = choice.node
+                    break
                 }
             }
-            let incoming = try network.exchange(outgoing)
-            for (a, node) in nodes.enumerated() {
-                var arrived = staying[a]
-                for (b, message) in incoming[a].enumerated() {
-                    let record = 2 + nTheta
-                    guard message.count % record == 0 else {
-                        throw TrainerError.malformedMessage(
-                            from: topology.neighbors[node][b],
-                            what: "\(message.count) numbers, not a whole number of particles")
-                    }
-                    for start in stride(from: 0, to: message.count, by: record) {
-                        guard let id = Int(exactly: message[start]) else {
-                            throw TrainerError.malformedMessage(
-                                from: topology.neighbors[node][b], what: "particle id \(message[start])")
-                        }
-                        arrived.append(
-                            Walker(
-                                id: id, logWeight: message[start + 1],
-                                theta: Array(message[(start + 2)..<(start + record)])))
-                    }
-                }
-                // The canonical order: results do not depend on which neighbour's message came first.
-                arrived.sort { $0.id < $1.id }
-                let h = observations(arrived.map(\.theta), on: samples[a])
-                let exponent = walk.exponent(node: node, steps: s)
-                for i in arrived.indices {
-                    arrived[i].logWeight += exponent * logLikelihood(samples[a].label, h[i], variance: noise)
-                }
-                walkers[a] = arrived
-                particlesHeld[a] += arrived.count
+            if next == node {
+                staying[a].append(i)
+            } else {
+                source.pack(i, into: &outgoing[a][neighbours.firstIndex(of: next)!])
             }
         }
-        for (a, node) in nodes.enumerated() {
-            var cloud = walkers[a]
-            if cloud.isEmpty {
-                emptySteps[a] += 1
-                cloud = particles[a].indices.map {
-                    Walker(
-                        id: ids[a][$0],
-                        logWeight: logLikelihood(samples[a].label, ownObservations[a][$0], variance: noise),
-                        theta: particles[a][$0])
-                }
-            }
-            var weights = normalizedWeights(fromLog: cloud.map(\.logWeight)) ?? []
-            if weights.isEmpty {
-                degenerateSteps[a] += 1
-                weights = [Double](repeating: 1 / Double(cloud.count), count: cloud.count)
-            }
-            var estimate = [Double](repeating: 0, count: nTheta)
-            for (walker, w) in zip(cloud, weights) where w > 0 {
-                for j in estimate.indices { estimate[j] += w * walker.theta[j] }
-            }
-            guard estimate.allSatisfy(\.isFinite) else {
-                throw TrainerError.nonFinite(trainer: "dpf", step: step, what: "the posterior mean")
-            }
-            estimates[a] = estimate
-            let count = settings.trainer.particles
-            var random = RandomStream(seed: settings.seed, node: node, step: step, purpose: .resampling)
-            let ancestors = settings.trainer.resampling.ancestors(weights: weights, count: count, random: &random)
-            particles[a] = ancestors.map { cloud[$0].theta }
-            ids[a] = Array((node * count)..<((node + 1) * count))
+    }
+
+    /// Merges node a's staying particles and the neighbours' messages into one store in id order.
+    /// Each part is already in id order (a sender packs in its own id order), so this is a merge.
+    private func receive(_ messages: [[Double]], _ a: Int, move: Int) throws {
+        let node = network.localNodes[a], record = nodeStores[a].home.packedSize
+        var cursors = [Int](repeating: 0, count: messages.count)
+        for (b, message) in messages.enumerated() where message.count % record != 0 {
+            throw TrainerError.malformedMessage(
+                from: network.topology.neighbors[node][b],
+                what: "\(message.count) numbers, not a whole number of particles")
         }
+        nodeStores[a].next.removeAll()
+        var stay = 0
+        let source = move == 0 ? nodeStores[a].home : nodeStores[a].held
+        while true {
+            // The smallest id among the next staying particle and each message's next particle.
+            var best = stay < staying[a].count ? source.ids[staying[a][stay]] : Int.max, from = -1
+            for b in messages.indices where cursors[b] < messages[b].count {
+                guard let id = Int(exactly: messages[b][cursors[b]]), id >= 0 else {
+                    throw TrainerError.malformedMessage(
+                        from: network.topology.neighbors[node][b], what: "particle id \(messages[b][cursors[b]])")
+                }
+                if id < best { (best, from) = (id, b) }
+            }
+            if from >= 0 {
+                let start = cursors[from]
+                messages[from].withUnsafeBufferPointer { message in
+                    nodeStores[a].next.append(
+                        id: best, logWeight: message[start + 1], theta: message.baseAddress! + start + 2)
+                }
+                cursors[from] += record
+            } else if stay < staying[a].count {
+                nodeStores[a].next.append(staying[a][stay], of: source)
+                stay += 1
+            } else {
+                break
+            }
+        }
+        nodeStores[a].advance()
+    }
+
+    /// Adds exponent_k * log p(d_k | theta) for node k's own sequence to every particle it holds.
+    private func weigh(_ a: Int, on sample: Sample) {
+        let node = network.localNodes[a]
+        nodeStores[a].held.evaluate(sample, with: kernel)
+        nodeStores[a].held.weigh(
+            label: sample.label, variance: settings.trainer.observationNoise,
+            exponent: walk.exponent(node: node, steps: settings.walkSteps))
+        particlesHeld[a] += nodeStores[a].held.count
+    }
+
+    /// Normalises, estimates and resamples back to N particles. A node the walk left empty falls
+    /// back on its own jittered particles, weighted by its own likelihood only (a local PF step).
+    private func finishStep(_ a: Int, on sample: Sample) throws {
+        let node = network.localNodes[a], count = settings.trainer.particles
+        let empty = nodeStores[a].held.count == 0
+        if empty {
+            emptySteps[a] += 1
+            nodeStores[a].home.weigh(label: sample.label, variance: settings.trainer.observationNoise)
+        }
+        if !nodeStores[a].normalize(home: empty) { degenerateSteps[a] += 1 }
+        let weights = empty ? nodeStores[a].home.normalizedWeights : nodeStores[a].held.normalizedWeights
+        (empty ? nodeStores[a].home : nodeStores[a].held).weightedMean(weights, into: &estimates[a])
+        guard estimates[a].allSatisfy(\.isFinite) else {
+            throw TrainerError.nonFinite(trainer: "dpf", step: step, what: "the posterior mean")
+        }
+        var random = RandomStream(seed: settings.seed, node: node, step: step, purpose: .resampling)
+        let ancestors = settings.trainer.resampling.ancestors(weights: weights, count: count, random: &random)
+        nodeStores[a].resample(ancestors, home: empty, firstID: node * count)
     }
 }

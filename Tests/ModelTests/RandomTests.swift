@@ -21,6 +21,41 @@ struct RandomTests {
         }
     }
 
+    @Test("eight Philox blocks at once are the eight blocks one at a time")
+    func philoxEightLanes() {
+        let generator = Philox4x32(key: (0xa409_3822, 0x299f_31d0))
+        for first: UInt32 in [0, 5, .max - 3] {
+            let (c0, c1, c2, c3) = generator.blocks8(first: first, rest: (7, 0x1319_8a2e, .max))
+            for k in 0..<8 {
+                let one = generator.block((first &+ UInt32(k), 7, 0x1319_8a2e, .max))
+                #expect([c0[k], c1[k], c2[k], c3[k]] == [one.0, one.1, one.2, one.3])
+            }
+        }
+    }
+
+    /// Bulk draws must be the scalar draws exactly, from any position in a stream (mid-block
+    /// included) and over the ziggurat's slow paths: the jitter of a run is the same either way.
+    @Test(
+        "bulk Gaussians are nextGaussian() drawn one at a time, and the stream goes on the same", arguments: [0, 1, 3])
+    func bulkGaussians(skip: Int) {
+        var scalar = RandomStream(seed: 9, node: 3, step: 11, purpose: .jitter, index: 5)
+        var bulk = scalar
+        for _ in 0..<skip {
+            _ = scalar.nextUInt32()
+            _ = bulk.nextUInt32()
+        }
+        let count = 5000, stride = 3
+        var values = [Double](repeating: 1, count: count * stride)
+        values.withUnsafeMutableBufferPointer {
+            bulk.addGaussians(scale: 0.5, to: $0.baseAddress!, count: count, stride: stride)
+        }
+        var mismatches = 0
+        for i in 0..<count where values[i * stride] != 1 + 0.5 * scalar.nextGaussian() { mismatches += 1 }
+        #expect(mismatches == 0)
+        #expect(values[1] == 1 && values[count * stride - 1] == 1)
+        #expect((0..<7).map { _ in bulk.nextUInt32() } == (0..<7).map { _ in scalar.nextUInt32() })
+    }
+
     @Test("a stream depends on its coordinates only")
     func streamsAreAddressable() {
         func draws(_ node: Int, _ step: Int, _ purpose: RandomPurpose, _ index: Int) -> [UInt32] {

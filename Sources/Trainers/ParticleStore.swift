@@ -1,0 +1,265 @@
+import Foundation
+import LSTM
+import Numerics
+
+/// One node's weighted particles, owned across steps in the kernel's layout: the parameter vectors
+/// theta (`ParticleParameters`, eight particles to a SIMD group), their global ids, which key every
+/// random number a particle draws, and their log-weights. The PF, the DPF and the centralized PF keep
+/// their clouds here and share one code path for a step: jitter, evaluate, weigh, normalise (with the
+/// degenerate-weight fallback), estimate, resample; the DPF adds the walk (`pack`, `append`), the
+/// centralized PF the allgather of log-likelihoods.
+///
+/// Every buffer is kept between steps and only grows, so a step in steady state allocates nothing.
+public struct ParticleStore {
+    public let shape: LSTMShape
+    public private(set) var parameters: ParticleParameters
+    /// Global ids: particle i's random numbers are keyed by ids[i], not by where it is.
+    public private(set) var ids: [Int]
+    /// Unnormalised; the first `count` entries are the particles'.
+    public private(set) var logWeights: [Double]
+    /// Normalised weights, from the last `normalizeWeights()`.
+    public private(set) var weights: [Double] = []
+    /// What the kernel computed on the last `evaluate`: `output.estimates[i]` is h(theta_i).
+    public private(set) var output = KernelOutput()
+
+    /// N particles drawn from N(centre, initialSpread^2 I) (centre 0 unless given), ids
+    /// firstID..<firstID+N, each from its stream (seed, node, initialization, id).
+    public init(
+        shape: LSTMShape, count: Int, firstID: Int, initialSpread: Double, centre: [Double]?, seed: UInt64,
+        node: Int
+    ) {
+        self.shape = shape
+        parameters = ParticleParameters(shape: shape, count: count)
+        ids = Array(firstID..<(firstID + count))
+        logWeights = [Double](repeating: 0, count: count)
+        let nTheta = shape.parameterCount, width = ParticleParameters.laneWidth
+        parameters.values.withUnsafeMutableBufferPointer { [ids] values in
+            for (i, id) in ids.enumerated() {
+                let base = values.baseAddress! + Self.start(of: i, nTheta: nTheta)
+                if let centre { for j in 0..<nTheta { base[j * width] = centre[j] } }
+                var random = RandomStream(seed: seed, node: node, step: 0, purpose: .initialization, index: id)
+                random.addGaussians(scale: initialSpread, to: base, count: nTheta, stride: width)
+            }
+        }
+    }
+
+    /// An empty store with the room of `like`, for the particles a step moves or selects.
+    public init(emptyLike like: ParticleStore) {
+        shape = like.shape
+        parameters = ParticleParameters(shape: like.shape, count: like.count)
+        parameters.resize(to: 0)
+        ids = []
+        ids.reserveCapacity(like.count)
+        logWeights = [Double](repeating: 0, count: like.count)
+    }
+
+    public var count: Int { ids.count }
+
+    /// theta_i as an array (for reports and checkpoints; the hot paths read the layout directly).
+    public func particle(_ i: Int) -> [Double] { parameters.particle(i) }
+
+    /// Puts back particles saved by a checkpoint.
+    public mutating func restore(ids newIDs: [Int], particles flat: [Double], logWeights newLogWeights: [Double]) {
+        precondition(flat.count == newIDs.count * shape.parameterCount && newLogWeights.count == newIDs.count)
+        removeAll()
+        flat.withUnsafeBufferPointer { theta in
+            for (i, id) in newIDs.enumerated() {
+                append(id: id, logWeight: newLogWeights[i], theta: theta.baseAddress! + i * shape.parameterCount)
+            }
+        }
+    }
+
+    // MARK: The transition prior
+
+    /// theta_i += N(0, variance I), from the stream (seed, node, step, jitter, id_i): the noise a
+    /// particle gets does not depend on where it is or in which order particles are visited.
+    public mutating func jitter(variance: Double, seed: UInt64, node: Int, step: Int) {
+        let sd = variance.squareRoot(), nTheta = shape.parameterCount, width = ParticleParameters.laneWidth
+        parameters.values.withUnsafeMutableBufferPointer { [ids] values in
+            for (i, id) in ids.enumerated() {
+                var random = RandomStream(seed: seed, node: node, step: step, purpose: .jitter, index: id)
+                let base = values.baseAddress! + Self.start(of: i, nTheta: nTheta)
+                random.addGaussians(scale: sd, to: base, count: nTheta, stride: width)
+            }
+        }
+    }
+
+    /// Liu-West: theta <- a theta + (1 - a) mean + N(0, h^2 V), a = sqrt(1 - h^2), V the diagonal of
+    /// the weighted covariance under `weights`: shrinks toward the mean so the cloud does not keep
+    /// widening.
+    public mutating func shrinkAndJitter(shrinkage h: Double, weights: [Double], seed: UInt64, node: Int, step: Int) {
+        let nTheta = shape.parameterCount
+        let a = (1 - h * h).squareRoot()
+        var mean = [Double](repeating: 0, count: nTheta)
+        weightedMean(weights, into: &mean)
+        var variance = [Double](repeating: 0, count: nTheta)
+        for i in 0..<count {
+            for j in 0..<nTheta {
+                let d = parameters[parameter: j, particle: i] - mean[j]
+                variance[j] += weights[i] * d * d
+            }
+        }
+        for i in 0..<count {
+            var random = RandomStream(seed: seed, node: node, step: step, purpose: .jitter, index: ids[i])
+            for j in 0..<nTheta {
+                let index = parameters.index(parameter: j, particle: i)
+                parameters.values[index] =
+                    a * parameters.values[index] + (1 - a) * mean[j]
+                    + h * variance[j].squareRoot() * random.nextGaussian()
+            }
+        }
+    }
+
+    // MARK: Evaluation and weights
+
+    /// h(theta_i) on `sample` for every particle, into `output.estimates`; carried (c_bar, y_bar)
+    /// start each particle from its own state when given (n x paddedCount).
+    public mutating func evaluate(
+        _ sample: Sample, with kernel: ParticleKernel, initialCell: [Double]? = nil, initialOutput: [Double]? = nil
+    ) {
+        guard count > 0 else { return }
+        kernel.evaluate(
+            parameters, sample: sample, initialCell: initialCell, initialOutput: initialOutput, into: &output)
+    }
+
+    /// The mean of h(theta_i) from the last evaluation, in particle order: the prediction of an
+    /// equally weighted cloud.
+    public var meanPrediction: Double {
+        var sum = 0.0
+        for i in 0..<count { sum += output.estimates[i] }
+        return sum / Double(count)
+    }
+
+    /// logWeights_i += exponent * log N(d; h_i, variance), h_i from the last evaluation (or `predictions`).
+    public mutating func weigh(label d: Double, variance: Double, exponent: Double = 1, predictions: [Double]? = nil) {
+        for i in 0..<count {
+            logWeights[i] += exponent * logLikelihood(d, predictions?[i] ?? output.estimates[i], variance: variance)
+        }
+    }
+
+    /// Sets every log-weight (e.g. to a sum the nodes agreed on).
+    public mutating func setLogWeights(_ values: [Double]) {
+        precondition(values.count == count)
+        for i in 0..<count { logWeights[i] = values[i] }
+    }
+
+    /// Normalises the log-weights into `weights`; when none is finite (every particle impossible)
+    /// falls back on equal weights and returns false, so the filter goes on with the prior's cloud
+    /// instead of dividing into NaN.
+    @discardableResult
+    public mutating func normalizeWeights() -> Bool {
+        var maximum = -Double.infinity
+        for i in 0..<count where logWeights[i] > maximum { maximum = logWeights[i] }
+        if weights.count < count { weights.append(contentsOf: repeatElement(0, count: count - weights.count)) }
+        guard maximum.isFinite else {
+            for i in 0..<count { weights[i] = 1 / Double(count) }
+            return false
+        }
+        // As normalizedWeights(fromLog:): subtract the maximum, exp, divide by the sum.
+        var sum = 0.0
+        for i in 0..<count {
+            weights[i] = logWeights[i] > -.infinity ? exp(logWeights[i] - maximum) : 0
+            sum += weights[i]
+        }
+        for i in 0..<count { weights[i] /= sum }
+        return true
+    }
+
+    /// The normalised weights as an array of `count`.
+    public var normalizedWeights: [Double] { Array(weights.prefix(count)) }
+
+    /// sum_i w_i theta_i (eq. 18), accumulated in particle order.
+    public func weightedMean(_ w: [Double], into mean: inout [Double]) {
+        let nTheta = shape.parameterCount, width = ParticleParameters.laneWidth
+        for j in 0..<nTheta { mean[j] = 0 }
+        parameters.values.withUnsafeBufferPointer { values in
+            for i in 0..<count where w[i] > 0 {
+                let base = values.baseAddress! + parameters.index(parameter: 0, particle: i)
+                for j in 0..<nTheta { mean[j] += w[i] * base[j * width] }
+            }
+        }
+    }
+
+    /// The weighted mean under the last normalised weights.
+    public func estimate(into mean: inout [Double]) { weightedMean(weights, into: &mean) }
+
+    // MARK: Selection and movement
+
+    /// Replaces the particles by copies of `source`'s particles at `ancestors` (`source` may not be
+    /// this store), with ids firstID..<firstID+count and log-weights 0: offspring take their slot's
+    /// id, so ids stay unique and each offspring jitters independently.
+    public mutating func select(_ ancestors: [Int], from source: ParticleStore, firstID: Int) {
+        parameters.resize(to: ancestors.count)
+        ids.removeAll(keepingCapacity: true)
+        for (k, a) in ancestors.enumerated() {
+            parameters.copyParticle(a, of: source.parameters, to: k)
+            ids.append(firstID + k)
+        }
+        growLogWeights()
+        for k in 0..<count { logWeights[k] = 0 }
+    }
+
+    public mutating func removeAll() {
+        ids.removeAll(keepingCapacity: true)
+        parameters.resize(to: 0)
+    }
+
+    /// Appends particle i of `source`, its id and log-weight.
+    public mutating func append(_ i: Int, of source: ParticleStore) {
+        parameters.resize(to: count + 1)
+        parameters.copyParticle(i, of: source.parameters, to: count)
+        ids.append(source.ids[i])
+        growLogWeights()
+        logWeights[count - 1] = source.logWeights[i]
+    }
+
+    /// Appends a particle from contiguous theta (as a message carries it).
+    public mutating func append(id: Int, logWeight: Double, theta: UnsafePointer<Double>) {
+        let slot = count, nTheta = shape.parameterCount, width = ParticleParameters.laneWidth
+        parameters.resize(to: slot + 1)
+        parameters.values.withUnsafeMutableBufferPointer { values in
+            let base = values.baseAddress! + Self.start(of: slot, nTheta: nTheta)
+            for j in 0..<nTheta { base[j * width] = theta[j] }
+        }
+        ids.append(id)
+        growLogWeights()
+        logWeights[slot] = logWeight
+    }
+
+    /// Appends particle i to a message as [id, log-weight, theta...].
+    public func pack(_ i: Int, into message: inout [Double]) {
+        let start = message.count, nTheta = shape.parameterCount, width = ParticleParameters.laneWidth
+        message.append(contentsOf: repeatElement(0, count: packedSize))
+        message.withUnsafeMutableBufferPointer { out in
+            out[start] = Double(ids[i])
+            out[start + 1] = logWeights[i]
+            parameters.values.withUnsafeBufferPointer { values in
+                let base = values.baseAddress! + Self.start(of: i, nTheta: nTheta)
+                for j in 0..<nTheta { out[start + 2 + j] = base[j * width] }
+            }
+        }
+    }
+
+    /// Numbers per particle in a message.
+    public var packedSize: Int { 2 + shape.parameterCount }
+
+    /// Where particle i's first parameter is in the layout (`ParticleParameters.index`).
+    @inline(__always)
+    private static func start(of i: Int, nTheta: Int) -> Int {
+        let width = ParticleParameters.laneWidth
+        return (i / width) * nTheta * width + i % width
+    }
+
+    private mutating func growLogWeights() {
+        if logWeights.count < count { logWeights.append(contentsOf: repeatElement(0, count: count - logWeights.count)) }
+    }
+}
+
+/// log N(d; h, R), the full Gaussian log-density. The constant matters in the DPF: particles that
+/// took different walks collect different total exponents. NaN (a diverged particle) becomes -inf.
+@inline(__always)
+public func logLikelihood(_ d: Double, _ h: Double, variance r: Double) -> Double {
+    let residual = d - h
+    let value = -0.5 * (log(2 * Double.pi * r) + residual * residual / r)
+    return value.isNaN ? -.infinity : value
+}
