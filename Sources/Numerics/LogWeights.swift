@@ -26,12 +26,29 @@ public func logSumExp(_ values: [Double]) -> Double {
 /// spacing of doubles at |lw| (1e-7 at 1e9). Returns nil when no weight is finite (every particle
 /// impossible, or an infinite one), so the caller decides how to recover instead of dividing into NaN.
 public func normalizedWeights(fromLog logWeights: [Double]) -> [Double]? {
+    var weights = [Double](repeating: 0, count: logWeights.count)
+    let finite = logWeights.withUnsafeBufferPointer { log in
+        weights.withUnsafeMutableBufferPointer { normalizeWeights(fromLog: log, into: $0) }
+    }
+    return finite ? weights : nil
+}
+
+/// `normalizedWeights(fromLog:)` into a buffer of the same length, without allocating (the particle
+/// store's steps); returns false, leaving `weights` undefined, when no weight is finite.
+public func normalizeWeights(fromLog logWeights: UnsafeBufferPointer<Double>, into weights: UnsafeMutableBufferPointer<Double>)
+    -> Bool
+{
+    precondition(weights.count == logWeights.count)
     var maximum = -Double.infinity
     for value in logWeights where value > maximum { maximum = value }
-    guard maximum.isFinite else { return nil }
-    let unnormalized = logWeights.map { $0 > -.infinity ? exp($0 - maximum) : 0 }
-    let sum = unnormalized.reduce(0, +)
-    return unnormalized.map { $0 / sum }
+    guard maximum.isFinite else { return false }
+    var sum = 0.0
+    for (i, value) in logWeights.enumerated() {
+        weights[i] = value > -.infinity ? exp(value - maximum) : 0
+        sum += weights[i]
+    }
+    for i in weights.indices { weights[i] /= sum }
+    return true
 }
 
 /// Effective sample size 1 / sum(w^2) of normalised weights: N for equal weights, 1 for one survivor.

@@ -148,21 +148,15 @@ public struct ParticleStore {
     /// instead of dividing into NaN.
     @discardableResult
     public mutating func normalizeWeights() -> Bool {
-        var maximum = -Double.infinity
-        for i in 0..<count where logWeights[i] > maximum { maximum = logWeights[i] }
         if weights.count < count { weights.append(contentsOf: repeatElement(0, count: count - weights.count)) }
-        guard maximum.isFinite else {
-            for i in 0..<count { weights[i] = 1 / Double(count) }
-            return false
+        let n = count
+        let finite = logWeights.withUnsafeBufferPointer { log in
+            weights.withUnsafeMutableBufferPointer {
+                Numerics.normalizeWeights(fromLog: UnsafeBufferPointer(rebasing: log[0..<n]), into: .init(rebasing: $0[0..<n]))
+            }
         }
-        // As normalizedWeights(fromLog:): subtract the maximum, exp, divide by the sum.
-        var sum = 0.0
-        for i in 0..<count {
-            weights[i] = logWeights[i] > -.infinity ? exp(logWeights[i] - maximum) : 0
-            sum += weights[i]
-        }
-        for i in 0..<count { weights[i] /= sum }
-        return true
+        if !finite { for i in 0..<n { weights[i] = 1 / Double(n) } }
+        return finite
     }
 
     /// The normalised weights as an array of `count`.
