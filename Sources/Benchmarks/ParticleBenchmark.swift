@@ -3,12 +3,13 @@ import Distributed
 import Foundation
 import LSTM
 
-/// `dlstm bench particles`: the DPF's time per node-step in one process, the setting of the
-/// particle-store issue: K nodes on a ring in-process, N particles each, s walk moves, teacher
-/// sequences of 1 to 8 columns, n = p, steady state after a warm-up. With the anchors' directory,
-/// the peers run on the same sizes in the same run, so the ratios survive a shared machine's drift:
-/// `dpf_numpy.py` (vectorised over particles) and `dpf_jax.py` (one jit-compiled step; "-" when JAX
-/// is not installed).
+/// `dlstm bench pf`: the DPF's time per node-step in one process, the setting of the particle-store
+/// issue: K nodes on a ring in-process, N particles each, s walk moves, teacher sequences of 1 to 8
+/// columns, n = p, steady state after a warm-up. Beside it, the kernel's time for exactly the
+/// evaluations those steps made, and (with the anchors' directory) the peers on the same sizes in the
+/// same run, so the ratios survive a shared machine's drift: `dpf_numpy.py` (vectorised over
+/// particles) and `dpf_jax.py` (one jit-compiled step). A peer that cannot run is a column that says
+/// why, not a failure.
 public struct ParticleBenchmark {
     public var sizes: [Int]
     public var nodes = 4
@@ -18,39 +19,63 @@ public struct ParticleBenchmark {
     public var warmUp: Int
     /// The directory holding dpf_numpy.py and dpf_jax.py, or nil.
     public var anchors: String?
+    /// The Python that runs them (e.g. a virtual environment's, with JAX).
+    public var python = "python3"
+    /// The peers' --T: steps they time.
+    public var anchorSteps = 300
 
     public init(sizes: [Int], steps: Int, warmUp: Int, anchors: String?) {
         (self.sizes, self.steps, self.warmUp, self.anchors) = (sizes, steps, warmUp, anchors)
     }
 
+    /// One size's figures, in milliseconds per node-step.
+    public struct Row {
+        public var size: Int
+        public var step: Double
+        public var kernel: Double
+        public var columnsPerSecond: Double
+        /// Per peer script: its time, or why it has none.
+        public var peers: [(name: String, result: Result<Double, PeerUnavailable>)] = []
+    }
+
+    public struct PeerUnavailable: Error, CustomStringConvertible {
+        public var description: String
+    }
+
     public func run(print output: (String) -> Void) throws {
         output(
             "DPF in one process: \(nodes) nodes on a ring, N = \(particles), s = \(walkSteps), sequences of 1 to 8 "
-                + "columns, \(steps) steps after \(warmUp) of warm-up")
-        output(
-            pad("n = p", 7) + pad("n_theta", 9) + pad("ms/node-step", 14) + pad("columns/s", 12)
-                + (anchors == nil ? "" : pad("numpy ms", 10) + pad("/ dlstm", 9) + pad("jax ms", 9) + pad("/ dlstm", 9))
-        )
+                + "columns, \(steps) steps after \(warmUp) of warm-up; ms per node-step")
+        var header =
+            pad("n = p", 7) + pad("n_theta", 9) + pad("dlstm", 9) + pad("kernel", 9) + pad("step/kernel", 13)
+            + pad("kernel columns/s", 18)
+        if anchors != nil { header += pad("numpy", 9) + pad("/ dlstm", 9) + pad("jax", 9) + pad("/ dlstm", 9) }
+        output(header)
+        var reasons: [String: String] = [:]
         for size in sizes {
-            let (seconds, columns) = try timeDPF(size: size)
-            let perNodeStep = seconds / Double(steps * nodes) * 1000
+            let row = try measure(size: size)
             var line =
                 pad(String(size), 7) + pad(String(LSTMShape(hidden: size, input: size).parameterCount), 9)
-                + pad(String(format: "%.3f", perNodeStep), 14) + pad(String(format: "%.3g", columns / seconds), 12)
-            if let anchors {
-                for (script, width) in [("dpf_numpy.py", 10), ("dpf_jax.py", 9)] {
-                    let peer = try anchorMilliseconds(script: anchors + "/" + script, size: size)
-                    line += pad(peer.map { String(format: "%.3f", $0) } ?? "-", width)
-                    line += pad(peer.map { String(format: "%.2f", $0 / perNodeStep) } ?? "-", 9)
+                + pad(String(format: "%.3f", row.step), 9) + pad(String(format: "%.3f", row.kernel), 9)
+                + pad(String(format: "%.2f", row.step / row.kernel), 13)
+                + pad(String(format: "%.3g", row.columnsPerSecond), 18)
+            for peer in row.peers {
+                switch peer.result {
+                case .success(let milliseconds):
+                    line += pad(String(format: "%.3f", milliseconds), 9)
+                    line += pad(String(format: "%.2f", milliseconds / row.step), 9)
+                case .failure(let why):
+                    line += pad("-", 9) + pad("-", 9)
+                    reasons[peer.name] = why.description
                 }
             }
             output(line)
         }
-        output("columns/s: particle-columns evaluated per second (particles x sequence columns, over all nodes)")
+        output("kernel: the particle evaluations inside those steps; columns/s: particle-columns per second of kernel")
+        for (name, why) in reasons.sorted(by: { $0.key < $1.key }) { output("\(name) did not run: \(why)") }
     }
 
-    /// Seconds of `steps` DPF steps after the warm-up, and the particle-columns they evaluated.
-    private func timeDPF(size: Int) throws -> (Double, Double) {
+    public func measure(size: Int) throws -> Row {
         let model = LSTMModel(shape: LSTMShape(hidden: size, input: size))
         var settings = DistributedSettings(model: model)
         (settings.trainer.particles, settings.walkSteps, settings.seed) = (particles, walkSteps, 1)
@@ -58,32 +83,54 @@ public struct ParticleBenchmark {
         let trainer = DistributedParticleFilter(settings: settings, network: network)
         let teacher = SyntheticTeacher(
             shape: LSTMShape(hidden: size, input: size), noiseVariance: 0.002, lengths: 1...8, count: .max, seed: 2)
-        var columns = 0.0, start = DispatchTime.now().uptimeNanoseconds
+        let samples = (0..<((warmUp + steps) * nodes)).map { teacher.sample($0) }
+        var columns = 0.0, start = DispatchTime.now().uptimeNanoseconds, kernelStart = 0.0
         for t in 0..<(warmUp + steps) {
-            if t == warmUp { (columns, start) = (0, DispatchTime.now().uptimeNanoseconds) }
-            let samples = (0..<nodes).map { teacher.sample(t * nodes + $0) }
-            _ = try trainer.predict(samples)
-            try trainer.update(samples)
-            // Every node's particles run its sequence once per walk move (about N per node).
-            columns += Double(samples.map(\.length).reduce(0, +) * particles * walkSteps)
+            if t == warmUp {
+                trainer.kernel.timesEvaluations = true
+                (columns, start, kernelStart) = (0, DispatchTime.now().uptimeNanoseconds, 0)
+            }
+            let batch = Array(samples[(t * nodes)..<((t + 1) * nodes)])
+            _ = try trainer.predict(batch)
+            try trainer.update(batch)
+            // Every node's particles run its sequence once to predict and once per walk move.
+            columns += Double(batch.map(\.length).reduce(0, +) * particles * (walkSteps + 1))
         }
-        return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, columns)
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let kernelSeconds = trainer.kernel.evaluationSeconds - kernelStart
+        let perNodeStep = 1000 / Double(steps * nodes)
+        var row = Row(
+            size: size, step: seconds * perNodeStep, kernel: kernelSeconds * perNodeStep,
+            columnsPerSecond: columns / kernelSeconds)
+        if let anchors {
+            for script in ["dpf_numpy.py", "dpf_jax.py"] {
+                row.peers.append((script, anchorMilliseconds(script: anchors + "/" + script, size: size)))
+            }
+        }
+        return row
     }
 
-    /// A peer's "ms per node-step" on the same sizes (300 steps), or nil when it cannot run.
-    private func anchorMilliseconds(script: String, size: Int) throws -> Double? {
+    /// A peer's "ms per node-step" on the same sizes, or why it has none.
+    private func anchorMilliseconds(script: String, size: Int) -> Result<Double, PeerUnavailable> {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
-            "python3", script, "--n", "\(size)", "--p", "\(size)", "--N", "\(particles)",
-            "--K", "\(nodes)", "--s", "\(walkSteps)", "--T", "300",
+            python, script, "--n", "\(size)", "--p", "\(size)", "--N", "\(particles)",
+            "--K", "\(nodes)", "--s", "\(walkSteps)", "--T", "\(anchorSteps)",
         ]
-        let pipe = Pipe()
-        (process.standardOutput, process.standardError) = (pipe, FileHandle.nullDevice)
-        try process.run()
+        let pipe = Pipe(), errors = Pipe()
+        (process.standardOutput, process.standardError) = (pipe, errors)
+        do { try process.run() } catch { return .failure(PeerUnavailable(description: "\(error)")) }
         let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        guard process.terminationStatus == 0, let range = text.range(of: "ms per node-step=") else { return nil }
-        return Double(text[range.upperBound...].prefix { $0.isNumber || $0 == "." })
+        guard process.terminationStatus == 0, let range = text.range(of: "ms per node-step=") else {
+            let last = errorText.split(separator: "\n").last.map(String.init) ?? "exit \(process.terminationStatus)"
+            return .failure(PeerUnavailable(description: "\(python) \(script): \(last)"))
+        }
+        guard let value = Double(text[range.upperBound...].prefix { $0.isNumber || $0 == "." }) else {
+            return .failure(PeerUnavailable(description: "\(script) printed no number after 'ms per node-step='"))
+        }
+        return .success(value)
     }
 }

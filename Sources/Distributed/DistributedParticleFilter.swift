@@ -24,7 +24,8 @@ public final class DistributedParticleFilter: DistributedTrainer {
     private let network: Network
     private let settings: DistributedSettings
     public let walk: RandomWalk
-    private let kernel: ParticleKernel
+    /// The batched evaluator of every node's particles (public for the benchmark's timing).
+    public let kernel: ParticleKernel
     /// Per local node: its N particles after resampling (jittered and evaluated by `predict`), the
     /// particles it holds during the walk, and the room the next move's particles are merged into.
     private var nodeStores: [NodeStores]

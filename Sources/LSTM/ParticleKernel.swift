@@ -1,4 +1,5 @@
 import CBLAS
+import Dispatch
 
 /// The parameter vectors of many particles, in groups of 8 (one SIMD lane per particle): particle
 /// i's parameter j is at `((i / 8) * n_theta + j) * 8 + i % 8`. One parameter of 8 particles is one
@@ -106,6 +107,11 @@ public final class ParticleKernel {
     /// Per lane group: preactivations (4n), c (n), y (n), pooled c (n), pooled y (n).
     private let scratch: UnsafeMutablePointer<Lanes>
 
+    /// When set, `evaluationSeconds` accumulates the wall time of every `evaluate` (a benchmark
+    /// compares it with the filter step that contains it).
+    public var timesEvaluations = false
+    public private(set) var evaluationSeconds = 0.0
+
     public init(shape: LSTMShape, pooling: Pooling = .mean) {
         self.shape = shape
         self.pooling = pooling
@@ -120,6 +126,10 @@ public final class ParticleKernel {
         _ particles: ParticleParameters, sample: Sample, initialCell: [Double]? = nil,
         initialOutput: [Double]? = nil, into output: inout KernelOutput
     ) {
+        let start = timesEvaluations ? DispatchTime.now().uptimeNanoseconds : 0
+        defer {
+            if timesEvaluations { evaluationSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
+        }
         precondition(particles.shape == shape, "particles are \(particles.shape), the kernel is \(shape)")
         precondition(
             sample.inputSize == shape.input, "sample columns have size \(sample.inputSize), expected \(shape.input)")

@@ -63,7 +63,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks that print their raw figures (build with -c release first).",
         subcommands: [
-            BenchMPI.self, BenchModel.self, BenchDistributed.self, BenchSync.self, BenchELM.self, BenchParticles.self,
+            BenchMPI.self, BenchModel.self, BenchDistributed.self, BenchSync.self, BenchELM.self, BenchPF.self,
         ]
     )
 }
