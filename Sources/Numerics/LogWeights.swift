@@ -35,7 +35,9 @@ public func normalizedWeights(fromLog logWeights: [Double]) -> [Double]? {
 
 /// `normalizedWeights(fromLog:)` into a buffer of the same length, without allocating (the particle
 /// store's steps); returns false, leaving `weights` undefined, when no weight is finite.
-public func normalizeWeights(fromLog logWeights: UnsafeBufferPointer<Double>, into weights: UnsafeMutableBufferPointer<Double>)
+public func normalizeWeights(
+    fromLog logWeights: UnsafeBufferPointer<Double>, into weights: UnsafeMutableBufferPointer<Double>
+)
     -> Bool
 {
     precondition(weights.count == logWeights.count)

@@ -152,7 +152,8 @@ public struct ParticleStore {
         let n = count
         let finite = logWeights.withUnsafeBufferPointer { log in
             weights.withUnsafeMutableBufferPointer {
-                Numerics.normalizeWeights(fromLog: UnsafeBufferPointer(rebasing: log[0..<n]), into: .init(rebasing: $0[0..<n]))
+                Numerics.normalizeWeights(
+                    fromLog: UnsafeBufferPointer(rebasing: log[0..<n]), into: .init(rebasing: $0[0..<n]))
             }
         }
         if !finite { for i in 0..<n { weights[i] = 1 / Double(n) } }

@@ -5,7 +5,8 @@ import Runs
 struct BenchPF: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pf",
-        abstract: "The DPF's time per node-step and its kernel's share, next to the numpy and JAX peers on the same sizes.",
+        abstract:
+            "The DPF's time per node-step and its kernel's share, next to the numpy and JAX peers on the same sizes.",
         discussion: """
             4 nodes on a ring in-process, N = 80, s = 3, teacher sequences of 1 to 8 columns, n = p = each of \
             --sizes; steady state after --warm-up steps. Prints the step time, the time of the kernel evaluations \

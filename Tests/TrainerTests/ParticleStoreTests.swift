@@ -1,0 +1,94 @@
+import LSTM
+import Numerics
+import Testing
+import Trainers
+
+@Suite("the particle store")
+struct ParticleStoreTests {
+    static let shape = LSTMShape(hidden: 2, input: 3)
+
+    static func store(count: Int, firstID: Int = 0) -> ParticleStore {
+        ParticleStore(
+            shape: shape, count: count, firstID: firstID, initialSpread: 0.5, centre: nil, seed: 3, node: 1)
+    }
+
+    /// The walk's messages: what a node packs, its neighbour appends, id, log-weight and theta intact.
+    @Test("a packed particle is appended whole: id, log-weight and theta")
+    func packAndAppend() {
+        var source = Self.store(count: 11, firstID: 40)
+        source.weigh(label: 0.3, variance: 0.1, predictions: (0..<11).map { Double($0) / 10 })
+        var message: [Double] = []
+        for i in [9, 2, 10] { source.pack(i, into: &message) }
+        #expect(message.count == 3 * source.packedSize)
+        var target = ParticleStore(emptyLike: source)
+        target.append(0, of: source)
+        message.withUnsafeBufferPointer { m in
+            for k in 0..<3 {
+                let start = k * source.packedSize
+                target.append(id: Int(m[start]), logWeight: m[start + 1], theta: m.baseAddress! + start + 2)
+            }
+        }
+        #expect(target.count == 4)
+        for (slot, i) in [0, 9, 2, 10].enumerated() {
+            #expect(target.ids[slot] == source.ids[i])
+            #expect(target.logWeights[slot] == source.logWeights[i])
+            #expect(target.particle(slot) == source.particle(i))
+        }
+    }
+
+    @Test("resampling copies the ancestors, gives slot ids from firstID and zero log-weights")
+    func selection() {
+        var source = Self.store(count: 9)
+        source.weigh(label: 1, variance: 0.5, predictions: (0..<9).map { Double($0) })
+        let ancestors = [8, 8, 3, 0, 5, 5, 5]
+        // Into a store whose room held weighted particles: none of their log-weights may survive.
+        var next = source
+        next.select(ancestors, from: source, firstID: 70)
+        #expect(next.ids == Array(70..<77))
+        #expect(next.logWeights.prefix(7).allSatisfy { $0 == 0 })
+        for (k, a) in ancestors.enumerated() { #expect(next.particle(k) == source.particle(a)) }
+    }
+
+    /// Keyed jitter is what makes a DPF run the same on any transport: a particle's noise follows
+    /// its id, not its slot.
+    @Test("jitter follows the particle's id, not its slot")
+    func jitterFollowsIDs() {
+        let original = Self.store(count: 10)
+        var reversed = ParticleStore(emptyLike: original)
+        for i in (0..<10).reversed() { reversed.append(i, of: original) }
+        var forward = original
+        forward.jitter(variance: 0.01, seed: 5, node: 2, step: 7)
+        reversed.jitter(variance: 0.01, seed: 5, node: 2, step: 7)
+        for i in 0..<10 {
+            #expect(reversed.particle(9 - i) == forward.particle(i))
+            #expect(forward.particle(i) != original.particle(i))
+        }
+    }
+
+    @Test("normalisation: weights sum to one; no finite weight falls back on equal weights and says so")
+    func normalisation() {
+        var store = Self.store(count: 6)
+        store.weigh(label: 0, variance: 1, predictions: [0, 1, 2, 3, 4, .nan])
+        let finite = store.normalizeWeights()
+        #expect(finite)
+        let weights = store.normalizedWeights
+        #expect(abs(weights.reduce(0, +) - 1) < 1e-15)
+        #expect(weights[5] == 0 && weights[0] > weights[1])
+        store.setLogWeights([Double](repeating: -.infinity, count: 6))
+        let stillFinite = store.normalizeWeights()
+        #expect(!stillFinite)
+        #expect(store.normalizedWeights == [Double](repeating: 1.0 / 6, count: 6))
+    }
+
+    @Test("the weighted mean is sum_i w_i theta_i")
+    func weightedMean() {
+        let store = Self.store(count: 5)
+        let w = [0.1, 0.2, 0, 0.3, 0.4]
+        var mean = [Double](repeating: .nan, count: Self.shape.parameterCount)
+        store.weightedMean(w, into: &mean)
+        for j in mean.indices {
+            let expected = (0..<5).reduce(0.0) { $0 + w[$1] * store.particle($1)[j] }
+            #expect(abs(mean[j] - expected) < 1e-15)
+        }
+    }
+}
