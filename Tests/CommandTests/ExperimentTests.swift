@@ -93,12 +93,26 @@ struct ExperimentTests {
         "--help of every subcommand: the help text on standard output, exit 0",
         arguments: [
             [], ["train"], ["experiment"], ["plot"], ["scale"], ["bench", "model"], ["bench", "sync"], ["predict"],
-            ["bench", "particles"], ["elm", "fit"],
+            ["bench", "pf"], ["elm", "fit"],
         ])
     func help(subcommand: [String]) throws {
         let outcome = try Job.dlstm(subcommand + ["--help"], ranks: nil)
         #expect(outcome.status == 0, "\(outcome.errors)")
         #expect(outcome.output.contains("OVERVIEW:") && outcome.output.contains("USAGE:") && outcome.errors.isEmpty)
+    }
+
+    /// A peer that cannot run (here: no scripts in the directory) is a column and a line saying why.
+    @Test("bench pf with an anchor that cannot run: its figures are '-', a line says why, exit 0")
+    func benchPFWithoutAnchors() throws {
+        let empty = try Job.scratchDirectory()
+        let outcome = try Job.dlstm(
+            ["bench", "pf", "--sizes", "2", "--steps", "5", "--warm-up", "1", "--anchors", empty.path], ranks: nil)
+        #expect(outcome.status == 0, "\(outcome.errors)")
+        #expect(
+            outcome.output.contains("dpf_jax.py did not run: ") && outcome.output.contains("dpf_numpy.py did not run: ")
+        )
+        let row = outcome.output.split(separator: "\n").first { $0.hasPrefix("      2 ") }
+        #expect(row?.split(separator: " ").suffix(4) == ["-", "-", "-", "-"])
     }
 
     @Test("plot redraws an old run and refuses a directory without results")
