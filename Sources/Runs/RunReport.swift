@@ -123,9 +123,11 @@ public struct RunReport {
     public func write(to directory: String, killWhileWritingFile: Int? = nil) throws {
         // The trainers stop on a non-finite prediction; this makes "no NaN in results" hold whatever
         // a future trainer does.
+        // squaredErrors is computed: once per record, not once per step (that was quadratic).
         for record in records {
+            let squaredErrors = record.squaredErrors
             if let t = record.predictions.indices.first(where: {
-                !record.predictions[$0].isFinite || !record.squaredErrors[$0].isFinite
+                !record.predictions[$0].isFinite || !squaredErrors[$0].isFinite
             }) {
                 throw RunError(
                     "node \(record.node), step \(t + 1): the prediction is \(record.predictions[t]); no results "
@@ -137,13 +139,12 @@ public struct RunReport {
         var files = [(String, Data)]()
         for record in records {
             var csv = "step,prediction,label,squared_error,mse\n"
+            csv.reserveCapacity(100 * record.squaredErrors.count)
             var sum = 0.0
             for (t, e) in record.squaredErrors.enumerated() {
                 sum += e
-                let fields = [
-                    exact(record.predictions[t]), exact(record.labels[t]), exact(e), exact(sum / Double(t + 1)),
-                ]
-                csv += "\(t + 1)," + fields.joined(separator: ",") + "\n"
+                csv += "\(t + 1),\(exact(record.predictions[t])),\(exact(record.labels[t])),\(exact(e)),"
+                csv += exact(sum / Double(t + 1)) + "\n"
             }
             files.append(("node-\(record.node).csv", Data(csv.utf8)))
         }
