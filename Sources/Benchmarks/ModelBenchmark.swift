@@ -8,7 +8,8 @@ import Trainers
 public func runModelBenchmark(particles: Int, length: Int, seconds: Double, shapes: [(Int, Int)], kernelOnly: Bool) {
     print("particle kernel: N = \(particles) particles, m = \(length) columns; particle-columns per second")
     print(
-        pad("n", 4) + pad("p", 4) + pad("n_theta", 9) + pad("kernel", 14) + pad("reference", 14) + pad("speed-up", 10))
+        pad("n", 4) + pad("p", 4) + pad("n_theta", 9) + pad("kernel", 14) + pad("single", 14) + pad("single/double", 15)
+            + pad("reference", 14) + pad("speed-up", 10))
     for (n, p) in shapes {
         let shape = LSTMShape(hidden: n, input: p)
         var stream = RandomStream(seed: 1, purpose: .testing)
@@ -19,6 +20,10 @@ public func runModelBenchmark(particles: Int, length: Int, seconds: Double, shap
         var output = KernelOutput()
         let kernelRate = measure(seconds: seconds, work: Double(particles * length)) {
             kernel.evaluate(population, sample: sample, into: &output)
+        }
+        let singleKernel = ParticleKernel(shape: shape, precision: .single)
+        let singleRate = measure(seconds: seconds, work: Double(particles * length)) {
+            singleKernel.evaluate(population, sample: sample, into: &output)
         }
         let model = LSTMModel(shape: shape)
         var sink = 0.0
@@ -31,7 +36,9 @@ public func runModelBenchmark(particles: Int, length: Int, seconds: Double, shap
         if sink.isNaN { print("(NaN)") }
         print(
             pad(String(n), 4) + pad(String(p), 4) + pad(String(shape.parameterCount), 9)
-                + pad(String(format: "%.3g", kernelRate), 14) + pad(String(format: "%.3g", referenceRate), 14)
+                + pad(String(format: "%.3g", kernelRate), 14) + pad(String(format: "%.3g", singleRate), 14)
+                + pad(String(format: "%.2f", singleRate / kernelRate), 15)
+                + pad(String(format: "%.3g", referenceRate), 14)
                 + pad(String(format: "%.1fx", kernelRate / referenceRate), 10))
     }
 

@@ -23,6 +23,8 @@ public struct ParticleBenchmark {
     public var python = "python3"
     /// The peers' --T: steps they time.
     public var anchorSteps = 300
+    /// The particle evaluation's precision (the peers run in double).
+    public var precision = Precision.double
 
     public init(sizes: [Int], steps: Int, warmUp: Int, anchors: String?) {
         (self.sizes, self.steps, self.warmUp, self.anchors) = (sizes, steps, warmUp, anchors)
@@ -45,7 +47,8 @@ public struct ParticleBenchmark {
     public func run(print output: (String) -> Void) throws {
         output(
             "DPF in one process: \(nodes) nodes on a ring, N = \(particles), s = \(walkSteps), sequences of 1 to 8 "
-                + "columns, \(steps) steps after \(warmUp) of warm-up; ms per node-step")
+                + "columns, \(steps) steps after \(warmUp) of warm-up, \(precision.rawValue) precision; ms per node-step"
+        )
         var header =
             pad("n = p", 7) + pad("n_theta", 9) + pad("dlstm", 9) + pad("kernel", 9) + pad("step/kernel", 13)
             + pad("kernel columns/s", 18)
@@ -79,6 +82,7 @@ public struct ParticleBenchmark {
         let model = LSTMModel(shape: LSTMShape(hidden: size, input: size))
         var settings = DistributedSettings(model: model)
         (settings.trainer.particles, settings.walkSteps, settings.seed) = (particles, walkSteps, 1)
+        settings.trainer.precision = precision
         let network = InProcessNetwork(topology: try Topology.ring(nodes))
         let trainer = DistributedParticleFilter(settings: settings, network: network)
         let teacher = SyntheticTeacher(

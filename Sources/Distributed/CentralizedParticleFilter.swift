@@ -39,7 +39,7 @@ public final class CentralizedParticleFilter: DistributedTrainer {
                 model: settings.model, count: count, initialSpread: settings.trainer.initialSpread,
                 centre: settings.trainer.initialCentre, jitterVariance: settings.trainer.jitterVariance,
                 liuWestShrinkage: settings.trainer.liuWestShrinkage,
-                carryState: false, seed: settings.seed, node: replicaNode)
+                carryState: false, seed: settings.seed, node: replicaNode, precision: settings.trainer.precision)
         }
         observed = network.localNodes.map { _ in [] }
         let uniform = [Double](repeating: 1 / Double(count), count: count)

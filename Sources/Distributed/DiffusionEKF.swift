@@ -16,11 +16,14 @@ public final class DiffusionEKF: DistributedTrainer {
     private let system: LSTMStateSpace
     private let weights: [[Double]]
     private var filters: [ExtendedKalmanFilter<LSTMStateSpace>]
+    /// The covariance exchange's format: single halves the bytes, the combination stays in double.
+    public let exchangePrecision: Precision
 
     public init(settings: DistributedSettings, network: Network) {
         self.network = network
         let system = LSTMStateSpace(model: settings.model, carryState: settings.trainer.carryState)
         self.system = system
+        exchangePrecision = settings.exchangePrecision
         weights = network.topology.metropolisWeights
         let n = settings.model.shape.hidden
         // One common start, as for diffusion SGD.
@@ -80,17 +83,67 @@ public final class DiffusionEKF: DistributedTrainer {
                 }
             }
         }
-        // 3. Combination of states and covariances.
-        let estimateMessages = nodes.indices.map { a in
+        // 3. Combination of states and covariances, in place: P itself, the message this node sends
+        // (half of P) and what its neighbours sent are the only covariance-sized buffers.
+        var estimateMessages = nodes.indices.map { a in
             [[Double]](repeating: packEstimate(filters[a]), count: topology.neighbors[nodes[a]].count)
         }
         let receivedEstimates = try network.exchange(estimateMessages)
+        estimateMessages = []
         for (a, node) in nodes.enumerated() {
-            let received = Dictionary(uniqueKeysWithValues: zip(topology.neighbors[node], receivedEstimates[a]))
-            let combined = combine(own: packEstimate(filters[a]), node: node, received: received, weights: weights)
-            let (state, covariance) = unpackEstimate(combined, stateCount: system.shape.stateCount)
-            filters[a].setEstimate(state: state, covariance: covariance)
+            try combineInPlace(a, node: node, received: receivedEstimates[a])
         }
+    }
+
+    /// psi and P <- sum over l in N_k (ascending, k included) of w_lk times node l's, element by element.
+    private func combineInPlace(_ a: Int, node: Int, received: [[Double]]) throws {
+        let neighbours = network.topology.neighbors[node], n = system.shape.stateCount
+        let packedCount = n + n * (n + 1) / 2
+        for (b, message) in received.enumerated()
+        where message.count != exchangedCount(packedCount) {
+            throw TrainerError.malformedMessage(
+                from: neighbours[b],
+                what: "an estimate of \(message.count) numbers, expected \(exchangedCount(packedCount))")
+        }
+        // (weight, index into `received` or -1 for this node's own estimate), in node order.
+        let terms = (neighbours.enumerated().map { (node: $0.element, source: $0.offset) } + [(node: node, source: -1)])
+            .sorted { $0.node < $1.node }.map { (weight: weights[$0.node][node], source: $0.source) }
+        let single = exchangePrecision == .single
+        filters[a].withEstimate { state, covariance in
+            covariance.elements.withUnsafeMutableBufferPointer { p in
+                // Element e of the packed estimate: psi, then P's upper triangle row by row.
+                func combined(_ e: Int, own: Double) -> Double {
+                    var sum = 0.0
+                    for term in terms {
+                        let value =
+                            term.source < 0
+                            ? own : received[term.source].withUnsafeBytes { Self.value(e, in: $0, single: single) }
+                        sum += term.weight * value
+                    }
+                    return sum
+                }
+                for i in 0..<n { state[i] = combined(i, own: state[i]) }
+                var e = n
+                for i in 0..<n {
+                    for j in i..<n {
+                        let value = combined(e, own: p[i * n + j])
+                        p[i * n + j] = value
+                        p[j * n + i] = value
+                        e += 1
+                    }
+                }
+            }
+        }
+    }
+
+    /// Doubles on the wire for `count` numbers: two singles share a double's eight bytes.
+    private func exchangedCount(_ count: Int) -> Int { exchangePrecision == .single ? (count + 1) / 2 : count }
+
+    @inline(__always)
+    private static func value(_ e: Int, in bytes: UnsafeRawBufferPointer, single: Bool) -> Double {
+        single
+            ? Double(bytes.loadUnaligned(fromByteOffset: 4 * e, as: Float.self))
+            : bytes.loadUnaligned(fromByteOffset: 8 * e, as: Double.self)
     }
 
     private func decodeSample(_ message: [Double], from node: Int) throws -> Sample {
@@ -102,26 +155,31 @@ public final class DiffusionEKF: DistributedTrainer {
         return Sample(inputs: Array(message[2...]), length: length, label: message[0])
     }
 
-    /// [psi; upper triangle of P, row by row].
+    /// [psi; upper triangle of P, row by row], in the exchange's precision (singles two to a double).
     private func packEstimate(_ filter: ExtendedKalmanFilter<LSTMStateSpace>) -> [Double] {
-        let n = filter.state.count
-        var packed = filter.state
-        packed.reserveCapacity(n + n * (n + 1) / 2)
-        for i in 0..<n { packed.append(contentsOf: filter.covariance.elements[(i * n + i)..<((i + 1) * n)]) }
-        return packed
-    }
-
-    private func unpackEstimate(_ packed: [Double], stateCount n: Int) -> ([Double], Matrix) {
-        var covariance = Matrix(rows: n, columns: n)
-        var index = n
-        for i in 0..<n {
-            for j in i..<n {
-                covariance[i, j] = packed[index]
-                covariance[j, i] = packed[index]
-                index += 1
+        let n = filter.state.count, count = n + n * (n + 1) / 2
+        var packed = [Double](repeating: 0, count: exchangedCount(count))
+        let single = exchangePrecision == .single
+        packed.withUnsafeMutableBytes { bytes in
+            func put(_ e: Int, _ value: Double) {
+                if single {
+                    bytes.storeBytes(of: Float(value), toByteOffset: 4 * e, as: Float.self)
+                } else {
+                    bytes.storeBytes(of: value, toByteOffset: 8 * e, as: Double.self)
+                }
+            }
+            for i in 0..<n { put(i, filter.state[i]) }
+            var e = n
+            filter.covariance.elements.withUnsafeBufferPointer { p in
+                for i in 0..<n {
+                    for j in i..<n {
+                        put(e, p[i * n + j])
+                        e += 1
+                    }
+                }
             }
         }
-        return (Array(packed[0..<n]), covariance)
+        return packed
     }
 
     public var estimates: [[Double]] { filters.map { system.parameters(of: $0.state) } }

@@ -71,7 +71,8 @@ public final class DistributedParticleFilter: DistributedTrainer {
         self.network = network
         self.settings = settings
         walk = RandomWalk(topology: network.topology, kind: settings.walk)
-        kernel = ParticleKernel(shape: settings.model.shape, pooling: settings.model.pooling)
+        kernel = ParticleKernel(
+            shape: settings.model.shape, pooling: settings.model.pooling, precision: settings.trainer.precision)
         let count = settings.trainer.particles, shape = settings.model.shape
         nodeStores = network.localNodes.map { node in
             let home = ParticleStore(

@@ -10,6 +10,8 @@ public struct DistributedSettings: Sendable {
     /// s: random-walk moves per step (paper: 3).
     public var walkSteps = 3
     public var walk = WalkKind.simple
+    /// DEKF: the format of the exchanged states and covariances.
+    public var exchangePrecision = Precision.double
     public var seed: UInt64 = 1
     /// The synchronisation protocols' settings (avg, gm, fgm).
     public var sync = SyncSettings()

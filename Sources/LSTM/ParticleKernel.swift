@@ -97,28 +97,41 @@ public struct KernelOutput: Sendable {
 
 /// Evaluates many parameter vectors (particles) on one sequence: the hot kernel of every particle
 /// filter. The input projections W x^(l) of a group's particles for all columns are one matrix
-/// product (BLAS); the recurrent part runs 8 particles per SIMD operation.
+/// product (BLAS); the recurrent part runs 8 particles per SIMD operation, in double, or in single
+/// precision when asked (`Precision.single`: the particles and the sequence are rounded to Float once
+/// per evaluation; eight Float lanes are one AVX register where eight Double lanes are two).
 public final class ParticleKernel {
     public let shape: LSTMShape
     public let pooling: Pooling
+    public let precision: Precision
     /// Below this input size the projections are computed in the SIMD loop: a BLAS call costs more.
     public static let gemmMinimumInput = 4
     private var projections: [Double] = []
     /// Per lane group: preactivations (4n), c (n), y (n), pooled c (n), pooled y (n).
     private let scratch: UnsafeMutablePointer<Lanes>
+    // The single-precision path's copies of the particles, the sequence, the projections, the scratch.
+    private var singleParameters: [Float] = []
+    private var singleInputs: [Float] = []
+    private var singleProjections: [Float] = []
+    private let singleScratch: UnsafeMutablePointer<SIMD8<Float>>
 
     /// When set, `evaluationSeconds` accumulates the wall time of every `evaluate` (a benchmark
     /// compares it with the filter step that contains it).
     public var timesEvaluations = false
     public private(set) var evaluationSeconds = 0.0
 
-    public init(shape: LSTMShape, pooling: Pooling = .mean) {
+    public init(shape: LSTMShape, pooling: Pooling = .mean, precision: Precision = .double) {
         self.shape = shape
         self.pooling = pooling
+        self.precision = precision
         scratch = .allocate(capacity: 8 * shape.hidden)
+        singleScratch = .allocate(capacity: 8 * shape.hidden)
     }
 
-    deinit { scratch.deallocate() }
+    deinit {
+        scratch.deallocate()
+        singleScratch.deallocate()
+    }
 
     /// Runs `sample` through every particle. `initialCell`/`initialOutput` (n x paddedCount, entry
     /// (k, i) at k * paddedCount + i) start each particle from its own carried state; nil means zeros.
@@ -133,43 +146,78 @@ public final class ParticleKernel {
         precondition(particles.shape == shape, "particles are \(particles.shape), the kernel is \(shape)")
         precondition(
             sample.inputSize == shape.input, "sample columns have size \(sample.inputSize), expected \(shape.input)")
-        let n = shape.hidden, m = sample.length, padded = particles.paddedCount
-        let useGEMM = shape.input >= Self.gemmMinimumInput
-        let width = shape.gateRows * ParticleParameters.laneWidth
-        if useGEMM && projections.count < m * width { projections = [Double](repeating: 0, count: m * width) }
+        let n = shape.hidden, padded = particles.paddedCount
         if output.estimates.count < padded {
             output.estimates = [Double](repeating: 0, count: padded)
             output.pooledCell = [Double](repeating: 0, count: n * padded)
             output.pooledOutput = [Double](repeating: 0, count: n * padded)
         }
+        let state = CarriedState(cell: initialCell, output: initialOutput)
+        switch precision {
+        case .double:
+            particles.values.withUnsafeBufferPointer { all in
+                sample.inputs.withUnsafeBufferPointer { x in
+                    run(
+                        all.baseAddress!, groups: particles.groups, inputs: x.baseAddress!, length: sample.length,
+                        projections: &projections, scratch: scratch, state: state, padded: padded, into: &output)
+                }
+            }
+        case .single:
+            let used = particles.groups * shape.parameterCount * ParticleParameters.laneWidth
+            if singleParameters.count < used { singleParameters = [Float](repeating: 0, count: used) }
+            if singleInputs.count < sample.inputs.count {
+                singleInputs = [Float](repeating: 0, count: sample.inputs.count)
+            }
+            particles.values.withUnsafeBufferPointer { all in
+                for i in 0..<used { singleParameters[i] = Float(all[i]) }
+            }
+            for i in sample.inputs.indices { singleInputs[i] = Float(sample.inputs[i]) }
+            singleParameters.withUnsafeBufferPointer { all in
+                singleInputs.withUnsafeBufferPointer { x in
+                    run(
+                        all.baseAddress!, groups: particles.groups, inputs: x.baseAddress!, length: sample.length,
+                        projections: &singleProjections, scratch: singleScratch, state: state, padded: padded,
+                        into: &output)
+                }
+            }
+        }
+    }
+
+    /// Each particle's carried (c_bar, y_bar), or nil for zeros.
+    private struct CarriedState {
+        var cell: [Double]?
+        var output: [Double]?
+    }
+
+    /// Every lane group through the sequence, in the lanes' precision.
+    private func run<L: KernelLanes>(
+        _ all: UnsafePointer<L.Scalar>, groups: Int, inputs x: UnsafePointer<L.Scalar>, length m: Int,
+        projections: inout [L.Scalar], scratch: UnsafeMutablePointer<L>, state: CarriedState, padded: Int,
+        into output: inout KernelOutput
+    ) {
+        let useGEMM = shape.input >= Self.gemmMinimumInput
+        let width = shape.gateRows * ParticleParameters.laneWidth
         let groupSize = shape.parameterCount * ParticleParameters.laneWidth
-        particles.values.withUnsafeBufferPointer { all in
-            sample.inputs.withUnsafeBufferPointer { x in
-                projections.withUnsafeMutableBufferPointer { u in
-                    output.estimates.withUnsafeMutableBufferPointer { estimates in
-                        output.pooledCell.withUnsafeMutableBufferPointer { pooledCell in
-                            output.pooledOutput.withUnsafeMutableBufferPointer { pooledOutput in
-                                for group in 0..<particles.groups {
-                                    let theta = all.baseAddress! + group * groupSize
-                                    if useGEMM {
-                                        // u (m x 4n*8) = X (m x p) * W' (p x 4n*8): row q of W' is W^T's
-                                        // row q for the group's 8 particles, contiguous.
-                                        cblas_dgemm(
-                                            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(m), Int32(width),
-                                            Int32(shape.input), 1, x.baseAddress, Int32(shape.input),
-                                            theta + shape.inputWeightsOffset * ParticleParameters.laneWidth,
-                                            Int32(width), 0, u.baseAddress, Int32(width))
-                                    }
-                                    runLaneGroup(
-                                        lane: group * ParticleParameters.laneWidth, theta: theta,
-                                        inputs: x.baseAddress!,
-                                        projections: useGEMM ? UnsafePointer(u.baseAddress) : nil,
-                                        length: m, padded: padded, initialCell: initialCell,
-                                        initialOutput: initialOutput,
-                                        estimates: estimates.baseAddress!, pooledCell: pooledCell.baseAddress!,
-                                        pooledOutput: pooledOutput.baseAddress!)
-                                }
+        if useGEMM && projections.count < m * width { projections = [L.Scalar](repeating: 0, count: m * width) }
+        projections.withUnsafeMutableBufferPointer { u in
+            output.estimates.withUnsafeMutableBufferPointer { estimates in
+                output.pooledCell.withUnsafeMutableBufferPointer { pooledCell in
+                    output.pooledOutput.withUnsafeMutableBufferPointer { pooledOutput in
+                        for group in 0..<groups {
+                            let theta = all + group * groupSize
+                            if useGEMM {
+                                // u (m x 4n*8) = X (m x p) * W' (p x 4n*8): row q of W' is W^T's row q for the
+                                // group's 8 particles, contiguous.
+                                L.gemm(
+                                    rows: m, columns: width, inner: shape.input, x,
+                                    theta + shape.inputWeightsOffset * ParticleParameters.laneWidth,
+                                    into: u.baseAddress!)
                             }
+                            runLaneGroup(
+                                lane: group * ParticleParameters.laneWidth, theta: theta, inputs: x,
+                                projections: useGEMM ? UnsafePointer(u.baseAddress) : nil, length: m, padded: padded,
+                                state: state, scratch: scratch, estimates: estimates.baseAddress!,
+                                pooledCell: pooledCell.baseAddress!, pooledOutput: pooledOutput.baseAddress!)
                         }
                     }
                 }
@@ -177,35 +225,31 @@ public final class ParticleKernel {
         }
     }
 
+    /// Eight lanes of a carried-state array (Double) as lanes of L.
     @inline(__always)
-    private func load(_ pointer: UnsafePointer<Double>) -> Lanes {
-        UnsafeRawPointer(pointer).loadUnaligned(as: Lanes.self)
-    }
-
-    @inline(__always)
-    private func store(_ value: Lanes, _ pointer: UnsafeMutablePointer<Double>) {
-        UnsafeMutableRawPointer(pointer).storeBytes(of: value, as: Lanes.self)
+    private func loadState<L: KernelLanes>(_ values: [Double]?, _ index: Int) -> L {
+        guard let values else { return L() }
+        return values.withUnsafeBufferPointer { L(doubles: UnsafeRawPointer($0.baseAddress! + index)) }
     }
 
     /// One group of 8 particles through the whole sequence. `theta` is the group's block, entry
     /// (j, lane) at j * 8 + lane; `lane` is the group's first particle.
-    private func runLaneGroup(
-        lane: Int, theta: UnsafePointer<Double>, inputs: UnsafePointer<Double>,
-        projections: UnsafePointer<Double>?, length m: Int, padded: Int,
-        initialCell: [Double]?, initialOutput: [Double]?,
-        estimates: UnsafeMutablePointer<Double>, pooledCell: UnsafeMutablePointer<Double>,
-        pooledOutput: UnsafeMutablePointer<Double>
+    private func runLaneGroup<L: KernelLanes>(
+        lane: Int, theta: UnsafePointer<L.Scalar>, inputs: UnsafePointer<L.Scalar>,
+        projections: UnsafePointer<L.Scalar>?, length m: Int, padded: Int, state: CarriedState,
+        scratch: UnsafeMutablePointer<L>, estimates: UnsafeMutablePointer<Double>,
+        pooledCell: UnsafeMutablePointer<Double>, pooledOutput: UnsafeMutablePointer<Double>
     ) {
         let n = shape.hidden, p = shape.input, rows = shape.gateRows, width = ParticleParameters.laneWidth
         let pre = scratch, c = scratch + rows, y = c + n, cPool = y + n, yPool = cPool + n
         let bias = theta + shape.biasOffset * width
         let recurrent = theta + shape.recurrentWeightsOffset * width
         let inputWeights = theta + shape.inputWeightsOffset * width
+        @inline(__always) func load(_ pointer: UnsafePointer<L.Scalar>) -> L { L(loading: pointer) }
         for k in 0..<n {
-            c[k] = initialCell.map { $0.withUnsafeBufferPointer { load($0.baseAddress! + k * padded + lane) } } ?? .zero
-            y[k] =
-                initialOutput.map { $0.withUnsafeBufferPointer { load($0.baseAddress! + k * padded + lane) } } ?? .zero
-            cPool[k] = pooling == .max ? Lanes(repeating: -.infinity) : .zero
+            c[k] = loadState(state.cell, k * padded + lane)
+            y[k] = loadState(state.output, k * padded + lane)
+            cPool[k] = pooling == .max ? L(repeating: -.infinity) : L()
             yPool[k] = cPool[k]
         }
         for l in 0..<m {
@@ -215,8 +259,8 @@ public final class ParticleKernel {
             } else {
                 for r in 0..<rows { pre[r] = load(bias + r * width) }
                 for q in 0..<p {
-                    let xq = Lanes(repeating: inputs[l * p + q]), weights = inputWeights + q * rows * width
-                    for r in 0..<rows { pre[r] = multiplyAdd(load(weights + r * width), xq, pre[r]) }
+                    let xq = L(repeating: inputs[l * p + q]), weights = inputWeights + q * rows * width
+                    for r in 0..<rows { pre[r] = L.multiplyAdd(load(weights + r * width), xq, pre[r]) }
                 }
             }
             // Four gate rows at a time: four independent accumulation chains instead of one
@@ -226,10 +270,10 @@ public final class ParticleKernel {
                 let w0 = recurrent + r * n * width, w1 = w0 + n * width, w2 = w1 + n * width, w3 = w2 + n * width
                 for j in 0..<n {
                     let yj = y[j], offset = j * width
-                    s0 = multiplyAdd(load(w0 + offset), yj, s0)
-                    s1 = multiplyAdd(load(w1 + offset), yj, s1)
-                    s2 = multiplyAdd(load(w2 + offset), yj, s2)
-                    s3 = multiplyAdd(load(w3 + offset), yj, s3)
+                    s0 = L.multiplyAdd(load(w0 + offset), yj, s0)
+                    s1 = L.multiplyAdd(load(w1 + offset), yj, s1)
+                    s2 = L.multiplyAdd(load(w2 + offset), yj, s2)
+                    s3 = L.multiplyAdd(load(w3 + offset), yj, s3)
                 }
                 pre[r] = s0
                 pre[r + 1] = s1
@@ -237,9 +281,10 @@ public final class ParticleKernel {
                 pre[r + 3] = s3
             }
             for k in 0..<n {
-                let z = tanh(pre[k]), i = sigmoid(pre[n + k]), f = sigmoid(pre[2 * n + k]), o = sigmoid(pre[3 * n + k])
+                let z = L.tanh(pre[k]), i = L.sigmoid(pre[n + k]), f = L.sigmoid(pre[2 * n + k])
+                let o = L.sigmoid(pre[3 * n + k])
                 let cell = i * z + f * c[k]
-                let out = o * tanh(cell)
+                let out = o * L.tanh(cell)
                 c[k] = cell
                 y[k] = out
                 switch pooling {
@@ -247,23 +292,124 @@ public final class ParticleKernel {
                     cPool[k] += cell
                     yPool[k] += out
                 case .max:
-                    cPool[k] = pointwiseMaximum(cPool[k], cell)
-                    yPool[k] = pointwiseMaximum(yPool[k], out)
+                    cPool[k] = cPool[k].replacing(with: cell, where: cell .> cPool[k])
+                    yPool[k] = yPool[k].replacing(with: out, where: out .> yPool[k])
                 case .last:
                     cPool[k] = cell
                     yPool[k] = out
                 }
             }
         }
-        var estimate = Lanes.zero
+        var estimate = L()
         let w = theta + shape.regressionOffset * width
-        let scale = pooling == .mean ? 1 / Double(m) : 1
+        let scale: L.Scalar = pooling == .mean ? 1 / L.Scalar(m) : 1
         for k in 0..<n {
             let cBar = cPool[k] * scale, yBar = yPool[k] * scale
-            store(cBar, pooledCell + k * padded + lane)
-            store(yBar, pooledOutput + k * padded + lane)
-            estimate = multiplyAdd(load(w + k * width), yBar, estimate)
+            cBar.store(doubles: UnsafeMutableRawPointer(pooledCell + k * padded + lane))
+            yBar.store(doubles: UnsafeMutableRawPointer(pooledOutput + k * padded + lane))
+            estimate = L.multiplyAdd(load(w + k * width), yBar, estimate)
         }
-        store(estimate, estimates + lane)
+        estimate.store(doubles: UnsafeMutableRawPointer(estimates + lane))
+    }
+}
+
+/// Eight particles' lanes in the kernel's precision: SIMD8<Double>, or SIMD8<Float> for
+/// `Precision.single`. What the kernel needs beyond SIMD arithmetic: fused multiply-add, tanh and
+/// the sigmoid, the BLAS product of the input projections, and loads and stores of Double arrays.
+protocol KernelLanes: SIMD where Scalar: BinaryFloatingPoint {
+    init(loading pointer: UnsafePointer<Scalar>)
+    /// Eight Doubles at `pointer`, rounded to the lanes' precision.
+    init(doubles pointer: UnsafeRawPointer)
+    /// Writes the lanes as eight Doubles.
+    func store(doubles pointer: UnsafeMutableRawPointer)
+    static func multiplyAdd(_ a: Self, _ b: Self, _ c: Self) -> Self
+    static func tanh(_ x: Self) -> Self
+    static func sigmoid(_ x: Self) -> Self
+    /// c (rows x columns) = a (rows x inner) b (inner x columns), row-major.
+    static func gemm(
+        rows: Int, columns: Int, inner: Int, _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>,
+        into c: UnsafeMutablePointer<Scalar>)
+}
+
+extension SIMD8: KernelLanes where Scalar: KernelScalar {
+    @inline(__always)
+    init(loading pointer: UnsafePointer<Scalar>) { self = UnsafeRawPointer(pointer).loadUnaligned(as: Self.self) }
+
+    @inline(__always)
+    init(doubles pointer: UnsafeRawPointer) { self = Scalar.lanes(pointer.loadUnaligned(as: SIMD8<Double>.self)) }
+
+    @inline(__always)
+    func store(doubles pointer: UnsafeMutableRawPointer) {
+        pointer.storeBytes(of: Scalar.doubles(self), as: SIMD8<Double>.self)
+    }
+
+    @inline(__always)
+    static func multiplyAdd(_ a: Self, _ b: Self, _ c: Self) -> Self { Scalar.multiplyAdd(a, b, c) }
+    @inline(__always)
+    static func tanh(_ x: Self) -> Self { Scalar.tanh(x) }
+    @inline(__always)
+    static func sigmoid(_ x: Self) -> Self { Scalar.sigmoid(x) }
+
+    static func gemm(
+        rows: Int, columns: Int, inner: Int, _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>,
+        into c: UnsafeMutablePointer<Scalar>
+    ) { Scalar.gemm(rows: rows, columns: columns, inner: inner, a, b, into: c) }
+}
+
+/// Double and Float: the vector functions of each precision (VectorMath.swift) and its BLAS product.
+protocol KernelScalar: BinaryFloatingPoint, SIMDScalar {
+    static func lanes(_ doubles: SIMD8<Double>) -> SIMD8<Self>
+    static func doubles(_ lanes: SIMD8<Self>) -> SIMD8<Double>
+    static func multiplyAdd(_ a: SIMD8<Self>, _ b: SIMD8<Self>, _ c: SIMD8<Self>) -> SIMD8<Self>
+    static func tanh(_ x: SIMD8<Self>) -> SIMD8<Self>
+    static func sigmoid(_ x: SIMD8<Self>) -> SIMD8<Self>
+    static func gemm(
+        rows: Int, columns: Int, inner: Int, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>,
+        into c: UnsafeMutablePointer<Self>)
+}
+
+extension Double: KernelScalar {
+    @inline(__always) static func lanes(_ doubles: SIMD8<Double>) -> SIMD8<Double> { doubles }
+    @inline(__always) static func doubles(_ lanes: SIMD8<Double>) -> SIMD8<Double> { lanes }
+    @inline(__always)
+    static func multiplyAdd(_ a: Lanes, _ b: Lanes, _ c: Lanes) -> Lanes { LSTM.multiplyAdd(a, b, c) }
+    @inline(__always) static func tanh(_ x: Lanes) -> Lanes { LSTM.tanh(x) }
+    @inline(__always) static func sigmoid(_ x: Lanes) -> Lanes { LSTM.sigmoid(x) }
+    static func gemm(
+        rows: Int, columns: Int, inner: Int, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>,
+        into c: UnsafeMutablePointer<Double>
+    ) {
+        cblas_dgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(columns), Int32(inner), 1, a, Int32(inner),
+            b, Int32(columns), 0, c, Int32(columns))
+    }
+}
+
+extension Float: KernelScalar {
+    @inline(__always)
+    static func lanes(_ doubles: SIMD8<Double>) -> SIMD8<Float> {
+        SIMD8<Float>(
+            Float(doubles[0]), Float(doubles[1]), Float(doubles[2]), Float(doubles[3]), Float(doubles[4]),
+            Float(doubles[5]), Float(doubles[6]), Float(doubles[7]))
+    }
+    @inline(__always)
+    static func doubles(_ lanes: SIMD8<Float>) -> SIMD8<Double> {
+        SIMD8<Double>(
+            Double(lanes[0]), Double(lanes[1]), Double(lanes[2]), Double(lanes[3]), Double(lanes[4]),
+            Double(lanes[5]), Double(lanes[6]), Double(lanes[7]))
+    }
+    @inline(__always)
+    static func multiplyAdd(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
+        LSTM.multiplyAdd(a, b, c)
+    }
+    @inline(__always) static func tanh(_ x: SIMD8<Float>) -> SIMD8<Float> { LSTM.tanh(x) }
+    @inline(__always) static func sigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> { LSTM.sigmoid(x) }
+    static func gemm(
+        rows: Int, columns: Int, inner: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+        into c: UnsafeMutablePointer<Float>
+    ) {
+        cblas_sgemm(
+            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(columns), Int32(inner), 1, a, Int32(inner),
+            b, Int32(columns), 0, c, Int32(columns))
     }
 }

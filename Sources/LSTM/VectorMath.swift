@@ -60,3 +60,42 @@ public func tanh(_ x: Lanes) -> Lanes {
 public func sigmoid(_ x: Lanes) -> Lanes {
     1 / (1 + exp(-x))
 }
+
+// Single precision, for the particle kernel's `Precision.single` path: the same constructions with
+// Float's constants; exp's Taylor series to degree 7 (truncation below 6e-9 relative on
+// |r| <= ln(2)/2, under Float's 6e-8 spacing).
+
+@inlinable @inline(__always)
+public func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    let clamped = x.replacing(with: -87, where: x .< -87).replacing(with: 88, where: x .> 88)
+    let magic = SIMD8<Float>(repeating: 0x1.8p23)
+    let shifted = clamped * 1.442_695_04 + magic
+    let k = shifted - magic
+    let r = (clamped - k * 6.931_457_519_531_25e-1) - k * 1.428_606_765_330_187e-6
+    var p = SIMD8<Float>(repeating: 1.0 / 5040)
+    p = p * r + 1.0 / 720
+    p = p * r + 1.0 / 120
+    p = p * r + 1.0 / 24
+    p = p * r + 1.0 / 6
+    p = p * r + 0.5
+    p = p * r + 1
+    p = p * r + 1
+    // The sum's bits are 0x4B40_0000 + k; the exponent field of 2^k is k + 127.
+    let bits = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- (0x4B40_0000 - 127)
+    return p * unsafeBitCast(bits &<< 23, to: SIMD8<Float>.self)
+}
+
+@inlinable @inline(__always)
+public func multiplyAdd(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
+    #if FUSED_MULTIPLY_ADD
+        return c.addingProduct(a, b)
+    #else
+        return a * b + c
+    #endif
+}
+
+@inlinable @inline(__always)
+public func tanh(_ x: SIMD8<Float>) -> SIMD8<Float> { 1 - 2 / (exp(x + x) + 1) }
+
+@inlinable @inline(__always)
+public func sigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> { 1 / (1 + exp(-x)) }

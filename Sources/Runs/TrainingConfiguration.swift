@@ -16,6 +16,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var topology = "ring"
     public var walkSteps = 3
     public var walk = WalkKind.simple
+    /// DEKF: the exchanged states' and covariances' format.
+    public var exchangePrecision = Precision.double
     // The synchronisation protocols (avg, gm, fgm), as `SyncSettings` holds them.
     public var syncEvery = syncDefaults.every
     public var threshold = 0.01
@@ -27,6 +29,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var hidden = 2
     public var pooling = Pooling.mean
     public var particles = paperDefaults.particles
+    /// PF, DPF, CPF: the particle evaluation's format (weights and resampling stay in double).
+    public var precision = Precision.double
     public var jitter = paperDefaults.jitterVariance
     public var observationNoise = paperDefaults.observationNoise
     public var learningRate = paperDefaults.learningRate
@@ -69,9 +73,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
 
     /// The command-line option names.
     enum CodingKeys: String, CodingKey {
-        case algorithm, topology, walkSteps = "walk-steps", walk
+        case algorithm, topology, walkSteps = "walk-steps", walk, exchangePrecision = "exchange-precision"
         case syncEvery = "sync-every", threshold, resolution, fgmEpsilon = "fgm-epsilon", coordinator
-        case hidden, pooling, particles, jitter
+        case hidden, pooling, particles, precision, jitter
         case observationNoise = "observation-noise", learningRate = "learning-rate", initialVariance =
             "initial-variance"
         case optimizer, beta1, beta2, epsilon, batch
@@ -136,6 +140,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         (settings.trainer.optimizer, settings.trainer.batch) = (optimizer, batch)
         (settings.trainer.beta1, settings.trainer.beta2, settings.trainer.epsilon) = (beta1, beta2, epsilon)
         settings.trainer.particles = particles
+        settings.trainer.precision = precision
+        settings.exchangePrecision = exchangePrecision
         settings.trainer.jitterVariance = jitter
         settings.trainer.observationNoise = observationNoise
         settings.trainer.initialScale = initialScale

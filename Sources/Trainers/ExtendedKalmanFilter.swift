@@ -126,6 +126,13 @@ public struct ExtendedKalmanFilter<Model: StateSpaceModel> {
         self.step = step
     }
 
+    /// Gives `body` the estimate to change in place (the diffusion EKF's combination): no copy of P.
+    public mutating func withEstimate<Result>(_ body: (inout [Double], inout Matrix) throws -> Result) rethrows
+        -> Result
+    {
+        try body(&state, &covariance)
+    }
+
     /// Replaces the estimate, e.g. by the diffusion EKF's combination of its neighbours' estimates.
     public mutating func setEstimate(state: [Double], covariance: Matrix) {
         precondition(

@@ -28,7 +28,8 @@ public struct LSTMParticleCloud: ParticleCloud {
     /// N particles with theta ~ N(centre, initialSpread^2 I) (centre 0 unless given) and ids firstID..<firstID+N.
     public init(
         model: LSTMModel, count: Int, initialSpread: Double, centre: [Double]? = nil, jitterVariance: Double,
-        liuWestShrinkage: Double? = nil, carryState: Bool = false, seed: UInt64, node: Int = 0, firstID: Int = 0
+        liuWestShrinkage: Double? = nil, carryState: Bool = false, seed: UInt64, node: Int = 0, firstID: Int = 0,
+        precision: Precision = .double
     ) {
         precondition(count >= 1, "a particle filter needs at least one particle")
         self.model = model
@@ -37,7 +38,7 @@ public struct LSTMParticleCloud: ParticleCloud {
         self.carryState = carryState
         self.seed = seed
         self.node = node
-        self.kernel = ParticleKernel(shape: model.shape, pooling: model.pooling)
+        self.kernel = ParticleKernel(shape: model.shape, pooling: model.pooling, precision: precision)
         store = ParticleStore(
             shape: model.shape, count: count, firstID: firstID, initialSpread: initialSpread, centre: centre,
             seed: seed, node: node)

@@ -32,6 +32,8 @@ public struct TrainerSettings: Sendable {
     public var batch = 1
     /// N, particles per node.
     public var particles = 80
+    /// The particle evaluation's format: single runs the kernel in Float (weights stay double).
+    public var precision = Precision.double
     /// Cov[gamma] = jitterVariance * I: the random walk of the parameters (PF) and Q (EKF).
     public var jitterVariance = 0.0004
     /// Var[eps]: the observation noise variance (PF likelihood, EKF R).
@@ -173,7 +175,7 @@ public struct PFTrainer: OnlineTrainer {
             model: model, count: settings.particles, initialSpread: settings.initialSpread,
             centre: settings.initialCentre,
             jitterVariance: settings.jitterVariance, liuWestShrinkage: settings.liuWestShrinkage,
-            carryState: settings.carryState, seed: seed, node: node)
+            carryState: settings.carryState, seed: seed, node: node, precision: settings.precision)
         filter = ParticleFilter(
             cloud: cloud, observationNoise: settings.observationNoise, scheme: settings.resampling,
             policy: settings.resamplingPolicy, seed: seed, node: node)

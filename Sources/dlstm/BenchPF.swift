@@ -1,5 +1,6 @@
 import ArgumentParser
 import Benchmarks
+import LSTM
 import Runs
 
 struct BenchPF: ParsableCommand {
@@ -25,6 +26,7 @@ struct BenchPF: ParsableCommand {
     var anchors: String?
     @Option(help: ArgumentHelp("The Python that runs the peers.", valueName: "PATH")) var python = "python3"
     @Option(help: "The peers' timed steps (--T).") var anchorSteps = 300
+    @Option(help: "The particle evaluation's precision (the peers' is double).") var precision = Precision.double
 
     func run() throws {
         let values = sizes.split(separator: ",").compactMap { Int($0) }
@@ -33,7 +35,7 @@ struct BenchPF: ParsableCommand {
         }
         try runInProcess {
             var benchmark = ParticleBenchmark(sizes: values, steps: steps, warmUp: warmUp, anchors: anchors)
-            (benchmark.python, benchmark.anchorSteps) = (python, anchorSteps)
+            (benchmark.python, benchmark.anchorSteps, benchmark.precision) = (python, anchorSteps, precision)
             try benchmark.run { print($0) }
         }
     }

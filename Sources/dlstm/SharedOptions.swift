@@ -62,6 +62,7 @@ func validated(_ check: () throws -> Void) throws {
 extension Algorithm: ExpressibleByArgument {}
 extension WalkKind: ExpressibleByArgument {}
 extension Pooling: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}
 extension ResamplingScheme: ExpressibleByArgument {}
 extension Optimizer: ExpressibleByArgument {}
 extension Resolution: ExpressibleByArgument {}

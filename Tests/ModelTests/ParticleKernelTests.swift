@@ -47,6 +47,50 @@ struct ParticleKernelTests {
         }
     }
 
+    /// The single-precision path: d_hat within 1e-5 of double's, relative to the size of the sum it
+    /// is (sum_k |w_k y_bar_k|: a d_hat that cancels to near zero is not held to its own magnitude).
+    @Test(
+        "single precision: every particle's d_hat within 1e-5 relative of double's",
+        arguments: Pooling.allCases, [(2, 2, 8, 80), (8, 8, 5, 80), (32, 32, 8, 19), (5, 3, 1, 9)])
+    func singlePrecision(pooling: Pooling, sizes: (Int, Int, Int, Int)) {
+        let (n, p, m, count) = sizes
+        let shape = LSTMShape(hidden: n, input: p)
+        let thetas = (0..<count).map { randomVector(shape.parameterCount, seed: UInt64(500 + $0), scale: 0.5) }
+        let particles = ParticleParameters(shape: shape, particles: thetas)
+        let sample = randomSample(length: m, input: p, seed: 78)
+        var double = KernelOutput(), single = KernelOutput()
+        ParticleKernel(shape: shape, pooling: pooling).evaluate(particles, sample: sample, into: &double)
+        ParticleKernel(shape: shape, pooling: pooling, precision: .single).evaluate(
+            particles, sample: sample, into: &single)
+        var worst = 0.0
+        for i in 0..<count {
+            let w = Array(thetas[i][shape.regressionOffset..<(shape.regressionOffset + n)])
+            let size = (0..<n).reduce(0.0) { $0 + abs(w[$1] * double.pooledOutput[$1 * particles.paddedCount + i]) }
+            worst = max(worst, abs(single.estimates[i] - double.estimates[i]) / size)
+        }
+        #expect(worst < 1e-5, "n=\(n) p=\(p) m=\(m) \(pooling): largest relative difference \(worst)")
+        #expect(worst > 0, "the single path computed in double")
+    }
+
+    @Test("vectorised exp, tanh and sigmoid in single precision against libm")
+    func singleVectorMath() {
+        var worstExp = 0.0, worstTanh = 0.0
+        var stream = RandomStream(seed: 4, purpose: .testing)
+        for _ in 0..<20_000 {
+            let x = SIMD8<Float>((0..<8).map { _ in Float(40 * (stream.nextUniform() - 0.5)) })
+            let e = exp(x), t = tanh(x)
+            for lane in 0..<8 {
+                let reference = Foundation_exp(Double(x[lane]))
+                worstExp = max(worstExp, abs(Double(e[lane]) - reference) / reference)
+                worstTanh = max(worstTanh, abs(Double(t[lane]) - Foundation_tanh(Double(x[lane]))))
+            }
+        }
+        #expect(worstExp < 5e-7, "exp relative error \(worstExp)")
+        #expect(worstTanh < 5e-7, "tanh absolute error \(worstTanh)")
+        let extremes = exp(SIMD8<Float>(-1000, -87, -1, 0, 1, 80, 88, 1000))
+        #expect(extremes[0] >= 0 && extremes[0] < 1e-37 && extremes[3] == 1 && extremes[7].isFinite)
+    }
+
     @Test("vectorised exp, tanh and sigmoid against libm")
     func vectorMath() {
         var worstExp = 0.0, worstTanh = 0.0, worstSigmoid = 0.0
