@@ -47,7 +47,8 @@ public struct ParticleBenchmark {
     public func run(print output: (String) -> Void) throws {
         output(
             "DPF in one process: \(nodes) nodes on a ring, N = \(particles), s = \(walkSteps), sequences of 1 to 8 "
-                + "columns, \(steps) steps after \(warmUp) of warm-up, \(precision.rawValue) precision; ms per node-step"
+                + "columns, \(steps) steps after \(warmUp) of warm-up, \(precision.rawValue) precision; "
+                + "ms per node-step"
         )
         var header =
             pad("n = p", 7) + pad("n_theta", 9) + pad("dlstm", 9) + pad("kernel", 9) + pad("step/kernel", 13)

@@ -9,7 +9,8 @@ import Trainers
 /// linearised at the predicted a_hat: for node l, h_l = w^T y_bar(theta_hat, X_l) and H_l =
 /// [0, 0, d h_l / d theta] (a neighbour's sequence starts from zero state); then neighbours exchange
 /// the updated state psi and covariance P (upper triangle) and combine both with Metropolis weights.
-/// Crosses the wire per neighbour and step: m p + 2 numbers (the sample), then n_a + n_a (n_a + 1) / 2.
+/// Crosses the wire per neighbour and step: m p + 2 numbers (the sample), then n_a + n_a (n_a + 1) / 2
+/// (in pieces of at most `exchangeChunk`).
 public final class DiffusionEKF: DistributedTrainer {
     public let algorithm = Algorithm.dekf
     private let network: Network
@@ -18,8 +19,13 @@ public final class DiffusionEKF: DistributedTrainer {
     private var filters: [ExtendedKalmanFilter<LSTMStateSpace>]
     /// The covariance exchange's format: single halves the bytes, the combination stays in double.
     public let exchangePrecision: Precision
+    /// The most numbers of the packed estimate sent in one exchange: 2^22 (32 MB in double) keeps
+    /// a node's memory near one copy of P at any size, and is one exchange per step up to n = 16.
+    public let exchangeChunk: Int
 
-    public init(settings: DistributedSettings, network: Network) {
+    public init(settings: DistributedSettings, network: Network, exchangeChunk: Int = 1 << 22) {
+        precondition(exchangeChunk > 0 && exchangeChunk % 2 == 0, "two singles to a double: an even chunk")
+        self.exchangeChunk = exchangeChunk
         self.network = network
         let system = LSTMStateSpace(model: settings.model, carryState: settings.trainer.carryState)
         self.system = system
@@ -83,27 +89,28 @@ public final class DiffusionEKF: DistributedTrainer {
                 }
             }
         }
-        // 3. Combination of states and covariances, in place: P itself, the message this node sends
-        // (half of P) and what its neighbours sent are the only covariance-sized buffers.
-        var estimateMessages = nodes.indices.map { a in
-            [[Double]](repeating: packEstimate(filters[a]), count: topology.neighbors[nodes[a]].count)
-        }
-        let receivedEstimates = try network.exchange(estimateMessages)
-        estimateMessages = []
-        for (a, node) in nodes.enumerated() {
-            try combineInPlace(a, node: node, received: receivedEstimates[a])
+        // 3. Combination of states and covariances, in place and in pieces of at most
+        // `exchangeChunk` numbers: P itself is the only covariance-sized buffer (at n = 32 it is half
+        // a gigabyte); the combination is element by element, so the pieces change no sum.
+        let count = system.shape.stateCount + system.shape.stateCount * (system.shape.stateCount + 1) / 2
+        for first in stride(from: 0, to: count, by: exchangeChunk) {
+            let elements = first..<min(count, first + exchangeChunk)
+            let received = try network.neighborAllgather(nodes.indices.map { packEstimate(filters[$0], elements) })
+            for (a, node) in nodes.enumerated() {
+                try combineInPlace(a, node: node, elements, received: received[a])
+            }
         }
     }
 
-    /// psi and P <- sum over l in N_k (ascending, k included) of w_lk times node l's, element by element.
-    private func combineInPlace(_ a: Int, node: Int, received: [[Double]]) throws {
+    /// psi and P <- sum over l in N_k (ascending, k included) of w_lk times node l's, element by
+    /// element, for the packed estimate's `elements`.
+    private func combineInPlace(_ a: Int, node: Int, _ elements: Range<Int>, received: [ArraySlice<Double>]) throws {
         let neighbours = network.topology.neighbors[node], n = system.shape.stateCount
-        let packedCount = n + n * (n + 1) / 2
         for (b, message) in received.enumerated()
-        where message.count != exchangedCount(packedCount) {
+        where message.count != exchangedCount(elements.count) {
             throw TrainerError.malformedMessage(
                 from: neighbours[b],
-                what: "an estimate of \(message.count) numbers, expected \(exchangedCount(packedCount))")
+                what: "an estimate of \(message.count) numbers, expected \(exchangedCount(elements.count))")
         }
         // (weight, index into `received` or -1 for this node's own estimate), in node order.
         let terms = (neighbours.enumerated().map { (node: $0.element, source: $0.offset) } + [(node: node, source: -1)])
@@ -111,28 +118,52 @@ public final class DiffusionEKF: DistributedTrainer {
         let single = exchangePrecision == .single
         filters[a].withEstimate { state, covariance in
             covariance.elements.withUnsafeMutableBufferPointer { p in
-                // Element e of the packed estimate: psi, then P's upper triangle row by row.
                 func combined(_ e: Int, own: Double) -> Double {
                     var sum = 0.0
                     for term in terms {
                         let value =
                             term.source < 0
-                            ? own : received[term.source].withUnsafeBytes { Self.value(e, in: $0, single: single) }
+                            ? own
+                            : received[term.source].withUnsafeBytes {
+                                Self.value(e - elements.lowerBound, in: $0, single: single)
+                            }
                         sum += term.weight * value
                     }
                     return sum
                 }
-                for i in 0..<n { state[i] = combined(i, own: state[i]) }
-                var e = n
-                for i in 0..<n {
-                    for j in i..<n {
+                Self.forEachPacked(elements, n: n) { e, i, j in
+                    if i < 0 {
+                        state[j] = combined(e, own: state[j])
+                    } else {
                         let value = combined(e, own: p[i * n + j])
                         p[i * n + j] = value
                         p[j * n + i] = value
-                        e += 1
                     }
                 }
             }
+        }
+    }
+
+    /// Calls body(e, i, j) for the packed estimate's elements e in `elements`, in order: the packed
+    /// estimate is psi (i = -1, j its index), then P's upper triangle row by row (P[i][j], j >= i).
+    @inline(__always)
+    private static func forEachPacked(_ elements: Range<Int>, n: Int, _ body: (Int, Int, Int) -> Void) {
+        var e = elements.lowerBound
+        while e < min(n, elements.upperBound) {
+            body(e, -1, e)
+            e += 1
+        }
+        guard e < elements.upperBound else { return }
+        // Row i of the triangle starts at n + i n - i (i - 1) / 2.
+        func rowStart(_ i: Int) -> Int { n + i * n - i * (i - 1) / 2 }
+        var i = 0
+        while rowStart(i + 1) <= e { i += 1 }
+        var j = i + e - rowStart(i)
+        while e < elements.upperBound {
+            body(e, i, j)
+            e += 1
+            j += 1
+            if j == n { (i, j) = (i + 1, i + 1) }
         }
     }
 
@@ -155,26 +186,20 @@ public final class DiffusionEKF: DistributedTrainer {
         return Sample(inputs: Array(message[2...]), length: length, label: message[0])
     }
 
-    /// [psi; upper triangle of P, row by row], in the exchange's precision (singles two to a double).
-    private func packEstimate(_ filter: ExtendedKalmanFilter<LSTMStateSpace>) -> [Double] {
-        let n = filter.state.count, count = n + n * (n + 1) / 2
-        var packed = [Double](repeating: 0, count: exchangedCount(count))
+    /// The packed estimate's `elements` ([psi; upper triangle of P, row by row]) in the exchange's
+    /// precision (singles two to a double).
+    private func packEstimate(_ filter: ExtendedKalmanFilter<LSTMStateSpace>, _ elements: Range<Int>) -> [Double] {
+        let n = filter.state.count, first = elements.lowerBound
+        var packed = [Double](repeating: 0, count: exchangedCount(elements.count))
         let single = exchangePrecision == .single
         packed.withUnsafeMutableBytes { bytes in
-            func put(_ e: Int, _ value: Double) {
-                if single {
-                    bytes.storeBytes(of: Float(value), toByteOffset: 4 * e, as: Float.self)
-                } else {
-                    bytes.storeBytes(of: value, toByteOffset: 8 * e, as: Double.self)
-                }
-            }
-            for i in 0..<n { put(i, filter.state[i]) }
-            var e = n
             filter.covariance.elements.withUnsafeBufferPointer { p in
-                for i in 0..<n {
-                    for j in i..<n {
-                        put(e, p[i * n + j])
-                        e += 1
+                Self.forEachPacked(elements, n: n) { e, i, j in
+                    let value = i < 0 ? filter.state[j] : p[i * n + j]
+                    if single {
+                        bytes.storeBytes(of: Float(value), toByteOffset: 4 * (e - first), as: Float.self)
+                    } else {
+                        bytes.storeBytes(of: value, toByteOffset: 8 * (e - first), as: Double.self)
                     }
                 }
             }

@@ -47,6 +47,15 @@ public final class MPINetwork: Network {
         return [(0..<graph.inNeighbors.count).map { Array(buffers.values(from: $0)) }]
     }
 
+    public func neighborAllgather(_ messages: [[Double]]) throws -> [[ArraySlice<Double>]] {
+        let start = MPI.wallTime()
+        defer { traffic[0].communicationSeconds += MPI.wallTime() - start }
+        let count = messages[0].count
+        traffic[0].recordSent(doubles: count, recipients: graph.outNeighbors.count)
+        let flat = try graph.neighborAllgatherFlat(messages[0])
+        return [(0..<graph.inNeighbors.count).map { flat[($0 * count)..<(($0 + 1) * count)] }]
+    }
+
     public func allgather(_ values: [[Double]]) throws -> [[Double]] {
         let start = MPI.wallTime()
         defer { traffic[0].communicationSeconds += MPI.wallTime() - start }

@@ -65,6 +65,14 @@ public final class GraphCommunicator: Communicator {
     /// Sends `values` (same length on every rank) to every out-neighbour and returns what each
     /// in-neighbour sent, in `inNeighbors` order (`MPI_Neighbor_allgather`).
     public func neighborAllgather<T: MPIElement>(_ values: [T]) throws -> [[T]] {
+        let flat = try neighborAllgatherFlat(values)
+        return (0..<inNeighbors.count).map { Array(flat[($0 * values.count)..<(($0 + 1) * values.count)]) }
+    }
+
+    /// `neighborAllgather` into one buffer, not copied out: in-neighbour i's values are elements
+    /// `i * values.count ..< (i + 1) * values.count`. For messages the size of a covariance, where
+    /// a copy per neighbour would be one more covariance in memory.
+    public func neighborAllgatherFlat<T: MPIElement>(_ values: [T]) throws -> [T] {
         let count = try mpiCount(values.count, of: T.self, call: "MPI_Neighbor_allgather")
         let total = values.count * inNeighbors.count
         var flat = [T](unsafeUninitializedCapacity: total) { _, n in n = total }
@@ -76,7 +84,7 @@ public final class GraphCommunicator: Communicator {
             }
         }
         try check(rc, "MPI_Neighbor_allgather")
-        return (0..<inNeighbors.count).map { Array(flat[($0 * values.count)..<(($0 + 1) * values.count)]) }
+        return flat
     }
 
     /// Sends `perNeighbor[i]` to `outNeighbors[i]` and returns what each in-neighbour sent, in

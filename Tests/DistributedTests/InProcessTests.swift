@@ -73,4 +73,42 @@ struct InProcessTests {
             }
         }
     }
+
+    /// DEKF on a ring of 3 for 20 steps: the predictions and the bytes node 0 sent.
+    func dekf(exchangeChunk: Int = 1 << 22, precision: Precision = .double) throws -> ([[Double]], Int) {
+        let network = InProcessNetwork(topology: try Topology.ring(3))
+        let shape = LSTMShape(hidden: 2, input: 2)
+        let teacher = SyntheticTeacher(shape: shape, noiseVariance: 0.002, count: .max, seed: 5)
+        var settings = DistributedSettings(model: LSTMModel(shape: shape))
+        settings.exchangePrecision = precision
+        let trainer = DiffusionEKF(settings: settings, network: network, exchangeChunk: exchangeChunk)
+        var predictions = [[Double]]()
+        for t in 0..<20 {
+            let samples = (0..<3).map { teacher.sample(t * 3 + $0) }
+            predictions.append(try trainer.predict(samples))
+            try trainer.update(samples)
+        }
+        return (predictions, network.traffic[0].bytesSent)
+    }
+
+    @Test(
+        "DEKF's covariance exchange in pieces: the same numbers and bytes, whatever the piece", arguments: [2, 10, 64])
+    func dekfInPieces(chunk: Int) throws {
+        // n_a = 2 n + n_theta = 46: 46 + 46 * 47 / 2 = 1127 numbers, so every piece size splits rows.
+        let (whole, wholeBytes) = try dekf()
+        let (pieces, piecesBytes) = try dekf(exchangeChunk: chunk)
+        #expect(pieces == whole)
+        #expect(piecesBytes == wholeBytes)
+    }
+
+    @Test("DEKF's single-precision exchange: half the estimate's bytes, predictions close to double's")
+    func dekfSingleExchange() throws {
+        let (double, doubleBytes) = try dekf()
+        let (single, singleBytes) = try dekf(exchangeChunk: 10, precision: .single)
+        // Per step, to each of 2 neighbours: the sample (2 + m p numbers, double either way) and
+        // 1127 numbers of estimate, 564 doubles' worth in single.
+        #expect(doubleBytes - singleBytes == 20 * 2 * (1127 - 564) * 8)
+        let worst = zip(double.joined(), single.joined()).map { abs($0 - $1) }.max()!
+        #expect(worst > 0 && worst < 1e-4, "largest prediction difference \(worst)")
+    }
 }
