@@ -203,8 +203,8 @@ public func firstStepWithin(_ errors: [Double], window: Int, of target: Double, 
 
 /// Min, mean and max over the nodes, as summary.json gives per-node times.
 func spread(_ values: [Double]) -> [String: Double] {
-    [
-        "min": values.min() ?? 0, "mean": values.reduce(0, +) / Double(max(values.count, 1)),
-        "max": values.max() ?? 0,
-    ]
+    let (low, high) = (values.min() ?? 0, values.max() ?? 0)
+    // Clamped: three equal values of 0.1 sum to 0.30000000000000004, whose third lies above the maximum.
+    let mean = min(max(values.reduce(0, +) / Double(max(values.count, 1)), low), high)
+    return ["min": low, "mean": mean, "max": high]
 }

@@ -21,6 +21,14 @@ struct MetricTests {
             walk: RandomWalk(topology: topology, kind: .simple), transport: "in-process", wallSeconds: 1, processes: 1)
     }
 
+    @Test("a spread's mean lies between its min and max, even where the division rounds outside")
+    func spreadOrdered() {
+        let equal = spread([0.1, 0.1, 0.1])
+        #expect(equal["min"] == 0.1 && equal["mean"] == 0.1 && equal["max"] == 0.1)
+        let uneven = spread([1, 2, 6])
+        #expect(uneven["min"] == 1 && uneven["mean"] == 3 && uneven["max"] == 6)
+    }
+
     @Test("final MSE: the last 10% of steps, averaged over nodes")
     func finalMSE() throws {
         // Node 0's residuals are t, node 1's 2t: over the last two steps (18, 19) the squared errors
