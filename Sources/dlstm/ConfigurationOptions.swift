@@ -56,7 +56,7 @@ struct ConfigurationOptions: ParsableArguments {
     var particles = defaults.particles
     @Option(
         help: """
-            PF, DPF, CPF: double, or single to evaluate the particles in 32-bit floats (about twice the kernel's \
+            PF, DPF, CPF: double, or single to evaluate the particles in 32-bit floats (1.3x to 2x the kernel's \
             speed; d_hat within 1e-5 relative); weights, estimates and resampling stay in double.
             """)
     var precision = defaults.precision
