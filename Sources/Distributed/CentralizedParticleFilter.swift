@@ -1,6 +1,16 @@
+import Foundation
 import LSTM
 import Numerics
 import Trainers
+
+/// How the centralized PF's nodes agree on the cloud's log-likelihoods.
+public enum CentralizedReduce: String, CaseIterable, Codable, Sendable {
+    /// Every node sends its vector to every other (MPI_Allgatherv on all ranks): not neighbour-only.
+    case allgather
+    /// Summed up a breadth-first spanning tree of the graph and sent back down: every message
+    /// between graph neighbours, 2 (K - 1) messages of K N + 1 numbers per step.
+    case tree
+}
 
 /// The centralized particle filter: one cloud weighted every step by the product of all K nodes'
 /// likelihoods (Theorem 1's optimum), without a node holding everyone's data. The cloud has K N
@@ -9,14 +19,25 @@ import Trainers
 ///
 /// Every process keeps an identical replica of the cloud (same seed, same keys, node id K). At step
 /// t each node evaluates the cloud on its own sequence only (its prediction is the mean of those
-/// h_i), the per-particle log-likelihoods are allgathered (N numbers per node), and every replica
-/// adds them in node order, normalises, estimates and resamples identically.
+/// h_i); the nodes sum, per particle, the squared residuals (d_k - h_i,k)^2, and with them their
+/// squared prediction errors, so that `auto` agrees on one Var[eps] from the network's mean error.
+/// The sum is taken in the order of a reduction up the graph's breadth-first spanning tree, whether
+/// it travels up that tree (`tree`) or every node gathers every vector and adds them in that order
+/// (`allgather`): both give the same bits. Every replica then weighs by
+/// log p = -(K log(2 pi Var[eps]) + sum_k residual_k^2 / Var[eps]) / 2, normalises, estimates and
+/// resamples identically.
 public final class CentralizedParticleFilter: DistributedTrainer {
     public let algorithm = Algorithm.cpf
     private let network: Network
     private let settings: DistributedSettings
+    private let tree: SpanningTree
+    public let reduce: CentralizedReduce
     private var clouds: [LSTMParticleCloud]
     private var observed: [[Double]]
+    private var predictions: [Double]
+    /// Per replica, Var[eps]: fixed, or estimated from the network's mean squared prediction error
+    /// (the same numbers on every replica).
+    private var noise: [NoiseEstimator]
     private var step = 0
     public private(set) var estimates: [[Double]]
     private var degenerateSteps = 0
@@ -31,6 +52,8 @@ public final class CentralizedParticleFilter: DistributedTrainer {
     public init(settings: DistributedSettings, network: Network) {
         self.network = network
         self.settings = settings
+        tree = SpanningTree(topology: network.topology)
+        reduce = settings.reduce
         let replicaNode = network.topology.nodeCount
         let count = settings.trainer.particles * network.topology.nodeCount
         particleCount = count
@@ -42,6 +65,8 @@ public final class CentralizedParticleFilter: DistributedTrainer {
                 carryState: false, seed: settings.seed, node: replicaNode, precision: settings.trainer.precision)
         }
         observed = network.localNodes.map { _ in [] }
+        predictions = network.localNodes.map { _ in 0 }
+        noise = network.localNodes.map { _ in NoiseEstimator(settings.trainer.observationNoise) }
         let uniform = [Double](repeating: 1 / Double(count), count: count)
         estimates = clouds.map { $0.weightedMean(uniform) }
     }
@@ -61,29 +86,31 @@ public final class CentralizedParticleFilter: DistributedTrainer {
             guard prediction.isFinite else {
                 throw TrainerError.nonFinite(trainer: "cpf", step: step, what: "the prediction")
             }
+            predictions[a] = prediction
             return prediction
         }
     }
 
     public func update(_ samples: [Sample]) throws {
-        let noise = settings.trainer.observationNoise
-        let local = clouds.indices.map { a in observed[a].map { logLikelihood(samples[a].label, $0, variance: noise) } }
-        let all = try network.allgather(local)
-        let count = particleCount
-        var total = [Double](repeating: 0, count: count)
-        for nodeValues in all {
-            guard nodeValues.count == count else {
-                throw TrainerError.malformedMessage(
-                    from: -1, what: "\(nodeValues.count) log-likelihoods for \(count) particles")
-            }
-            for i in 0..<count { total[i] += nodeValues[i] }
+        let count = particleCount, nodes = Double(network.topology.nodeCount)
+        let local = clouds.indices.map { a in
+            let d = samples[a].label
+            return observed[a].map { (d - $0) * (d - $0) } + [(d - predictions[a]) * (d - predictions[a])]
         }
-        var weights = normalizedWeights(fromLog: total) ?? []
-        if weights.isEmpty {
-            degenerateSteps += 1
-            weights = uniform
-        }
+        let sums = try sumOverNodes(local)
         for a in clouds.indices {
+            noise[a].observe(squaredError: sums[a][count] / nodes)
+            let r = noise[a].variance, constant = nodes * log(2 * Double.pi * r)
+            let logLikelihoods = sums[a].prefix(count).map { squares in
+                let value = -0.5 * (constant + squares / r)
+                return value.isNaN ? -.infinity : value
+            }
+            var weights = normalizedWeights(fromLog: logLikelihoods) ?? []
+            if weights.isEmpty {
+                // Every replica meets the same sums, so each counts the step once; node 0's is reported.
+                if a == 0 { degenerateSteps += 1 }
+                weights = uniform
+            }
             estimates[a] = clouds[a].weightedMean(weights)
             guard estimates[a].allSatisfy(\.isFinite) else {
                 throw TrainerError.nonFinite(trainer: "cpf", step: step, what: "the posterior mean")
@@ -91,6 +118,32 @@ public final class CentralizedParticleFilter: DistributedTrainer {
             var random = RandomStream(
                 seed: settings.seed, node: network.topology.nodeCount, step: step, purpose: .resampling)
             clouds[a].select(settings.trainer.resampling.ancestors(weights: weights, count: count, random: &random))
+        }
+    }
+
+    /// The element-wise sum of every node's vector, in the spanning tree's order, at every local node.
+    private func sumOverNodes(_ local: [[Double]]) throws -> [[Double]] {
+        let length = particleCount + 1
+        func add(_ mine: [Double], _ other: [Double]) throws -> [Double] {
+            guard other.count == length else {
+                throw TrainerError.malformedMessage(from: -1, what: "\(other.count) numbers for \(length)")
+            }
+            return zip(mine, other).map { $0 + $1 }
+        }
+        switch reduce {
+        case .allgather:
+            let all = try network.allgather(local)
+            for values in all where values.count != length {
+                throw TrainerError.malformedMessage(from: -1, what: "\(values.count) numbers for \(length)")
+            }
+            let sum = try tree.fold(all, merge: add)
+            return local.map { _ in sum }
+        case .tree:
+            let sums = try tree.broadcast(tree.reduce(local, over: network, merge: add), over: network)
+            for values in sums where values.count != length {
+                throw TrainerError.malformedMessage(from: -1, what: "\(values.count) numbers for \(length)")
+            }
+            return sums
         }
     }
 }

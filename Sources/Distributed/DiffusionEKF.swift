@@ -17,6 +17,10 @@ public final class DiffusionEKF: DistributedTrainer {
     private let system: LSTMStateSpace
     private let weights: [[Double]]
     private var filters: [ExtendedKalmanFilter<LSTMStateSpace>]
+    /// Per local node, R for every observation of its neighbourhood: fixed, or estimated from the
+    /// node's own prediction errors.
+    private var noise: [NoiseEstimator]
+    private var predictions: [Double]
     /// The covariance exchange's format: single halves the bytes, the combination stays in double.
     public let exchangePrecision: Precision
     /// The most numbers of the packed estimate sent in one exchange: 2^22 (32 MB in double) keeps
@@ -40,8 +44,11 @@ public final class DiffusionEKF: DistributedTrainer {
             ExtendedKalmanFilter(
                 model: system, initialState: [Double](repeating: 0, count: 2 * n) + theta,
                 initialCovariance: .identity(system.shape.stateCount, scale: settings.trainer.initialVariance),
-                processNoise: settings.trainer.jitterVariance, observationNoise: settings.trainer.observationNoise)
+                processNoise: settings.trainer.jitterVariance,
+                observationNoise: settings.trainer.observationNoise.fixedValue ?? 1)
         }
+        noise = network.localNodes.map { _ in NoiseEstimator(settings.trainer.observationNoise) }
+        predictions = network.localNodes.map { _ in 0 }
     }
 
     public func predict(_ samples: [Sample]) throws -> [Double] {
@@ -51,6 +58,7 @@ public final class DiffusionEKF: DistributedTrainer {
             guard prediction.isFinite else {
                 throw TrainerError.nonFinite(trainer: "dekf", step: filters[a].step, what: "the prediction")
             }
+            predictions[a] = prediction
             return prediction
         }
     }
@@ -68,6 +76,9 @@ public final class DiffusionEKF: DistributedTrainer {
         // 2. Incremental measurement update over the neighbourhood, linearised at a_hat.
         let thetaOffset = 2 * system.shape.hidden
         for (a, node) in nodes.enumerated() {
+            let error = samples[a].label - predictions[a]
+            noise[a].observe(squaredError: error * error)
+            filters[a].observationNoise = noise[a].variance
             let aHat = filters[a].state
             var observations = [Int: Sample]()
             for (b, l) in topology.neighbors[node].enumerated() {
@@ -210,12 +221,21 @@ public final class DiffusionEKF: DistributedTrainer {
     public var estimates: [[Double]] { filters.map { system.parameters(of: $0.state) } }
 
     /// The step, psi, and P row by row.
-    public func checkpointState() throws -> [CheckpointRecord] { filters.map(\.checkpoint) }
+    public func checkpointState() throws -> [CheckpointRecord] {
+        filters.indices.map { a in
+            var record = filters[a].checkpoint
+            if noise[a].isEstimated { record.append("noise", noise[a].checkpoint) }
+            return record
+        }
+    }
 
     public func restoreState(_ states: [CheckpointRecord]) throws {
         guard states.count == filters.count else {
             throw TrainerError.malformedCheckpoint("dekf: \(states.count) node states")
         }
-        for a in filters.indices { try filters[a].restore(checkpoint: states[a]) }
+        for a in filters.indices {
+            try filters[a].restore(checkpoint: states[a])
+            if noise[a].isEstimated { try noise[a].restore(states[a].doubles("noise", count: 2)) }
+        }
     }
 }

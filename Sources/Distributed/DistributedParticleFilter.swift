@@ -38,6 +38,9 @@ public final class DistributedParticleFilter: DistributedTrainer {
     private var emptySteps: [Int]
     private var particlesHeld: [Int]
     private var degenerateSteps: [Int]
+    /// Per local node, Var[eps] of its own likelihood: fixed, or estimated from its own errors.
+    private var noise: [NoiseEstimator]
+    private var predictions: [Double]
 
     private struct NodeStores {
         var home: ParticleStore
@@ -92,6 +95,8 @@ public final class DistributedParticleFilter: DistributedTrainer {
         emptySteps = network.localNodes.map { _ in 0 }
         particlesHeld = emptySteps
         degenerateSteps = emptySteps
+        noise = network.localNodes.map { _ in NoiseEstimator(settings.trainer.observationNoise) }
+        predictions = network.localNodes.map { _ in 0 }
     }
 
     public var diagnostics: [[String: Double]] {
@@ -114,6 +119,7 @@ public final class DistributedParticleFilter: DistributedTrainer {
             record.append("empty_steps", emptySteps[a])
             record.append("particles_held", particlesHeld[a])
             record.append("degenerate_steps", degenerateSteps[a])
+            if noise[a].isEstimated { record.append("noise", noise[a].checkpoint) }
             return record
         }
     }
@@ -130,6 +136,7 @@ public final class DistributedParticleFilter: DistributedTrainer {
             (emptySteps[a], particlesHeld[a], degenerateSteps[a]) =
                 (try state.int("empty_steps"), try state.int("particles_held"), try state.int("degenerate_steps"))
             step = try state.int("step")
+            if noise[a].isEstimated { try noise[a].restore(state.doubles("noise", count: 2)) }
             nodeStores[a].home.restore(
                 ids: nodeIDs, particles: flat, logWeights: [Double](repeating: 0, count: nodeIDs.count))
         }
@@ -145,11 +152,16 @@ public final class DistributedParticleFilter: DistributedTrainer {
             guard prediction.isFinite else {
                 throw TrainerError.nonFinite(trainer: "dpf", step: step, what: "the prediction")
             }
+            predictions[a] = prediction
             return prediction
         }
     }
 
     public func update(_ samples: [Sample]) throws {
+        for a in nodeStores.indices {
+            let error = samples[a].label - predictions[a]
+            noise[a].observe(squaredError: error * error)
+        }
         for move in 0..<settings.walkSteps {
             for a in nodeStores.indices { route(a, move: move) }
             let incoming = try network.exchange(outgoing)
@@ -235,7 +247,7 @@ public final class DistributedParticleFilter: DistributedTrainer {
         let node = network.localNodes[a]
         nodeStores[a].held.evaluate(sample, with: kernel)
         nodeStores[a].held.weigh(
-            label: sample.label, variance: settings.trainer.observationNoise,
+            label: sample.label, variance: noise[a].variance,
             exponent: walk.exponent(node: node, steps: settings.walkSteps))
         particlesHeld[a] += nodeStores[a].held.count
     }
@@ -247,7 +259,7 @@ public final class DistributedParticleFilter: DistributedTrainer {
         let empty = nodeStores[a].held.count == 0
         if empty {
             emptySteps[a] += 1
-            nodeStores[a].home.weigh(label: sample.label, variance: settings.trainer.observationNoise)
+            nodeStores[a].home.weigh(label: sample.label, variance: noise[a].variance)
         }
         if !nodeStores[a].normalize(home: empty) { degenerateSteps[a] += 1 }
         let weights = empty ? nodeStores[a].home.normalizedWeights : nodeStores[a].held.normalizedWeights

@@ -12,6 +12,8 @@ public struct DistributedSettings: Sendable {
     public var walk = WalkKind.simple
     /// DEKF: the format of the exchanged states and covariances.
     public var exchangePrecision = Precision.double
+    /// CPF: how the nodes sum the log-likelihoods (both ways give the same bits).
+    public var reduce = CentralizedReduce.allgather
     public var seed: UInt64 = 1
     /// The synchronisation protocols' settings (avg, gm, fgm).
     public var sync = SyncSettings()

@@ -41,7 +41,7 @@ extension SpanningTree {
     /// transport merges alike) into its own and sends the result to its parent. Returns each local
     /// node's merged value (its subtree's); the root's is everyone's. One neighbour exchange a level.
     public func reduce(
-        _ values: [[Double]], over network: Network, merge: ([Double], [Double]) -> [Double]
+        _ values: [[Double]], over network: Network, merge: ([Double], [Double]) throws -> [Double]
     ) throws -> [[Double]] {
         let nodes = network.localNodes
         var merged = values
@@ -54,11 +54,22 @@ extension SpanningTree {
             let incoming = try network.exchange(outgoing)
             for (a, node) in nodes.enumerated() where depth[node] == level - 1 {
                 for (b, neighbour) in network.topology.neighbors[node].enumerated() where parent[neighbour] == node {
-                    merged[a] = merge(merged[a], incoming[a][b])
+                    merged[a] = try merge(merged[a], incoming[a][b])
                 }
             }
         }
         return merged
+    }
+
+    /// What `reduce` leaves at the root, computed in one process from every node's value
+    /// (`values[k]` node k's): the same merges in the same order, so the same bits.
+    public func fold(_ values: [[Double]], merge: ([Double], [Double]) throws -> [Double]) rethrows -> [Double] {
+        func subtree(_ node: Int) throws -> [Double] {
+            var merged = values[node]
+            for child in children[node] { merged = try merge(merged, subtree(child)) }
+            return merged
+        }
+        return try subtree(root)
     }
 
     /// TSQR: each local node's triangle merged with its subtree's (complete at the root), each

@@ -12,17 +12,22 @@ public enum PaperExperiment: String, CaseIterable, Codable, Sendable {
     }
 }
 
-/// The runs of an experiment: an algorithm, or DPF with another walk.
+/// The runs of an experiment: an algorithm, or DPF with another walk; "-auto" estimates Var[eps]
+/// (`--observation-noise auto`) instead of the paper's 0.01.
 public enum ExperimentRun: String, CaseIterable, Sendable {
     case sgd, dsgd, ekf, dekf, pf, dpf
     case dpfMetropolis = "dpf-metropolis"
     case dpfLazy = "dpf-lazy"
     case cpf
+    case ekfAuto = "ekf-auto", dekfAuto = "dekf-auto", pfAuto = "pf-auto", dpfAuto = "dpf-auto"
+    case dpfMetropolisAuto = "dpf-metropolis-auto", cpfAuto = "cpf-auto"
     /// ELM-trained LSTMs (OPT-PR-ELM) on the same data: closed-form readouts next to the paper's trainers.
     case elm, delm
 
+    /// The paper's runs, each PF-family run also calibrated, then the ELMs.
     public static let paperRuns: [ExperimentRun] = [
-        .sgd, .dsgd, .ekf, .dekf, .pf, .dpf, .dpfMetropolis, .cpf, .elm, .delm,
+        .sgd, .dsgd, .ekf, .dekf, .pf, .dpf, .dpfMetropolis, .cpf, .pfAuto, .dpfAuto, .dpfMetropolisAuto, .cpfAuto,
+        .elm, .delm,
     ]
 
     /// ELM's hidden size: a random LSTM needs far more units than a trained one (elm.md: 32 to 512).
@@ -31,10 +36,12 @@ public enum ExperimentRun: String, CaseIterable, Sendable {
     /// `configuration` with this run's algorithm and walk.
     public func applied(to configuration: TrainingConfiguration) -> TrainingConfiguration {
         var configuration = configuration
-        switch self {
-        case .dpfMetropolis: (configuration.algorithm, configuration.walk) = (.dpf, .metropolis)
-        case .dpfLazy: (configuration.algorithm, configuration.walk) = (.dpf, .lazy)
-        default: (configuration.algorithm, configuration.walk) = (Algorithm(rawValue: rawValue)!, .simple)
+        let name = rawValue.hasSuffix("-auto") ? String(rawValue.dropLast("-auto".count)) : rawValue
+        if name != rawValue { configuration.observationNoise = .auto }
+        switch name {
+        case "dpf-metropolis": (configuration.algorithm, configuration.walk) = (.dpf, .metropolis)
+        case "dpf-lazy": (configuration.algorithm, configuration.walk) = (.dpf, .lazy)
+        default: (configuration.algorithm, configuration.walk) = (Algorithm(rawValue: name)!, .simple)
         }
         if self == .elm || self == .delm {
             (configuration.hidden, configuration.syncEvery) = (Self.elmHidden, 10)
@@ -48,7 +55,7 @@ extension TrainingConfiguration {
     /// fx/ and sentiment/).
     public static func paper(_ experiment: PaperExperiment, dataDirectory: String = "data") -> TrainingConfiguration {
         var configuration = TrainingConfiguration()
-        (configuration.hidden, configuration.walkSteps, configuration.observationNoise) = (2, 3, 0.01)
+        (configuration.hidden, configuration.walkSteps, configuration.observationNoise) = (2, 3, .fixed(0.01))
         switch experiment {
         case .fx:
             configuration.data = "\(dataDirectory)/fx/garch_daily_usd_1980_1987.csv"

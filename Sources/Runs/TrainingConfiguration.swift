@@ -18,6 +18,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var walk = WalkKind.simple
     /// DEKF: the exchanged states' and covariances' format.
     public var exchangePrecision = Precision.double
+    /// CPF: how the nodes sum the log-likelihoods.
+    public var reduce = CentralizedReduce.allgather
     // The synchronisation protocols (avg, gm, fgm), as `SyncSettings` holds them.
     public var syncEvery = syncDefaults.every
     public var threshold = 0.01
@@ -73,7 +75,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
 
     /// The command-line option names.
     enum CodingKeys: String, CodingKey {
-        case algorithm, topology, walkSteps = "walk-steps", walk, exchangePrecision = "exchange-precision"
+        case algorithm, topology, walkSteps = "walk-steps", walk, exchangePrecision = "exchange-precision", reduce
         case syncEvery = "sync-every", threshold, resolution, fgmEpsilon = "fgm-epsilon", coordinator
         case hidden, pooling, particles, precision, jitter
         case observationNoise = "observation-noise", learningRate = "learning-rate", initialVariance =
@@ -100,9 +102,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try check(hidden >= 1, "--hidden \(hidden): must be at least 1")
         try check(particles >= 1, "--particles \(particles): must be at least 1")
         try check(jitter >= 0 && jitter.isFinite, "--jitter \(jitter): must be a finite variance >= 0")
-        try check(
-            observationNoise > 0 && observationNoise.isFinite,
-            "--observation-noise \(observationNoise): must be a finite variance > 0")
+        if let r = observationNoise.fixedValue {
+            try check(r > 0 && r.isFinite, "--observation-noise \(r): must be a finite variance > 0, or auto")
+        }
         try check(
             learningRate > 0 && learningRate.isFinite, "--learning-rate \(learningRate): must be positive and finite")
         try check(
@@ -142,6 +144,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         settings.trainer.particles = particles
         settings.trainer.precision = precision
         settings.exchangePrecision = exchangePrecision
+        settings.reduce = reduce
         settings.trainer.jitterVariance = jitter
         settings.trainer.observationNoise = observationNoise
         settings.trainer.initialScale = initialScale

@@ -13,8 +13,8 @@ public struct ExtendedKalmanFilter<Model: StateSpaceModel> {
     public private(set) var covariance: Matrix
     /// Q = processNoise * I.
     public let processNoise: Double
-    /// R, the observation noise variance.
-    public let observationNoise: Double
+    /// R, the observation noise variance; a trainer that estimates it sets it before each measurement update.
+    public var observationNoise: Double
     public private(set) var step = 0
 
     public init(

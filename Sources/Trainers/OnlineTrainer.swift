@@ -36,8 +36,8 @@ public struct TrainerSettings: Sendable {
     public var precision = Precision.double
     /// Cov[gamma] = jitterVariance * I: the random walk of the parameters (PF) and Q (EKF).
     public var jitterVariance = 0.0004
-    /// Var[eps]: the observation noise variance (PF likelihood, EKF R).
-    public var observationNoise = 0.01
+    /// Var[eps]: the observation noise variance (PF likelihood, EKF R), fixed or estimated.
+    public var observationNoise = ObservationNoise.fixed(0.01)
     /// Standard deviation of the initial parameters (SGD, EKF) ...
     public var initialScale = 0.1
     /// ... and of the initial particle cloud, which must be wide enough to contain good parameters.
@@ -133,6 +133,9 @@ public struct SGDTrainer: OnlineTrainer {
 public struct EKFTrainer: OnlineTrainer {
     public let name = "ekf"
     public private(set) var filter: ExtendedKalmanFilter<LSTMStateSpace>
+    /// R, fixed or estimated from this node's prediction errors.
+    public private(set) var noise: NoiseEstimator
+    private var prediction = 0.0
 
     public init(system: LSTMStateSpace, settings: TrainerSettings, seed: UInt64, node: Int = 0) {
         let n = system.shape.hidden
@@ -141,7 +144,8 @@ public struct EKFTrainer: OnlineTrainer {
         filter = ExtendedKalmanFilter(
             model: system, initialState: [Double](repeating: 0, count: 2 * n) + theta,
             initialCovariance: .identity(system.shape.stateCount, scale: settings.initialVariance),
-            processNoise: settings.jitterVariance, observationNoise: settings.observationNoise)
+            processNoise: settings.jitterVariance, observationNoise: settings.observationNoise.fixedValue ?? 1)
+        noise = NoiseEstimator(settings.observationNoise)
     }
 
     public var parameters: [Double] { filter.model.parameters(of: filter.state) }
@@ -152,16 +156,26 @@ public struct EKFTrainer: OnlineTrainer {
         guard prediction.isFinite else {
             throw TrainerError.nonFinite(trainer: name, step: filter.step, what: "the prediction")
         }
+        self.prediction = prediction
         return prediction
     }
 
     public mutating func update(_ sample: Sample) throws {
+        noise.observe(squaredError: (sample.label - prediction) * (sample.label - prediction))
+        filter.observationNoise = noise.variance
         try filter.measurementUpdate(observation: sample.label, input: sample)
     }
 
-    public func checkpointState() -> CheckpointRecord { filter.checkpoint }
+    public func checkpointState() -> CheckpointRecord {
+        var record = filter.checkpoint
+        if noise.isEstimated { record.append("noise", noise.checkpoint) }
+        return record
+    }
 
-    public mutating func restoreState(_ state: CheckpointRecord) throws { try filter.restore(checkpoint: state) }
+    public mutating func restoreState(_ state: CheckpointRecord) throws {
+        try filter.restore(checkpoint: state)
+        if noise.isEstimated { try noise.restore(state.doubles("noise", count: 2)) }
+    }
 }
 
 /// The particle filter on the LSTM's parameters (paper sec. 3.1).
@@ -169,6 +183,9 @@ public struct PFTrainer: OnlineTrainer {
     public let name = "pf"
     public private(set) var filter: ParticleFilter<LSTMParticleCloud>
     public private(set) var parameters: [Double]
+    /// Var[eps], fixed or estimated from this node's prediction errors.
+    public private(set) var noise: NoiseEstimator
+    private var prediction = 0.0
 
     public init(model: LSTMModel, settings: TrainerSettings, seed: UInt64, node: Int = 0) {
         let cloud = LSTMParticleCloud(
@@ -177,16 +194,20 @@ public struct PFTrainer: OnlineTrainer {
             jitterVariance: settings.jitterVariance, liuWestShrinkage: settings.liuWestShrinkage,
             carryState: settings.carryState, seed: seed, node: node, precision: settings.precision)
         filter = ParticleFilter(
-            cloud: cloud, observationNoise: settings.observationNoise, scheme: settings.resampling,
+            cloud: cloud, observationNoise: settings.observationNoise.fixedValue ?? 1, scheme: settings.resampling,
             policy: settings.resamplingPolicy, seed: seed, node: node)
         parameters = cloud.weightedMean(filter.weights)
+        noise = NoiseEstimator(settings.observationNoise)
     }
 
     public mutating func predict(_ sample: Sample) throws -> Double {
-        try filter.predict(input: sample)
+        prediction = try filter.predict(input: sample)
+        return prediction
     }
 
     public mutating func update(_ sample: Sample) throws {
+        noise.observe(squaredError: (sample.label - prediction) * (sample.label - prediction))
+        filter.observationNoise = noise.variance
         parameters = filter.update(observation: sample.label)
         guard parameters.allSatisfy(\.isFinite) else {
             throw TrainerError.nonFinite(trainer: name, step: filter.step, what: "the posterior mean")
@@ -204,6 +225,7 @@ public struct PFTrainer: OnlineTrainer {
         record.append("particles", (0..<cloud.count).flatMap { cloud.particles.particle($0) })
         record.append("log_weights", filter.logWeights)
         record.append("estimate", parameters)
+        if noise.isEstimated { record.append("noise", noise.checkpoint) }
         return record
     }
 
@@ -221,5 +243,6 @@ public struct PFTrainer: OnlineTrainer {
             cloud: cloud, logWeights: logWeights, step: try state.int("step"),
             degenerateSteps: try state.int("degenerate_steps"), resampledSteps: try state.int("resampled_steps"))
         parameters = estimate
+        if noise.isEstimated { try noise.restore(state.doubles("noise", count: 2)) }
     }
 }

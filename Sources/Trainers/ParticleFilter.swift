@@ -31,7 +31,10 @@ public struct ParticleFilter<Cloud: ParticleCloud> {
     public private(set) var cloud: Cloud
     /// Unnormalised log-weights; normalised with log-sum-exp when used.
     public private(set) var logWeights: [Double]
-    public let observationNoise: Double
+    /// Var[eps] of the likelihood; a trainer that estimates it sets it before each update.
+    public var observationNoise: Double {
+        didSet { precondition(observationNoise > 0, "the observation noise variance must be positive") }
+    }
     public let scheme: ResamplingScheme
     public let policy: ResamplingPolicy
     public let seed: UInt64

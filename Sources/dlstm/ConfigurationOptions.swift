@@ -36,6 +36,12 @@ struct ConfigurationOptions: ParsableArguments {
             combination stays in double).
             """)
     var exchangePrecision = defaults.exchangePrecision
+    @Option(
+        help: """
+            CPF: how the nodes sum the cloud's log-likelihoods: allgather (every rank to every rank), or tree \
+            (up a spanning tree of the graph and back down: neighbours only). Both give the same bits.
+            """)
+    var reduce = defaults.reduce
 
     @Option(help: "avg: steps between averagings, b; gm, fgm: steps between checks; delm: between tree reductions.")
     var syncEvery = defaults.syncEvery
@@ -64,7 +70,13 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: "Cov[gamma] = VALUE * I: the parameters' random-walk variance per step (PF jitter, EKF Q).")
     var jitter = defaults.jitter
 
-    @Option(help: "Var[eps]: the label noise variance (PF likelihood, EKF R).")
+    @Option(
+        help: ArgumentHelp(
+            """
+            Var[eps]: the label noise variance (PF likelihood, EKF R), or auto: every node estimates it from its \
+            own squared prediction errors (their mean over the first 100 steps, then an exponential mean with \
+            weight 1/100 on the newest); the centralized PF's nodes agree on their mean.
+            """, valueName: "VARIANCE|auto"))
     var observationNoise = defaults.observationNoise
 
     @Option(help: "mu, the SGD (and Adam) step.") var learningRate = defaults.learningRate
@@ -152,7 +164,7 @@ struct ConfigurationOptions: ParsableArguments {
     func configuration(for algorithm: Algorithm) -> TrainingConfiguration {
         var c = TrainingConfiguration()
         (c.algorithm, c.topology, c.walkSteps, c.walk) = (algorithm, topology, walkSteps, walk)
-        (c.precision, c.exchangePrecision) = (precision, exchangePrecision)
+        (c.precision, c.exchangePrecision, c.reduce) = (precision, exchangePrecision, reduce)
         (c.syncEvery, c.threshold, c.resolution, c.fgmEpsilon, c.coordinator) = (
             syncEvery, threshold, resolution, fgmEpsilon, coordinator
         )

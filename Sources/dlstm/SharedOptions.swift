@@ -68,6 +68,11 @@ extension Optimizer: ExpressibleByArgument {}
 extension Resolution: ExpressibleByArgument {}
 extension CSVTimeSeries.LagLayout: ExpressibleByArgument {}
 extension Partition: ExpressibleByArgument {}
+extension CentralizedReduce: ExpressibleByArgument {}
+extension ObservationNoise: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
+    public var defaultValueDescription: String { description }
+}
 extension Normalization: ExpressibleByArgument {}
 extension PaperExperiment: ExpressibleByArgument {}
 

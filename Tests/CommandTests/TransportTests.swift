@@ -32,6 +32,25 @@ struct TransportTests {
     }
 
     @Test(
+        "cpf --reduce tree under mpirun: the curves of --reduce allgather in one process, bit for bit",
+        arguments: [3, 4, 5])
+    func centralizedTree(nodes: Int) throws {
+        let arguments = [
+            "--algorithm", "cpf", "--samples", "60", "--seed", "11", "--quiet", "--particles", "20",
+            "--observation-noise", "auto",
+        ]
+        let mpi = try Job.train(arguments + ["--reduce", "tree"], ranks: nodes)
+        let local = try Job.train(arguments + ["--reduce", "allgather"], ranks: nil, nodes: nodes)
+        expectSuccess(mpi)
+        expectSuccess(local)
+        for k in 0..<nodes { #expect(try mpi.curve(node: k) == local.curve(node: k), "node \(k) differs") }
+        // 2 (K - 1) messages a step over the tree against K (K - 1) for the allgather.
+        let treeBytes = (try mpi.summary["bytes_per_node"] as! [Int]).reduce(0, +)
+        let gatheredBytes = (try local.summary["bytes_per_node"] as! [Int]).reduce(0, +)
+        #expect(treeBytes * nodes == gatheredBytes * 2)
+    }
+
+    @Test(
         "avg, gm, fgm over point-to-point MPI: the same curves, counters, bytes and trace as in one process",
         arguments: [("avg", 3), ("gm", 3), ("gm", 4), ("fgm", 3), ("fgm", 4)])
     func protocolsAgree(algorithm: String, nodes: Int) throws {

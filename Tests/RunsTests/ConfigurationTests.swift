@@ -25,7 +25,7 @@ struct ConfigurationTests {
             $0.initModel = saved.resultsDirectory
         }
         configuration.labelScale = 0.5
-        #expect(Self.optionNames.count == 48)  // fails when a field is added: check it is wanted in all three
+        #expect(Self.optionNames.count == 49)  // fails when a field is added: check it is wanted in all three
         var control = RunControl()
         control.resultsDirectory = try scratchDirectory()
         (control.checkpointDirectory, control.checkpointEvery) = (try scratchDirectory(), 10)
@@ -67,7 +67,7 @@ struct ConfigurationTests {
     func validation() {
         let cases: [((inout TrainingConfiguration) -> Void, String)] = [
             ({ $0.walkSteps = 0 }, "--walk-steps 0: must be at least 1"),
-            ({ $0.observationNoise = -1 }, "--observation-noise -1.0: must be a finite variance > 0"),
+            ({ $0.observationNoise = .fixed(-1) }, "--observation-noise -1.0: must be a finite variance > 0, or auto"),
             ({ $0.liuWest = 1 }, "--liu-west 1.0: must be in (0, 1)"),
             ({ $0.seed = .max }, "--seed 18446744073709551615: must be at most 9223372036854775807"),
             ({ $0.beta1 = 1 }, "--beta1 1.0: must be in [0, 1)"),
@@ -102,6 +102,9 @@ struct ConfigurationTests {
         let metropolis = ExperimentRun.dpfMetropolis.applied(to: fx)
         #expect(metropolis.algorithm == .dpf && metropolis.walk == .metropolis)
         #expect(ExperimentRun.cpf.applied(to: metropolis).walk == .simple)
+        let calibrated = ExperimentRun.dpfMetropolisAuto.applied(to: fx)
+        #expect(calibrated.algorithm == .dpf && calibrated.walk == .metropolis && calibrated.observationNoise == .auto)
+        #expect(fx.observationNoise == .fixed(0.01) && ExperimentRun.cpfAuto.applied(to: fx).algorithm == .cpf)
         #expect(TrainingConfiguration.paper(.sentiment).labelScale == 0.25)
     }
 }

@@ -28,7 +28,8 @@ struct RobustnessTests {
     @Test("a tiny observation variance makes every weight zero: the PF recovers and stays finite")
     func tinyObservationNoise() throws {
         var settings = TrainerSettings()
-        settings.observationNoise = .leastNonzeroMagnitude  // -0.5 / Var[eps] overflows: every log-weight is -inf
+        // -0.5 / Var[eps] overflows: every log-weight is -inf.
+        settings.observationNoise = .fixed(.leastNonzeroMagnitude)
         var trainer = PFTrainer(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2)), settings: settings, seed: 1)
         try trainExpectingFinite(&trainer, on: try samples(scale: 1))
         #expect(trainer.filter.degenerateSteps > 0, "the test did not reach the all-zero-weight case")
@@ -39,7 +40,7 @@ struct RobustnessTests {
     )
     func underflowingWeights() throws {
         var settings = TrainerSettings()
-        settings.observationNoise = 1e-12  // -0.5 e^2 / Var[eps] is about -1e11 for every particle
+        settings.observationNoise = .fixed(1e-12)  // -0.5 e^2 / Var[eps] is about -1e11 for every particle
         var trainer = PFTrainer(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2)), settings: settings, seed: 1)
         try trainExpectingFinite(&trainer, on: try samples(scale: 1))
         #expect(trainer.filter.degenerateSteps == 0, "finite log-weights, however small, must not count as a collapse")
@@ -49,7 +50,7 @@ struct RobustnessTests {
         "a vanishing observation noise makes the EKF covariance lose positive definiteness: stopped with a clear error")
     func ekfLosesPositiveDefiniteness() throws {
         var settings = TrainerSettings()
-        settings.observationNoise = 1e-300  // P -= v v^T / (h^T P h + R) then cancels to rounding error
+        settings.observationNoise = .fixed(1e-300)  // P -= v v^T / (h^T P h + R) then cancels to rounding error
         settings.jitterVariance = 1e-300
         var trainer = EKFTrainer(
             system: LSTMStateSpace(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2))), settings: settings, seed: 1
