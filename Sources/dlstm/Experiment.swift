@@ -10,7 +10,9 @@ struct Experiment: ParsableCommand {
         abstract: "Reproduce an experiment of the sources: every algorithm, a table and a figure.",
         discussion: """
             Runs SGD, diffusion SGD, EKF, DEKF, PF, DPF (the paper's simple walk, and a Metropolis walk that \
-            mixes), the centralized PF, and the ELM-trained LSTM locally and distributed (M = 64 fixed random \
+            mixes), the centralized PF, each PF-family run again with --observation-noise auto (pf-auto, \
+            dpf-auto, dpf-metropolis-auto, cpf-auto: Var[eps] estimated from the prediction errors), and the \
+            ELM-trained LSTM locally and distributed (M = 64 fixed random \
             units, readout by recursive least squares; delm combines triangles over a spanning tree every 10 steps), \
             one after another in the same MPI job, on the paper's settings (Ergen & Kozat 2018, section 4) with \
             the bundled real data, then writes \
