@@ -29,6 +29,21 @@ struct ResumeTests {
         let configuration = teacherRun(algorithm, samples: 1500, seed: 9) {
             ($0.walk, $0.particles, $0.threshold, $0.syncEvery) = (.metropolis, 20, 0.003, 2)
         }
+        try expectResumes(configuration, nodes: nodes)
+    }
+
+    @Test(
+        "with --observation-noise auto the estimate is checkpointed: resumed bit for bit",
+        arguments: [Algorithm.ekf, .pf, .dekf, .dpf])
+    func resumeWithEstimatedNoise(algorithm: Algorithm) throws {
+        let configuration = teacherRun(algorithm, samples: 1500, seed: 9) {
+            ($0.particles, $0.observationNoise) = (20, .auto)
+        }
+        try expectResumes(configuration, nodes: 3)
+    }
+
+    func expectResumes(_ configuration: TrainingConfiguration, nodes: Int) throws {
+        let algorithm = configuration.algorithm
         let whole = try runInProcess(configuration, nodes: nodes)
         let checkpoints = try scratchDirectory()
         let stopped = #expect(throws: RunError.self) {
