@@ -39,6 +39,9 @@ public final class CentralizedParticleFilter: DistributedTrainer {
     /// (the same numbers on every replica).
     private var noise: [NoiseEstimator]
     private var step = 0
+    /// Per replica, the last step as the SMC trace records it.
+    public private(set) var lastSteps: [FilterStepTrace]
+    public var stepTraces: [FilterStepTrace]? { lastSteps }
     public private(set) var estimates: [[Double]]
     private var degenerateSteps = 0
     /// K N.
@@ -67,6 +70,7 @@ public final class CentralizedParticleFilter: DistributedTrainer {
         observed = network.localNodes.map { _ in [] }
         predictions = network.localNodes.map { _ in 0 }
         noise = network.localNodes.map { _ in NoiseEstimator(settings.trainer.observationNoise) }
+        lastSteps = network.localNodes.map { _ in .none }
         let uniform = [Double](repeating: 1 / Double(count), count: count)
         estimates = clouds.map { $0.weightedMean(uniform) }
     }
@@ -111,6 +115,9 @@ public final class CentralizedParticleFilter: DistributedTrainer {
                 if a == 0 { degenerateSteps += 1 }
                 weights = uniform
             }
+            lastSteps[a] = FilterStepTrace(
+                effectiveSampleSize: effectiveSampleSize(weights), resampled: true,
+                logLikelihoodIncrement: logMeanExp(logLikelihoods[...]), particles: count, observationNoise: r)
             estimates[a] = clouds[a].weightedMean(weights)
             guard estimates[a].allSatisfy(\.isFinite) else {
                 throw TrainerError.nonFinite(trainer: "cpf", step: step, what: "the posterior mean")

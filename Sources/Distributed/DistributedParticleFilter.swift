@@ -41,6 +41,9 @@ public final class DistributedParticleFilter: DistributedTrainer {
     /// Per local node, Var[eps] of its own likelihood: fixed, or estimated from its own errors.
     private var noise: [NoiseEstimator]
     private var predictions: [Double]
+    /// Per local node, the last step as the SMC trace records it.
+    public private(set) var lastSteps: [FilterStepTrace]
+    public var stepTraces: [FilterStepTrace]? { lastSteps }
 
     private struct NodeStores {
         var home: ParticleStore
@@ -97,6 +100,7 @@ public final class DistributedParticleFilter: DistributedTrainer {
         degenerateSteps = emptySteps
         noise = network.localNodes.map { _ in NoiseEstimator(settings.trainer.observationNoise) }
         predictions = network.localNodes.map { _ in 0 }
+        lastSteps = network.localNodes.map { _ in .none }
     }
 
     public var diagnostics: [[String: Double]] {
@@ -264,6 +268,12 @@ public final class DistributedParticleFilter: DistributedTrainer {
         if !nodeStores[a].normalize(home: empty) { degenerateSteps[a] += 1 }
         let weights = empty ? nodeStores[a].home.normalizedWeights : nodeStores[a].held.normalizedWeights
         (empty ? nodeStores[a].home : nodeStores[a].held).weightedMean(weights, into: &estimates[a])
+        // Every particle starts the step at log-weight 0 (resampled), so the mean of exp(log-weight)
+        // is the step's likelihood increment.
+        lastSteps[a] = FilterStepTrace(
+            effectiveSampleSize: effectiveSampleSize(weights), resampled: true,
+            logLikelihoodIncrement: empty ? nodeStores[a].home.logMeanWeight : nodeStores[a].held.logMeanWeight,
+            particles: weights.count, observationNoise: noise[a].variance)
         guard estimates[a].allSatisfy(\.isFinite) else {
             throw TrainerError.nonFinite(trainer: "dpf", step: step, what: "the posterior mean")
         }

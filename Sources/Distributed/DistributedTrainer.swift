@@ -34,6 +34,8 @@ public protocol DistributedTrainer: AnyObject {
     var diagnostics: [[String: Double]] { get }
     /// A per-step table for the report, held by the reporting process (nil elsewhere, or none).
     var trace: TrainerTrace? { get }
+    /// Per local node, a particle filter's last step as the SMC trace records it; nil for the others.
+    var stepTraces: [FilterStepTrace]? { get }
     /// Per local node, a particle filter's cloud as the model files keep it; nil for the others.
     var particleClouds: [ParticleCloudSnapshot]? { get }
     /// Everything a local node needs to continue bit for bit after a restart (the random streams
@@ -63,6 +65,8 @@ extension DistributedTrainer {
     public var particleClouds: [ParticleCloudSnapshot]? { nil }
 
     public var trace: TrainerTrace? { nil }
+
+    public var stepTraces: [FilterStepTrace]? { nil }
 
     public func checkpointState() throws -> [CheckpointRecord] {
         throw TrainerError.unsupported("checkpoints of \(algorithm.rawValue) (supported: all but cpf)")

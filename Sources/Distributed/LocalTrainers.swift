@@ -37,6 +37,10 @@ public final class LocalTrainers: DistributedTrainer {
 
     public var estimates: [[Double]] { trainers.map(\.parameters) }
 
+    public var stepTraces: [FilterStepTrace]? {
+        algorithm == .pf ? trainers.map { ($0 as! PFTrainer).filter.lastStep } : nil
+    }
+
     public var particleClouds: [ParticleCloudSnapshot]? {
         guard algorithm == .pf else { return nil }
         return trainers.map { trainer in

@@ -12,6 +12,8 @@ public struct NodeRecord: Sendable {
     public var diagnostics: [String: Double]
     /// The node's final estimate: theta, or an ELM's readout.
     public var estimate: [Double] = []
+    /// A particle filter's SMC trace, `FilterStepTrace.columns` per step, back to back.
+    public var filterTrace: [Double] = []
     /// A particle filter's final cloud.
     public var cloud: ParticleCloudSnapshot? = nil
 

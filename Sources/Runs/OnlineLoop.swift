@@ -35,6 +35,8 @@ public struct OnlineLoop {
         public var computeSeconds: [Double]
         public var errorSums: [Double]
         public var traffic: [Traffic]
+        /// A particle filter's SMC trace: `FilterStepTrace.columns` per step, back to back.
+        public var filterTraces: [[Double]]
 
         public init(localNodes: Int) {
             predictions = [[Double]](repeating: [], count: localNodes)
@@ -42,6 +44,7 @@ public struct OnlineLoop {
             computeSeconds = [Double](repeating: 0, count: localNodes)
             errorSums = computeSeconds
             traffic = [Traffic](repeating: Traffic(), count: localNodes)
+            filterTraces = predictions
         }
 
         /// Local node a's part, for a checkpoint.
@@ -55,6 +58,7 @@ public struct OnlineLoop {
             record.append("bytes_sent", traffic[a].bytesSent)
             record.append("messages_sent", traffic[a].messagesSent)
             record.append("communication_seconds", [traffic[a].communicationSeconds])
+            record.append("filter_trace", filterTraces[a])
             return record
         }
 
@@ -70,6 +74,11 @@ public struct OnlineLoop {
                 traffic[a].bytesSent = try record.int("bytes_sent")
                 traffic[a].messagesSent = try record.int("messages_sent")
                 traffic[a].communicationSeconds = try record.doubles("communication_seconds", count: 1)[0]
+                filterTraces[a] = try record.doubles("filter_trace")
+                let traced = filterTraces[a].count
+                guard traced == 0 || traced == step * FilterStepTrace.columns.count else {
+                    throw TrainerError.malformedCheckpoint("an SMC trace of \(traced) numbers at step \(step)")
+                }
             }
         }
     }
@@ -127,6 +136,9 @@ public struct OnlineLoop {
                 state.errorSums[a] += (samples[a].label - estimates[a]) * (samples[a].label - estimates[a])
             }
             try trainer.update(samples)
+            if let traces = trainer.stepTraces {
+                for a in 0..<local { state.filterTraces[a] += traces[a].row }
+            }
             let stepSeconds = Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9 / Double(local)
             for a in 0..<local {
                 state.computeSeconds[a] += max(
@@ -167,6 +179,8 @@ public struct OnlineLoop {
         let gatheredDiagnostics = try network.gatherForReport(
             (0..<local).map { a in keys.map { diagnostics[a][$0] ?? 0 } })
         let estimates = try network.gatherForReport(trainer.estimates)
+        // Every process runs the same trainer, so every one takes part in this gather or none does.
+        let filterTraces = try trainer.stepTraces.map { _ in try network.gatherForReport(state.filterTraces) }
         // A particle filter's clouds, each as [N, log-weights, particles] (every process has or lacks them alike).
         let clouds = try trainer.particleClouds.map { local in
             try network.gatherForReport(local.map { [Double($0.logWeights.count)] + $0.logWeights + $0.particles })
@@ -182,7 +196,7 @@ public struct OnlineLoop {
                 node: k, predictions: Array(curves[k][..<half]), labels: Array(curves[k][half...]),
                 traffic: traffic, computeSeconds: counters[k][3],
                 diagnostics: Dictionary(uniqueKeysWithValues: zip(keys, gatheredDiagnostics[k])),
-                estimate: estimates[k],
+                estimate: estimates[k], filterTrace: filterTraces.flatMap { $0 }?[k] ?? [],
                 cloud: clouds.flatMap { $0 }.map { all in
                     let count = Int(all[k][0])
                     return ParticleCloudSnapshot(

@@ -16,6 +16,8 @@ public struct RunSummary {
     public var sync: [String: Double]
     public var wallSeconds: Double
     public var curve: [(x: Double, y: Double)]
+    /// A particle filter's ESS / N against steps (mean over nodes), empty for other trainers.
+    public var essCurve: [(x: Double, y: Double)]
     var bytesPerNodePerStep: Double { bytesPerNode / Double(max(samplesPerNode, 1)) }
 
     public init(path: String) throws {
@@ -40,6 +42,9 @@ public struct RunSummary {
         messagesPerNode = messages.reduce(0, +) / Double(max(messages.count, 1))
         sync = ((object["sync"] as? [String: Any]) ?? [:]).compactMapValues { ($0 as? NSNumber)?.doubleValue }
         curve = ((object["mse_curve"] as? [[NSNumber]]) ?? []).compactMap {
+            $0.count == 2 ? (x: $0[0].doubleValue, y: $0[1].doubleValue) : nil
+        }
+        essCurve = (((object["smc"] as? [String: Any])?["ess_curve"] as? [[NSNumber]]) ?? []).compactMap {
             $0.count == 2 ? (x: $0[0].doubleValue, y: $0[1].doubleValue) : nil
         }
         timeAveragedMSE = try number("time_averaged_mse")
@@ -104,12 +109,30 @@ public func plotResults(in directory: String, title: String?) throws -> (table: 
     try writeAtomically(Data(communication.svg().utf8), to: directory + "/communication.svg")
     try writeAtomically(Data((table.markdown + "\n").utf8), to: directory + "/table.md")
     try writeAtomically(Data(table.csv.utf8), to: directory + "/table.csv")
-    return (table.markdown, ["mse.svg", "communication.svg", "table.md", "table.csv"].map { directory + "/" + $0 })
+    var files = ["mse.svg", "communication.svg", "table.md", "table.csv"]
+    let filters = runs.filter { !$0.essCurve.isEmpty }
+    if !filters.isEmpty {
+        let ess = Figure(
+            title: heading,
+            panels: [
+                .lines(
+                    title: "Effective sample size / N before resampling (mean over nodes)",
+                    x: Axis("samples per node"), y: Axis("ESS / N", range: 0...1),
+                    series: filters.map { Series($0.label, points: $0.essCurve, style: style(of: $0.label)) })
+            ])
+        try writeAtomically(Data(ess.svg().utf8), to: directory + "/ess.svg")
+        files.append("ess.svg")
+    }
+    return (table.markdown, files.map { directory + "/" + $0 })
 }
 
 /// One colour per family (SGD, EKF, PF), dashed for the local trainer and solid for its
 /// distributed version, the centralized optimum in black: the pairs the paper compares stand out.
 func style(of label: String) -> Style? {
+    // A calibrated run (`-auto`) in its algorithm's colour, dotted.
+    if label.hasSuffix("-auto"), let base = style(of: String(label.dropLast("-auto".count))) {
+        return Style(colour: base.colour, dash: "2,2")
+    }
     switch label {
     case "sgd": return Style(colour: "#E69F00", dash: "6,3")
     case "dsgd": return Style(colour: "#E69F00")

@@ -1,5 +1,6 @@
 import Distributed
 import Foundation
+import Trainers
 
 /// The reporter's view of a finished run: the metric definitions, summary.json and the per-node
 /// curves.
@@ -95,7 +96,35 @@ public struct RunReport {
             "diagnostics": diagnostics,
         ]
         if configuration.algorithm.hasCoordinator { summary["sync"] = syncSummary() }
+        if let smc = smcSummary() { summary["smc"] = smc }
         return summary
+    }
+
+    /// A particle filter's trace in brief: the mean ESS / N and the resampling rate over nodes and
+    /// steps (N the particles a node starts a step with: K N for the centralized PF's one cloud).
+    func smcSummary() -> [String: Any]? {
+        let width = FilterStepTrace.columns.count
+        guard let first = records.first, !first.filterTrace.isEmpty else { return nil }
+        let n = Double(configuration.particles * (configuration.algorithm == .cpf ? records.count : 1))
+        var (ess, resampled, increment, rows) = (0.0, 0.0, 0.0, 0.0)
+        var essCurve = [Double](repeating: 0, count: steps)
+        for record in records {
+            for (t, row) in stride(from: 0, to: record.filterTrace.count, by: width).enumerated() {
+                ess += record.filterTrace[row] / n
+                essCurve[t] += record.filterTrace[row] / n / Double(records.count)
+                resampled += record.filterTrace[row + 1]
+                increment += record.filterTrace[row + 2]
+                rows += 1
+            }
+        }
+        // ESS / N against steps, at most ~500 points as the MSE curve: each point a step's mean over nodes.
+        let stride = max(1, steps / 500)
+        let points = Swift.stride(from: stride - 1, to: steps, by: stride).map { [Double($0 + 1), essCurve[$0]] }
+        return [
+            "mean_ess_fraction": ess / rows, "resampling_rate": resampled / rows,
+            "mean_log_likelihood_increment": increment / rows, "trace_files": "smc-node-K.csv",
+            "ess_curve": points,
+        ]
     }
 
     /// The protocol's totals as its coordinator counted them, and the divergence it allowed.
@@ -147,6 +176,17 @@ public struct RunReport {
                 csv += exact(sum / Double(t + 1)) + "\n"
             }
             files.append(("node-\(record.node).csv", Data(csv.utf8)))
+        }
+        let width = FilterStepTrace.columns.count
+        for record in records where !record.filterTrace.isEmpty {
+            var csv = (["step"] + FilterStepTrace.columns).joined(separator: ",") + "\n"
+            for (t, row) in stride(from: 0, to: record.filterTrace.count, by: width).enumerated() {
+                let values = record.filterTrace[row..<(row + width)].map {
+                    $0.isFinite && $0 == $0.rounded() && abs($0) < 1e15 ? String(Int($0)) : exact($0)
+                }
+                csv += "\(t + 1)," + values.joined(separator: ",") + "\n"
+            }
+            files.append(("smc-node-\(record.node).csv", Data(csv.utf8)))
         }
         if let trace, !trace.rows.isEmpty {
             let lines = trace.rows.map { row in row.map { $0 == $0.rounded() ? String(Int($0)) : exact($0) } }

@@ -1,3 +1,4 @@
+import Foundation
 import Numerics
 
 /// A population of particles that a particle filter moves, evaluates and selects. The filter itself
@@ -44,6 +45,8 @@ public struct ParticleFilter<Cloud: ParticleCloud> {
     /// weights rather than dividing by zero.
     public private(set) var degenerateSteps = 0
     public private(set) var resampledSteps = 0
+    /// The last update, as the SMC trace records it.
+    public private(set) var lastStep = FilterStepTrace.none
     private var observations: [Double] = []
 
     public init(
@@ -107,8 +110,13 @@ public struct ParticleFilter<Cloud: ParticleCloud> {
     /// Weighs by `observation`, resamples as the policy says, and returns the estimate (eq. 18).
     @discardableResult
     public mutating func update(observation d: Double) -> [Double] {
+        let before = logSumExp(logWeights)
         weigh(observation: d)
-        return finishStep()
+        // weigh drops the Gaussian's constant, which the increment, a log-density, keeps.
+        let increment = logSumExp(logWeights) - before - 0.5 * log(2 * Double.pi * observationNoise)
+        let estimate = finishStep()
+        lastStep.logLikelihoodIncrement = increment
+        return estimate
     }
 
     /// Normalises, estimates, and resamples: the end of a step.
@@ -124,6 +132,9 @@ public struct ParticleFilter<Cloud: ParticleCloud> {
         case .everyStep: resample = true
         case .effectiveSampleSize(let fraction): resample = effectiveSampleSize(w) < fraction * Double(cloud.count)
         }
+        lastStep = FilterStepTrace(
+            effectiveSampleSize: effectiveSampleSize(w), resampled: resample, logLikelihoodIncrement: 0,
+            particles: cloud.count, observationNoise: observationNoise)
         if resample {
             var random = RandomStream(seed: seed, node: node, step: step, purpose: .resampling)
             cloud.select(scheme.ancestors(weights: w, count: cloud.count, random: &random))

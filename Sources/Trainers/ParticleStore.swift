@@ -160,6 +160,9 @@ public struct ParticleStore {
         return finite
     }
 
+    /// log of the mean of exp(log-weight) over the particles.
+    public var logMeanWeight: Double { logMeanExp(logWeights.prefix(count)) }
+
     /// The normalised weights as an array of `count`.
     public var normalizedWeights: [Double] { Array(weights.prefix(count)) }
 

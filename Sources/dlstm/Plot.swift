@@ -12,6 +12,7 @@ struct Plot: ParsableCommand {
 
               DIR/mse.svg            time-averaged MSE against samples per node, every run
               DIR/communication.svg  bytes each node sent per step, every run
+              DIR/ess.svg            particle filters' effective sample size / N against samples per node
               DIR/table.md, .csv     final MSE, samples to converge, bytes, seconds
               DIR/scaling.svg        speedup and parallel efficiency against ranks (scaling study)
 

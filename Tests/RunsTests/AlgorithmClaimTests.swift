@@ -77,5 +77,18 @@ struct AlgorithmClaimTests {
         #expect(compute["min"]! > 0 && compute["min"]! <= compute["mean"]! && compute["mean"]! <= compute["max"]!)
         #expect((summary["mse_curve"] as! [[Double]]).last?.first == 40)
         #expect(summary["transport"] as? String == "in-process")
+        // The SMC trace: 40 rows a node; the walk moves particles, but every step ends with K N of them.
+        let smc = summary["smc"] as! [String: Any]
+        let essFraction = smc["mean_ess_fraction"] as! Double
+        #expect(essFraction > 0 && essFraction <= 1 && smc["resampling_rate"] as? Double == 1)
+        let traces = try (0..<nodes).map { k in
+            try String(contentsOfFile: control.resultsDirectory! + "/smc-node-\(k).csv", encoding: .utf8)
+                .split(separator: "\n").dropFirst().map { $0.split(separator: ",").map { Double($0)! } }
+        }
+        #expect(traces.allSatisfy { $0.count == 40 })
+        for t in 0..<40 {
+            #expect(traces.map { $0[t][4] }.reduce(0, +) == Double(nodes * 20), "step \(t + 1)")
+            #expect(traces.allSatisfy { $0[t][1] >= 1 && $0[t][1] <= $0[t][4] })
+        }
     }
 }

@@ -59,6 +59,8 @@ struct ResumeTests {
         #expect(resumed.records.map(\.traffic.bytesSent) == whole.records.map(\.traffic.bytesSent))
         #expect(resumed.records.map(\.diagnostics) == whole.records.map(\.diagnostics))
         #expect(resumed.trace == whole.trace)
+        #expect(resumed.records.map(\.filterTrace) == whole.records.map(\.filterTrace))
+        #expect(whole.records[0].filterTrace.isEmpty == ![.pf, .dpf].contains(algorithm))
         if algorithm.hasCoordinator { #expect(whole.records[0].diagnostics["full_syncs"]! > 0) }
     }
 
