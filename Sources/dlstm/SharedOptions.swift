@@ -78,7 +78,7 @@ extension PaperExperiment: ExpressibleByArgument {}
 
 /// `dlstm experiment NAME`: the paper's two, or the FGM thesis's comparison of synchronisation protocols.
 enum ExperimentName: String, CaseIterable, ExpressibleByArgument {
-    case fx, sentiment, sync
+    case fx, sentiment, sync, convergence
 
     var paper: PaperExperiment? { PaperExperiment(rawValue: rawValue) }
 }
