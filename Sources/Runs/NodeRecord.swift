@@ -6,6 +6,8 @@ public struct NodeRecord: Sendable {
     /// d_hat before the label, and the label, at each step.
     public var predictions: [Double]
     public var labels: [Double]
+    /// The trivial predictor's prediction at each step (`TrivialPredictor`).
+    public var baselinePredictions: [Double] = []
     public var traffic: Traffic
     /// Step time minus communication time.
     public var computeSeconds: Double
@@ -19,4 +21,6 @@ public struct NodeRecord: Sendable {
 
     /// (d - d_hat)^2 at each step: the prequential errors.
     public var squaredErrors: [Double] { zip(labels, predictions).map { ($0 - $1) * ($0 - $1) } }
+    /// The trivial predictor's squared errors.
+    public var baselineSquaredErrors: [Double] { zip(labels, baselinePredictions).map { ($0 - $1) * ($0 - $1) } }
 }

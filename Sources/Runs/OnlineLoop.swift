@@ -14,11 +14,15 @@ public struct OnlineLoop {
     public var progressSeconds: Double
     /// The next sample of local node a (its index in `network.localNodes`).
     public let nextSample: (Int) throws -> Sample
+    /// The trivial predictor each node's errors are compared with.
+    public var baseline: TrivialPredictor
 
     public init(
         network: Network, trainer: DistributedTrainer, steps: Int, progressSeconds: Double = 0,
+        baseline: TrivialPredictor = TrivialPredictor(kind: .runningMean),
         nextSample: @escaping (Int) throws -> Sample
     ) {
+        self.baseline = baseline
         self.network = network
         self.trainer = trainer
         self.steps = steps
@@ -37,6 +41,8 @@ public struct OnlineLoop {
         public var traffic: [Traffic]
         /// A particle filter's SMC trace: `FilterStepTrace.columns` per step, back to back.
         public var filterTraces: [[Double]]
+        /// The trivial predictor's prediction at each step.
+        public var baselinePredictions: [[Double]]
 
         public init(localNodes: Int) {
             predictions = [[Double]](repeating: [], count: localNodes)
@@ -45,6 +51,7 @@ public struct OnlineLoop {
             errorSums = computeSeconds
             traffic = [Traffic](repeating: Traffic(), count: localNodes)
             filterTraces = predictions
+            baselinePredictions = predictions
         }
 
         /// Local node a's part, for a checkpoint.
@@ -59,6 +66,7 @@ public struct OnlineLoop {
             record.append("messages_sent", traffic[a].messagesSent)
             record.append("communication_seconds", [traffic[a].communicationSeconds])
             record.append("filter_trace", filterTraces[a])
+            record.append("baseline_predictions", baselinePredictions[a])
             return record
         }
 
@@ -75,6 +83,7 @@ public struct OnlineLoop {
                 traffic[a].messagesSent = try record.int("messages_sent")
                 traffic[a].communicationSeconds = try record.doubles("communication_seconds", count: 1)[0]
                 filterTraces[a] = try record.doubles("filter_trace")
+                baselinePredictions[a] = try record.doubles("baseline_predictions", count: step)
                 let traced = filterTraces[a].count
                 guard traced == 0 || traced == step * FilterStepTrace.columns.count else {
                     throw TrainerError.malformedCheckpoint("an SMC trace of \(traced) numbers at step \(step)")
@@ -115,6 +124,8 @@ public struct OnlineLoop {
         var state = resume ?? State(localNodes: local)
         if resume != nil { network.traffic = state.traffic }
         let firstStep = state.step + 1
+        var baselines = [TrivialPredictor](repeating: baseline, count: local)
+        for a in 0..<local { baselines[a].replay(labels: state.labels[a]) }
         let start = DispatchTime.now().uptimeNanoseconds
         var checkSeconds = progressSeconds / 4
         if let checkpointing {
@@ -131,6 +142,8 @@ public struct OnlineLoop {
             let communicationBefore = network.traffic.map(\.communicationSeconds)
             let estimates = try trainer.predict(samples)
             for a in 0..<local {
+                state.baselinePredictions[a].append(baselines[a].predict(samples[a]))
+                baselines[a].observe(label: samples[a].label)
                 state.predictions[a].append(estimates[a])
                 state.labels[a].append(samples[a].label)
                 state.errorSums[a] += (samples[a].label - estimates[a]) * (samples[a].label - estimates[a])
@@ -166,7 +179,8 @@ public struct OnlineLoop {
         }
         let (predictions, labels, computeSeconds) = (state.predictions, state.labels, state.computeSeconds)
         // Gathered in three collectives: curves, then counters, then diagnostics (keys sorted).
-        let curves = try network.gatherForReport((0..<local).map { predictions[$0] + labels[$0] })
+        let curves = try network.gatherForReport(
+            (0..<local).map { predictions[$0] + labels[$0] + state.baselinePredictions[$0] })
         let counters = try network.gatherForReport(
             (0..<local).map {
                 [
@@ -191,9 +205,10 @@ public struct OnlineLoop {
             traffic.bytesSent = Int(counters[k][0])
             traffic.messagesSent = Int(counters[k][1])
             traffic.communicationSeconds = counters[k][2]
-            let half = curves[k].count / 2
+            let third = curves[k].count / 3
             return NodeRecord(
-                node: k, predictions: Array(curves[k][..<half]), labels: Array(curves[k][half...]),
+                node: k, predictions: Array(curves[k][..<third]), labels: Array(curves[k][third..<(2 * third)]),
+                baselinePredictions: Array(curves[k][(2 * third)...]),
                 traffic: traffic, computeSeconds: counters[k][3],
                 diagnostics: Dictionary(uniqueKeysWithValues: zip(keys, gatheredDiagnostics[k])),
                 estimate: estimates[k], filterTrace: filterTraces.flatMap { $0 }?[k] ?? [],

@@ -16,6 +16,10 @@ public struct RunSummary {
     public var sync: [String: Double]
     public var wallSeconds: Double
     public var curve: [(x: Double, y: Double)]
+    /// The trivial predictor on the same data: its name, final and time-averaged MSE and curve
+    /// (nil in summaries written before it was added).
+    public var baseline:
+        (predictor: String, finalMSE: Double, timeAveragedMSE: Double, curve: [(x: Double, y: Double)])?
     /// A particle filter's ESS / N against steps (mean over nodes), empty for other trainers.
     public var essCurve: [(x: Double, y: Double)]
     var bytesPerNodePerStep: Double { bytesPerNode / Double(max(samplesPerNode, 1)) }
@@ -46,6 +50,14 @@ public struct RunSummary {
         }
         essCurve = (((object["smc"] as? [String: Any])?["ess_curve"] as? [[NSNumber]]) ?? []).compactMap {
             $0.count == 2 ? (x: $0[0].doubleValue, y: $0[1].doubleValue) : nil
+        }
+        if let object = object["baseline"] as? [String: Any], let predictor = object["predictor"] as? String,
+            let final = object["final_mse"] as? NSNumber, let averaged = object["time_averaged_mse"] as? NSNumber
+        {
+            let curve = ((object["mse_curve"] as? [[NSNumber]]) ?? []).compactMap {
+                $0.count == 2 ? (x: $0[0].doubleValue, y: $0[1].doubleValue) : nil
+            }
+            baseline = (predictor, final.doubleValue, averaged.doubleValue, curve)
         }
         timeAveragedMSE = try number("time_averaged_mse")
         samplesToWithin10Percent = Int(try number("samples_to_within_10pct"))
@@ -94,7 +106,14 @@ public func plotResults(in directory: String, title: String?) throws -> (table: 
             .lines(
                 title: "Time-averaged MSE (mean over nodes)", x: Axis("samples per node"),
                 y: Axis("MSE", logarithmic: true),
-                series: runs.map { Series($0.label, points: $0.curve, style: style(of: $0.label)) })
+                series: runs.map { Series($0.label, points: $0.curve, style: style(of: $0.label)) }
+                    + (runs[0].baseline.map {
+                        [
+                            Series(
+                                "baseline: \($0.predictor)", points: $0.curve,
+                                style: Style(colour: "#999999", dash: "2,4"))
+                        ]
+                    } ?? []))
         ])
     let communication = Figure(
         title: heading,
@@ -151,22 +170,35 @@ func style(of label: String) -> Style? {
 
 func experimentTable(_ runs: [RunSummary]) -> (markdown: String, csv: String) {
     var markdown = """
-        | algorithm | final MSE (last 10%) | time-averaged MSE | samples to within 10% | bytes per node | bytes per \
-        node per step | seconds |
-        | --- | ---: | ---: | ---: | ---: | ---: | ---: |
+        | algorithm | final MSE (last 10%) | / baseline's | time-averaged MSE | samples to within 10% | bytes per node \
+        | bytes per node per step | seconds |
+        | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
 
         """
     var csv =
-        "algorithm,final_mse,time_averaged_mse,samples_to_within_10pct,bytes_per_node,bytes_per_node_per_step,seconds\n"
+        "algorithm,final_mse,final_mse_over_baseline,time_averaged_mse,samples_to_within_10pct,bytes_per_node,"
+        + "bytes_per_node_per_step,seconds\n"
+    // Every run of a table sees the same data, so the first run's baseline is every run's.
+    let baseline = runs.first?.baseline
     for run in runs {
+        let ratio = baseline.map { run.finalMSE / $0.finalMSE }
+        let shownRatio = ratio.map { String(format: "%.2f", $0) } ?? "-"
         markdown +=
-            "| \(run.label) | \(String(format: "%.4g", run.finalMSE)) | "
+            "| \(run.label) | \(String(format: "%.4g", run.finalMSE)) | \(shownRatio) | "
             + "\(String(format: "%.4g", run.timeAveragedMSE)) | "
             + "\(run.samplesToWithin10Percent) | \(compact(run.bytesPerNode)) | \(compact(run.bytesPerNodePerStep)) "
             + "| \(String(format: "%.2f", run.wallSeconds)) |\n"
         csv +=
-            "\(run.label),\(exact(run.finalMSE)),\(exact(run.timeAveragedMSE)),\(run.samplesToWithin10Percent),"
-            + "\(exact(run.bytesPerNode)),\(exact(run.bytesPerNodePerStep)),\(exact(run.wallSeconds))\n"
+            "\(run.label),\(exact(run.finalMSE)),\(ratio.map(exact) ?? ""),\(exact(run.timeAveragedMSE)),"
+            + "\(run.samplesToWithin10Percent),\(exact(run.bytesPerNode)),\(exact(run.bytesPerNodePerStep)),"
+            + "\(exact(run.wallSeconds))\n"
+    }
+    if let baseline {
+        markdown +=
+            "| baseline: \(baseline.predictor) | \(String(format: "%.4g", baseline.finalMSE)) | 1.00 | "
+            + "\(String(format: "%.4g", baseline.timeAveragedMSE)) | - | 0 | 0 | - |\n"
+        csv +=
+            "baseline: \(baseline.predictor),\(exact(baseline.finalMSE)),1,\(exact(baseline.timeAveragedMSE)),,0,0,\n"
     }
     return (String(markdown.dropLast()), csv)
 }

@@ -22,18 +22,25 @@ public struct RunReport {
     public var steps: Int { records.first?.labels.count ?? 0 }
 
     /// Mean squared error over the last 10% of steps (at least one), averaged over nodes.
-    public var finalMSE: Double {
+    public var finalMSE: Double { finalMSE(\.squaredErrors) }
+
+    /// The trivial predictor's final MSE, over the same window (`TrivialPredictor`).
+    public var baselineFinalMSE: Double { finalMSE(\.baselineSquaredErrors) }
+
+    func finalMSE(_ errors: (NodeRecord) -> [Double]) -> Double {
         let tail = max(1, steps / 10)
-        return records.map { $0.squaredErrors.suffix(tail).reduce(0, +) / Double(tail) }.reduce(0, +)
+        return records.map { errors($0).suffix(tail).reduce(0, +) / Double(tail) }.reduce(0, +)
             / Double(records.count)
     }
 
     /// The paper's MSE curve: time-averaged squared error up to step t, averaged over nodes.
-    public var timeAveragedMSE: [Double] {
+    public var timeAveragedMSE: [Double] { timeAveragedMSE(\.squaredErrors) }
+
+    func timeAveragedMSE(_ errors: (NodeRecord) -> [Double]) -> [Double] {
         var curve = [Double](repeating: 0, count: steps)
         for record in records {
             var sum = 0.0
-            for (t, e) in record.squaredErrors.enumerated() {
+            for (t, e) in errors(record).enumerated() {
                 sum += e
                 curve[t] += sum / Double(t + 1) / Double(records.count)
             }
@@ -56,13 +63,17 @@ public struct RunReport {
         Double(records.map(\.traffic.bytesSent).reduce(0, +)) / Double(records.count)
     }
 
+    /// At most ~500 points of a per-step curve: enough to draw, small enough to read.
+    func drawable(_ curve: [Double]) -> [[Double]] {
+        let stride = max(1, curve.count / 500)
+        return Swift.stride(from: stride - 1, to: curve.count, by: stride).map { [Double($0 + 1), curve[$0]] }
+            + (curve.count % stride == 0 ? [] : [[Double(curve.count), curve[curve.count - 1]]])
+    }
+
     public func summary() throws -> [String: Any] {
         let curve = timeAveragedMSE
-        // At most ~500 points: enough to draw, small enough to read.
-        let stride = max(1, curve.count / 500)
-        let points =
-            Swift.stride(from: stride - 1, to: curve.count, by: stride).map { [Double($0 + 1), curve[$0]] }
-            + (curve.count % stride == 0 ? [] : [[Double(curve.count), curve[curve.count - 1]]])
+        let points = drawable(curve)
+        let baselineCurve = timeAveragedMSE(\.baselineSquaredErrors)
         var diagnostics = [String: Any]()
         for key in records.first?.diagnostics.keys.sorted() ?? [] {
             diagnostics[key] = records.map { $0.diagnostics[key] ?? 0 }
@@ -94,6 +105,11 @@ public struct RunReport {
             "communication_seconds": spread(records.map(\.traffic.communicationSeconds)),
             "wall_seconds": wallSeconds,
             "diagnostics": diagnostics,
+            "baseline": [
+                "predictor": configuration.trivialPredictor.kind.rawValue, "final_mse": baselineFinalMSE,
+                "time_averaged_mse": baselineCurve.last ?? 0, "mse_curve": drawable(baselineCurve),
+                "beaten": finalMSE < baselineFinalMSE,
+            ] as [String: Any],
         ]
         if configuration.algorithm.hasCoordinator { summary["sync"] = syncSummary() }
         if let smc = smcSummary() { summary["smc"] = smc }

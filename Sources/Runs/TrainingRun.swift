@@ -82,7 +82,8 @@ public struct TrainingRun {
         var stepsTaken = resumeState?.step ?? 0
         var stopAsked = false
         let loop = OnlineLoop(
-            network: network, trainer: trainer, steps: steps, progressSeconds: control.progressSeconds
+            network: network, trainer: trainer, steps: steps, progressSeconds: control.progressSeconds,
+            baseline: configuration.trivialPredictor
         ) { a in
             if a == 0 {
                 stepsTaken += 1

@@ -32,11 +32,11 @@ struct ExperimentTests {
         let table = try file(mpi.directory, "table.md").split(separator: "\n").dropFirst(2).map {
             $0.split(separator: "|")[0].trimmingCharacters(in: .whitespaces)
         }
-        #expect(table == ["sgd", "dekf", "dpf", "dpf-metropolis", "cpf"])
+        #expect(table == ["sgd", "dekf", "dpf", "dpf-metropolis", "cpf", "baseline: persistence"])
         let csv = try file(mpi.directory, "table.csv").split(separator: "\n")
-        #expect(csv.count == 6)
+        #expect(csv.count == 7)
         let mse = try file(mpi.directory, "mse.svg")
-        #expect(mse.components(separatedBy: "<polyline").count - 1 == runs.count)
+        #expect(mse.components(separatedBy: "<polyline").count - 1 == runs.count + 1)
         #expect(try file(mpi.directory, "communication.svg").contains("<rect"))
         for run in runs {
             let summary =
@@ -55,8 +55,8 @@ struct ExperimentTests {
             }
         }
         // Local trainers send nothing, the distributed ones do.
-        #expect(csv[1].hasPrefix("sgd,") && csv[1].split(separator: ",")[4] == "0")
-        #expect(Double(csv[3].split(separator: ",")[4])! > 0)
+        #expect(csv[1].hasPrefix("sgd,") && csv[1].split(separator: ",")[5] == "0")
+        #expect(Double(csv[3].split(separator: ",")[5])! > 0)
     }
 
     @Test("experiment sync: three data sets, every run, a table and the frontier figure each")
