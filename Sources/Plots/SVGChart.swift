@@ -99,7 +99,9 @@ public struct Figure: Sendable {
     private var bottom: Double { panelHeight - 50 }
 
     private func lineChart(title: String, x: Axis, y: Axis, series: [Series]) -> String {
-        let legendWidth = 150.0
+        // Room for the longest name (about 7 px a character at 12 px), so "dpf-metropolis-auto" is not cut.
+        let longest = Double(series.map(\.name.count).max() ?? 0)
+        let legendWidth = min(max(150, 58 + 7 * longest), panelWidth / 2)
         let right = panelWidth - legendWidth - 10
         let all = series.flatMap(\.points).filter {
             $0.x.isFinite && $0.y.isFinite && (!x.logarithmic || $0.x > 0) && (!y.logarithmic || $0.y > 0)

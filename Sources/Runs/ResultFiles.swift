@@ -20,6 +20,12 @@ func checkWritable(directory: String) throws {
 /// The exact double, so that runs can be compared bit for bit.
 public func exact(_ x: Double) -> String { String(format: "%.17g", x) }
 
+/// A whole number as an integer, anything else (fractions, infinities) as `exact`: trace files'
+/// counts and flags read as counts.
+func wholeOrExact(_ x: Double) -> String {
+    x.isFinite && x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : exact(x)
+}
+
 /// Writes to a temporary file in the same directory, fsyncs it, renames it over `path`, and
 /// fsyncs the directory: a reader sees the old file or the new one, never half of one, and after
 /// a crash of the machine the rename has happened or not. `killHalfway` (a test's injected fault)

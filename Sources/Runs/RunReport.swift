@@ -197,15 +197,13 @@ public struct RunReport {
         for record in records where !record.filterTrace.isEmpty {
             var csv = (["step"] + FilterStepTrace.columns).joined(separator: ",") + "\n"
             for (t, row) in stride(from: 0, to: record.filterTrace.count, by: width).enumerated() {
-                let values = record.filterTrace[row..<(row + width)].map {
-                    $0.isFinite && $0 == $0.rounded() && abs($0) < 1e15 ? String(Int($0)) : exact($0)
-                }
+                let values = record.filterTrace[row..<(row + width)].map(wholeOrExact)
                 csv += "\(t + 1)," + values.joined(separator: ",") + "\n"
             }
             files.append(("smc-node-\(record.node).csv", Data(csv.utf8)))
         }
         if let trace, !trace.rows.isEmpty {
-            let lines = trace.rows.map { row in row.map { $0 == $0.rounded() ? String(Int($0)) : exact($0) } }
+            let lines = trace.rows.map { row in row.map(wholeOrExact) }
             let csv = ([trace.columns] + lines).map { $0.joined(separator: ",") + "\n" }.joined()
             files.append(("sync-trace.csv", Data(csv.utf8)))
         }

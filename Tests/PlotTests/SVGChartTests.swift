@@ -102,3 +102,18 @@ func parse(_ svg: String) -> ElementCounter? {
         #expect(compact(1_234_567) == "1.23M" && compact(0.5) == "0.5")
     }
 }
+
+@Suite struct SVGLegendTests {
+    @Test("a long series name gets a legend wide enough: its text ends inside the panel")
+    func longNamesFit() throws {
+        let name = "dpf-metropolis-auto, N = 320"
+        let figure = Figure(
+            title: "t",
+            panels: [.lines(title: "p", x: Axis("x"), y: Axis("y"), series: [Series(name, points: [(0, 1), (1, 2)])])])
+        let svg = figure.svg()
+        let entry = try #require(svg.split(separator: "\n").first { $0.contains(">\(name)</text>") })
+        let x = try #require(Double(entry.split(separator: "\"")[1]))
+        // About 7 px a character at 12 px.
+        #expect(x + 7 * Double(name.count) <= figure.panelWidth, "legend text starts at \(x)")
+    }
+}
