@@ -99,7 +99,8 @@ struct ConfigurationOptions: ParsableArguments {
     var elmScale = defaults.elmScale
     @Flag(help: "ELM: the last input column joins the features (a direct link).") var directLink = false
 
-    @Option(help: "Random seed: the same seed gives the same results on any transport.") var seed = defaults.seed
+    @Option(help: "Random seed: the same seed gives the same results on any transport.", transform: seedValue)
+    var seed = defaults.seed
 
     // MARK: data
 

@@ -31,7 +31,7 @@ struct DLSTM: ParsableCommand {
     static func main() {
         let expanded: (arguments: [String], origins: [String: String])
         do {
-            expanded = try ConfigFile.expand(Array(CommandLine.arguments.dropFirst()))
+            expanded = try ConfigFile.expand(attachingNegativeValues(Array(CommandLine.arguments.dropFirst())))
         } catch {
             exitReporting(error)
         }
@@ -66,4 +66,32 @@ struct Bench: ParsableCommand {
             BenchMPI.self, BenchModel.self, BenchDistributed.self, BenchSync.self, BenchELM.self, BenchPF.self,
         ]
     )
+}
+
+/// `--samples -5` as `--samples=-5`: ArgumentParser reads a value that starts with "-" as another
+/// option and says "Missing value for '--samples <samples>'", hiding what was wrong; attached, the
+/// value reaches the option's own check, which names the accepted range. (No dlstm option or
+/// argument takes a value that looks like a negative number for another purpose.)
+func attachingNegativeValues(_ arguments: [String]) -> [String] {
+    var result = [String]()
+    var index = 0
+    while index < arguments.count {
+        let argument = arguments[index]
+        if argument.hasPrefix("--"), !argument.contains("="), index + 1 < arguments.count,
+            looksNegative(arguments[index + 1])
+        {
+            result.append(argument + "=" + arguments[index + 1])
+            index += 2
+        } else {
+            result.append(argument)
+            index += 1
+        }
+    }
+    return result
+}
+
+private func looksNegative(_ text: String) -> Bool {
+    guard text.hasPrefix("-"), text.count > 1 else { return false }
+    let rest = text.dropFirst()
+    return rest.first!.isNumber || rest.hasPrefix(".") || rest.lowercased() == "inf"
 }

@@ -67,7 +67,7 @@ struct Experiment: ParsableCommand {
     var samples: Int?
 
     @Option(help: "sync: n, the LSTM's hidden size (default 2).") var hidden: Int?
-    @Option(help: "Random seed.") var seed: UInt64 = 1
+    @Option(help: "Random seed.", transform: seedValue) var seed: UInt64 = 1
     @Option(help: ArgumentHelp("The directory holding fx/ and sentiment/.", valueName: "DIR"))
     var dataDirectory = "data"
 

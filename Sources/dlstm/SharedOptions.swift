@@ -68,6 +68,15 @@ extension Optimizer: ExpressibleByArgument {}
 extension Resolution: ExpressibleByArgument {}
 extension CSVTimeSeries.LagLayout: ExpressibleByArgument {}
 extension Partition: ExpressibleByArgument {}
+
+/// A seed, 0 to 2^63 - 1 (config.toml writes it as a TOML integer, which is signed), with the range
+/// in the message: ArgumentParser alone says only that "-1" is invalid.
+func seedValue(_ text: String) throws -> UInt64 {
+    guard let value = UInt64(text), value <= UInt64(Int64.max) else {
+        throw ValidationError("a seed is a whole number from 0 to \(Int64.max)")
+    }
+    return value
+}
 extension CentralizedReduce: ExpressibleByArgument {}
 extension ObservationNoise: ExpressibleByArgument {
     public init?(argument: String) { self.init(argument) }

@@ -38,6 +38,13 @@ struct ReliabilityTests {
                 "--beta1 1.5: must be in [0, 1)"
             ),
             ("no samples per batch", ["--batch", "0"], 2, "--batch 0: must be at least 1"),
+            // A negative value after a space: ArgumentParser alone reads it as an option ("Missing value").
+            ("negative count", ["--walk-steps", "-5"], 2, "--walk-steps -5: must be at least 1"),
+            ("negative variance, spaced", ["--jitter", "-0.5"], 2, "--jitter -0.5: must be a finite variance >= 0"),
+            (
+                "negative seed", ["--seed", "-1"], 2,
+                "invalid for '--seed <seed>': a seed is a whole number from 0 to 9223372036854775807"
+            ),
             (
                 "forgetting above 1", ["--algorithm", "elm", "--forgetting", "1.5"], 2,
                 "--forgetting 1.5: must be in (0, 1]"
