@@ -39,10 +39,19 @@ public struct TrainingRun {
                 throw RunError(
                     "--coordinator \(configuration.coordinator): must be a node in 0...\(nodes - 1)", status: .usage)
             }
+            // Before anything large is allocated (the teacher's own parameters included).
+            func checkMemory(inputSize: Int) throws {
+                try MemoryBudget(
+                    configuration: configuration, inputSize: inputSize, nodes: nodes,
+                    localNodes: network.localNodes.count
+                ).check(configuration)
+            }
+            if configuration.data == "teacher" { try checkMemory(inputSize: configuration.teacherInput) }
             let total = try configuration.countFileSamples()
             for node in network.localNodes {
                 streams.append(try configuration.makeStream(node: node, nodes: nodes, fileSamples: total))
             }
+            if configuration.data != "teacher" { try checkMemory(inputSize: streams[0].inputSize) }
             if network.isReporter, let out = control.resultsDirectory { try checkWritable(directory: out) }
             if let path = configuration.initModel {
                 initialCentre = try startingModel(path, inputSize: streams[0].inputSize)

@@ -40,6 +40,9 @@ struct ReliabilityTests {
             ("no samples per batch", ["--batch", "0"], 2, "--batch 0: must be at least 1"),
             // A negative value after a space: ArgumentParser alone reads it as an option ("Missing value").
             ("negative count", ["--walk-steps", "-5"], 2, "--walk-steps -5: must be at least 1"),
+            // Refused before anything is allocated (it used to be a crash trace, or a run that never ended).
+            ("memory: a huge model", ["--hidden", "100000"], 2, "memory: dpf at --hidden 100000"),
+            ("memory: too many particles", ["--particles", "1000000000"], 2, "N = 1000000000 particles"),
             ("negative variance, spaced", ["--jitter", "-0.5"], 2, "--jitter -0.5: must be a finite variance >= 0"),
             (
                 "negative seed", ["--seed", "-1"], 2,
