@@ -131,26 +131,21 @@ public final class CentralizedParticleFilter: DistributedTrainer {
     /// The element-wise sum of every node's vector, in the spanning tree's order, at every local node.
     private func sumOverNodes(_ local: [[Double]]) throws -> [[Double]] {
         let length = particleCount + 1
-        func add(_ mine: [Double], _ other: [Double]) throws -> [Double] {
-            guard other.count == length else {
-                throw TrainerError.malformedMessage(from: -1, what: "\(other.count) numbers for \(length)")
+        func checked(_ vectors: [[Double]]) throws -> [[Double]] {
+            for values in vectors where values.count != length {
+                throw TrainerError.malformedMessage(from: -1, what: "\(values.count) numbers for \(length)")
             }
-            return zip(mine, other).map { $0 + $1 }
+            return vectors
+        }
+        func add(_ mine: [Double], _ other: [Double]) throws -> [Double] {
+            zip(mine, try checked([other])[0]).map { $0 + $1 }
         }
         switch reduce {
         case .allgather:
-            let all = try network.allgather(local)
-            for values in all where values.count != length {
-                throw TrainerError.malformedMessage(from: -1, what: "\(values.count) numbers for \(length)")
-            }
-            let sum = try tree.fold(all, merge: add)
+            let sum = try tree.fold(checked(network.allgather(local)), merge: add)
             return local.map { _ in sum }
         case .tree:
-            let sums = try tree.broadcast(tree.reduce(local, over: network, merge: add), over: network)
-            for values in sums where values.count != length {
-                throw TrainerError.malformedMessage(from: -1, what: "\(values.count) numbers for \(length)")
-            }
-            return sums
+            return try checked(tree.broadcast(tree.reduce(local, over: network, merge: add), over: network))
         }
     }
 }

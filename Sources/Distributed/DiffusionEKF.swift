@@ -224,7 +224,7 @@ public final class DiffusionEKF: DistributedTrainer {
     public func checkpointState() throws -> [CheckpointRecord] {
         filters.indices.map { a in
             var record = filters[a].checkpoint
-            if noise[a].isEstimated { record.append("noise", noise[a].checkpoint) }
+            noise[a].save(into: &record)
             return record
         }
     }
@@ -235,7 +235,7 @@ public final class DiffusionEKF: DistributedTrainer {
         }
         for a in filters.indices {
             try filters[a].restore(checkpoint: states[a])
-            if noise[a].isEstimated { try noise[a].restore(states[a].doubles("noise", count: 2)) }
+            try noise[a].restore(from: states[a])
         }
     }
 }

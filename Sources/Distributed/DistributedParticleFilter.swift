@@ -123,7 +123,7 @@ public final class DistributedParticleFilter: DistributedTrainer {
             record.append("empty_steps", emptySteps[a])
             record.append("particles_held", particlesHeld[a])
             record.append("degenerate_steps", degenerateSteps[a])
-            if noise[a].isEstimated { record.append("noise", noise[a].checkpoint) }
+            noise[a].save(into: &record)
             return record
         }
     }
@@ -140,7 +140,7 @@ public final class DistributedParticleFilter: DistributedTrainer {
             (emptySteps[a], particlesHeld[a], degenerateSteps[a]) =
                 (try state.int("empty_steps"), try state.int("particles_held"), try state.int("degenerate_steps"))
             step = try state.int("step")
-            if noise[a].isEstimated { try noise[a].restore(state.doubles("noise", count: 2)) }
+            try noise[a].restore(from: state)
             nodeStores[a].home.restore(
                 ids: nodeIDs, particles: flat, logWeights: [Double](repeating: 0, count: nodeIDs.count))
         }

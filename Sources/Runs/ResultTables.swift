@@ -45,19 +45,18 @@ public struct RunSummary {
         let messages = (object["messages_per_node"] as? [NSNumber])?.map(\.doubleValue) ?? []
         messagesPerNode = messages.reduce(0, +) / Double(max(messages.count, 1))
         sync = ((object["sync"] as? [String: Any]) ?? [:]).compactMapValues { ($0 as? NSNumber)?.doubleValue }
-        curve = ((object["mse_curve"] as? [[NSNumber]]) ?? []).compactMap {
-            $0.count == 2 ? (x: $0[0].doubleValue, y: $0[1].doubleValue) : nil
+        /// A curve as summary.json writes it, [[x, y], ...].
+        func points(_ value: Any?) -> [(x: Double, y: Double)] {
+            ((value as? [[NSNumber]]) ?? []).compactMap {
+                $0.count == 2 ? (x: $0[0].doubleValue, y: $0[1].doubleValue) : nil
+            }
         }
-        essCurve = (((object["smc"] as? [String: Any])?["ess_curve"] as? [[NSNumber]]) ?? []).compactMap {
-            $0.count == 2 ? (x: $0[0].doubleValue, y: $0[1].doubleValue) : nil
-        }
+        curve = points(object["mse_curve"])
+        essCurve = points((object["smc"] as? [String: Any])?["ess_curve"])
         if let object = object["baseline"] as? [String: Any], let predictor = object["predictor"] as? String,
             let final = object["final_mse"] as? NSNumber, let averaged = object["time_averaged_mse"] as? NSNumber
         {
-            let curve = ((object["mse_curve"] as? [[NSNumber]]) ?? []).compactMap {
-                $0.count == 2 ? (x: $0[0].doubleValue, y: $0[1].doubleValue) : nil
-            }
-            baseline = (predictor, final.doubleValue, averaged.doubleValue, curve)
+            baseline = (predictor, final.doubleValue, averaged.doubleValue, points(object["mse_curve"]))
         }
         timeAveragedMSE = try number("time_averaged_mse")
         samplesToWithin10Percent = Int(try number("samples_to_within_10pct"))

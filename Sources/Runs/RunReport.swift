@@ -133,13 +133,10 @@ public struct RunReport {
                 rows += 1
             }
         }
-        // ESS / N against steps, at most ~500 points as the MSE curve: each point a step's mean over nodes.
-        let stride = max(1, steps / 500)
-        let points = Swift.stride(from: stride - 1, to: steps, by: stride).map { [Double($0 + 1), essCurve[$0]] }
         return [
             "mean_ess_fraction": ess / rows, "resampling_rate": resampled / rows,
             "mean_log_likelihood_increment": increment / rows, "trace_files": "smc-node-K.csv",
-            "ess_curve": points,
+            "ess_curve": drawable(essCurve),
         ]
     }
 

@@ -91,6 +91,16 @@ public struct NoiseEstimator: Sendable, Equatable {
     /// The estimator's state, for checkpoints: [m, count].
     public var checkpoint: [Double] { [mean, Double(count)] }
 
+    /// Adds the state to a trainer's checkpoint record when there is one (a fixed variance has none).
+    public func save(into record: inout CheckpointRecord) {
+        if isEstimated { record.append("noise", checkpoint) }
+    }
+
+    /// Puts back what `save(into:)` wrote.
+    public mutating func restore(from record: CheckpointRecord) throws {
+        if isEstimated { try restore(record.doubles("noise", count: 2)) }
+    }
+
     public mutating func restore(_ values: [Double]) throws {
         guard values.count == 2, let restored = Int(exactly: values[1]), restored >= 0, values[0].isFinite else {
             throw TrainerError.malformedCheckpoint("the observation noise estimate \(values)")

@@ -168,13 +168,13 @@ public struct EKFTrainer: OnlineTrainer {
 
     public func checkpointState() -> CheckpointRecord {
         var record = filter.checkpoint
-        if noise.isEstimated { record.append("noise", noise.checkpoint) }
+        noise.save(into: &record)
         return record
     }
 
     public mutating func restoreState(_ state: CheckpointRecord) throws {
         try filter.restore(checkpoint: state)
-        if noise.isEstimated { try noise.restore(state.doubles("noise", count: 2)) }
+        try noise.restore(from: state)
     }
 }
 
@@ -225,7 +225,7 @@ public struct PFTrainer: OnlineTrainer {
         record.append("particles", (0..<cloud.count).flatMap { cloud.particles.particle($0) })
         record.append("log_weights", filter.logWeights)
         record.append("estimate", parameters)
-        if noise.isEstimated { record.append("noise", noise.checkpoint) }
+        noise.save(into: &record)
         return record
     }
 
@@ -243,6 +243,6 @@ public struct PFTrainer: OnlineTrainer {
             cloud: cloud, logWeights: logWeights, step: try state.int("step"),
             degenerateSteps: try state.int("degenerate_steps"), resampledSteps: try state.int("resampled_steps"))
         parameters = estimate
-        if noise.isEstimated { try noise.restore(state.doubles("noise", count: 2)) }
+        try noise.restore(from: state)
     }
 }

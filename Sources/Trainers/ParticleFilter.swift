@@ -127,13 +127,14 @@ public struct ParticleFilter<Cloud: ParticleCloud> {
         }
         let w = weights
         let estimate = cloud.weightedMean(w)
+        let ess = effectiveSampleSize(w)
         let resample: Bool
         switch policy {
         case .everyStep: resample = true
-        case .effectiveSampleSize(let fraction): resample = effectiveSampleSize(w) < fraction * Double(cloud.count)
+        case .effectiveSampleSize(let fraction): resample = ess < fraction * Double(cloud.count)
         }
         lastStep = FilterStepTrace(
-            effectiveSampleSize: effectiveSampleSize(w), resampled: resample, logLikelihoodIncrement: 0,
+            effectiveSampleSize: ess, resampled: resample, logLikelihoodIncrement: 0,
             particles: cloud.count, observationNoise: observationNoise)
         if resample {
             var random = RandomStream(seed: seed, node: node, step: step, purpose: .resampling)
