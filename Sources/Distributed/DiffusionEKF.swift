@@ -89,8 +89,8 @@ public final class DiffusionEKF: DistributedTrainer {
                 let sample = observations[l]!
                 if l == node {
                     try filters[a].incrementalUpdate(
-                        observation: sample.label, predicted: system.observation(aHat),
-                        jacobian: system.observationJacobian(aHat), linearizationPoint: aHat)
+                        observation: sample.label, predicted: system.observation(aHat, sample: sample),
+                        jacobian: system.observationJacobian(aHat, sample: sample), linearizationPoint: aHat)
                 } else {
                     let (estimate, gradient) = system.model.gradient(theta: system.parameters(of: aHat), sample: sample)
                     var jacobian = [Double](repeating: 0, count: aHat.count)

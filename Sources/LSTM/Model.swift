@@ -28,11 +28,12 @@ public struct ForwardTrace: Sendable {
     /// For max pooling: the step (1-based) each component's maximum came from.
     public var maxCellStep: [Int]
     public var maxOutputStep: [Int]
-    /// d_hat = w^T y_bar.
+    /// d_hat = w^T y_bar (+ v^T x^(m) with the direct link).
     public var estimate: Double
 }
 
-/// The LSTM regression model of the paper (eqs. 1-5 without peepholes, pooling, d_hat = w^T y_bar):
+/// The LSTM regression model of the paper (eqs. 1-5 without peepholes, pooling, d_hat = w^T y_bar,
+/// plus v^T x^(m) with the shape's direct link):
 /// the scalar reference implementation, written for clarity; `ParticleKernel` is the fast batched one
 /// and is tested against this.
 public struct LSTMModel: Sendable {
@@ -116,6 +117,7 @@ public struct LSTMModel: Sendable {
         }
         var estimate = 0.0
         for k in 0..<n { estimate += theta[shape.regressionOffset + k] * trace.pooledOutput[k] }
+        for q in 0..<shape.directCount { estimate += theta[shape.directOffset + q] * sample.inputs[(m - 1) * p + q] }
         trace.estimate = estimate
         return trace
     }
@@ -127,7 +129,7 @@ public struct LSTMModel: Sendable {
 
     /// Backpropagation through the sequence of a linear functional of the pooled state,
     /// g = cellSeed^T c_bar + outputSeed^T y_bar, holding w fixed: returns dg/dtheta (zero in the w
-    /// block) and dg/dc^(0), dg/dy^(0).
+    /// and v blocks, which the pooled state does not depend on) and dg/dc^(0), dg/dy^(0).
     public func backward(
         _ trace: ForwardTrace, theta: [Double], sample: Sample,
         cellSeed: [Double], outputSeed: [Double]
@@ -188,7 +190,8 @@ public struct LSTMModel: Sendable {
         return (gradient, dCell, dOutput)
     }
 
-    /// The gradient of d_hat = w^T y_bar with respect to theta, by backpropagation through the sequence.
+    /// The gradient of d_hat = w^T y_bar (+ v^T x^(m)) with respect to theta, by backpropagation
+    /// through the sequence.
     public func gradient(theta: [Double], sample: Sample) -> (estimate: Double, gradient: [Double]) {
         let trace = forward(theta: theta, sample: sample)
         let w = Array(theta[shape.regressionOffset..<shape.regressionOffset + shape.hidden])
@@ -196,6 +199,8 @@ public struct LSTMModel: Sendable {
             trace, theta: theta, sample: sample,
             cellSeed: [Double](repeating: 0, count: shape.hidden), outputSeed: w)
         for k in 0..<shape.hidden { gradient[shape.regressionOffset + k] = trace.pooledOutput[k] }
+        let last = (sample.length - 1) * shape.input
+        for q in 0..<shape.directCount { gradient[shape.directOffset + q] = sample.inputs[last + q] }
         return (trace.estimate, gradient)
     }
 }

@@ -309,6 +309,10 @@ public final class ParticleKernel {
             yBar.store(doubles: UnsafeMutableRawPointer(pooledOutput + k * padded + lane))
             estimate = L.multiplyAdd(load(w + k * width), yBar, estimate)
         }
+        let v = theta + shape.directOffset * width, last = inputs + (m - 1) * p
+        for q in 0..<shape.directCount {
+            estimate = L.multiplyAdd(load(v + q * width), L(repeating: last[q]), estimate)
+        }
         estimate.store(doubles: UnsafeMutableRawPointer(estimates + lane))
     }
 }

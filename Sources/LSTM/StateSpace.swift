@@ -2,7 +2,7 @@ import Numerics
 
 /// The state-space form of the paper (eqs. 6-11) for one node:
 ///   a_t = phi(a_{t-1}, X_t) + gamma_t,   a = [c_bar; y_bar; theta],
-///   d_t = h(a_t) + eps_t = w^T y_bar + eps_t.
+///   d_t = h(a_t, X_t) + eps_t = w^T y_bar (+ v^T x_t^(m) with the direct link) + eps_t.
 /// phi runs the sequence with the parameters in a_{t-1}, starting from zero state, or, with
 /// `carryState`, from the previous pooled (c_bar, y_bar) (eqs. 6-7); theta is static (eq. 8).
 public struct LSTMStateSpace: Sendable {
@@ -65,22 +65,27 @@ public struct LSTMStateSpace: Sendable {
         return f
     }
 
-    /// h(a) = w^T y_bar.
-    public func observation(_ state: [Double]) -> Double {
+    /// h(a, X) = w^T y_bar, plus v^T x^(m) with the direct link: the observation depends on the
+    /// sequence only through that link, which is linear in theta.
+    public func observation(_ state: [Double], sample: Sample) -> Double {
         let n = shape.hidden
         var sum = 0.0
         for k in 0..<n { sum += state[2 * n + shape.regressionOffset + k] * state[n + k] }
+        let last = (sample.length - 1) * shape.input
+        for q in 0..<shape.directCount { sum += state[2 * n + shape.directOffset + q] * sample.inputs[last + q] }
         return sum
     }
 
-    /// H = dh/da: w in the y_bar block, y_bar in the w block of theta.
-    public func observationJacobian(_ state: [Double]) -> [Double] {
+    /// H = dh/da: w in the y_bar block, y_bar in the w block of theta, x^(m) in the v block.
+    public func observationJacobian(_ state: [Double], sample: Sample) -> [Double] {
         let n = shape.hidden
         var h = [Double](repeating: 0, count: shape.stateCount)
         for k in 0..<n {
             h[n + k] = state[2 * n + shape.regressionOffset + k]
             h[2 * n + shape.regressionOffset + k] = state[n + k]
         }
+        let last = (sample.length - 1) * shape.input
+        for q in 0..<shape.directCount { h[2 * n + shape.directOffset + q] = sample.inputs[last + q] }
         return h
     }
 }

@@ -20,7 +20,7 @@ public struct MemoryBudget: Sendable {
         configuration c: TrainingConfiguration, inputSize: Int, nodes: Int, localNodes: Int,
         environment: [String: String] = ProcessInfo.processInfo.environment, meminfo: String? = nil
     ) {
-        let shape = LSTMShape(hidden: c.hidden, input: inputSize)
+        let shape = c.modelShape(inputSize: inputSize)
         let nTheta = Double(shape.parameterCount), nA = Double(shape.stateCount)
         let perNode: Double
         switch c.algorithm {

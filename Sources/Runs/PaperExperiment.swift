@@ -12,38 +12,73 @@ public enum PaperExperiment: String, CaseIterable, Codable, Sendable {
     }
 }
 
-/// The runs of an experiment: an algorithm, or DPF with another walk; "-auto" estimates Var[eps]
-/// (`--observation-noise auto`) instead of the paper's 0.01.
-public enum ExperimentRun: String, CaseIterable, Sendable {
-    case sgd, dsgd, ekf, dekf, pf, dpf
-    case dpfMetropolis = "dpf-metropolis"
-    case dpfLazy = "dpf-lazy"
-    case cpf
-    case ekfAuto = "ekf-auto", dekfAuto = "dekf-auto", pfAuto = "pf-auto", dpfAuto = "dpf-auto"
-    case dpfMetropolisAuto = "dpf-metropolis-auto", cpfAuto = "cpf-auto"
-    /// ELM-trained LSTMs (OPT-PR-ELM) on the same data: closed-form readouts next to the paper's trainers.
-    case elm, delm
+/// One run of an experiment: an algorithm, or DPF with another walk (its `base`), and two
+/// modifiers, written as suffixes of its name: "-auto" estimates Var[eps] (`--observation-noise
+/// auto`) instead of the paper's 0.01, "-direct" adds the direct link (`--direct-link`). So
+/// "dpf-metropolis-auto-direct" is the Metropolis walk's DPF with both.
+public struct ExperimentRun: Hashable, Sendable {
+    public enum Base: String, CaseIterable, Sendable {
+        case sgd, dsgd, ekf, dekf, pf, dpf
+        case dpfMetropolis = "dpf-metropolis"
+        case dpfLazy = "dpf-lazy"
+        case cpf
+        /// ELM-trained LSTMs (OPT-PR-ELM) on the same data: closed-form readouts next to the paper's trainers.
+        case elm, delm
 
-    /// The paper's runs, each PF-family run also calibrated, then the ELMs.
-    public static let paperRuns: [ExperimentRun] = [
-        .sgd, .dsgd, .ekf, .dekf, .pf, .dpf, .dpfMetropolis, .cpf, .pfAuto, .dpfAuto, .dpfMetropolisAuto, .cpfAuto,
-        .elm, .delm,
-    ]
+        /// The filters, whose observation noise "-auto" estimates.
+        var hasObservationNoise: Bool { ![.sgd, .dsgd, .elm, .delm].contains(self) }
+    }
+
+    public var base: Base
+    public var estimatesNoise = false
+    public var directLink = false
+
+    public init(_ base: Base, estimatesNoise: Bool = false, directLink: Bool = false) {
+        (self.base, self.estimatesNoise, self.directLink) = (base, estimatesNoise, directLink)
+    }
+
+    /// A name such as "dpf-auto-direct"; nil for an unknown one (or "-auto" on a run without noise).
+    public init?(name: String) {
+        var rest = Substring(name)
+        let direct = rest.hasSuffix("-direct")
+        if direct { rest = rest.dropLast("-direct".count) }
+        let auto = rest.hasSuffix("-auto")
+        if auto { rest = rest.dropLast("-auto".count) }
+        guard let base = Base(rawValue: String(rest)), !auto || base.hasObservationNoise else { return nil }
+        self.init(base, estimatesNoise: auto, directLink: direct)
+    }
+
+    public var name: String { base.rawValue + (estimatesNoise ? "-auto" : "") + (directLink ? "-direct" : "") }
+
+    /// What `--algorithms` accepts, for its help and errors.
+    public static let grammar =
+        Base.allCases.map(\.rawValue).joined(separator: ", ")
+        + ", each with -direct; the filters (not sgd, dsgd, elm, delm) also with -auto before it"
+
+    /// The paper's runs, each PF-family run also calibrated, then the ELMs; then every one of them
+    /// with the direct link.
+    public static let paperRuns: [ExperimentRun] = {
+        let plain: [ExperimentRun] =
+            [.sgd, .dsgd, .ekf, .dekf, .pf, .dpf, .dpfMetropolis, .cpf].map { ExperimentRun($0) }
+            + [.pf, .dpf, .dpfMetropolis, .cpf].map { ExperimentRun($0, estimatesNoise: true) }
+            + [.elm, .delm].map { ExperimentRun($0) }
+        return plain + plain.map { ExperimentRun($0.base, estimatesNoise: $0.estimatesNoise, directLink: true) }
+    }()
 
     /// ELM's hidden size: a random LSTM needs far more units than a trained one (elm.md: 32 to 512).
     public static let elmHidden = 64
 
-    /// `configuration` with this run's algorithm and walk.
+    /// `configuration` with this run's algorithm, walk and modifiers.
     public func applied(to configuration: TrainingConfiguration) -> TrainingConfiguration {
         var configuration = configuration
-        let name = rawValue.hasSuffix("-auto") ? String(rawValue.dropLast("-auto".count)) : rawValue
-        if name != rawValue { configuration.observationNoise = .auto }
-        switch name {
-        case "dpf-metropolis": (configuration.algorithm, configuration.walk) = (.dpf, .metropolis)
-        case "dpf-lazy": (configuration.algorithm, configuration.walk) = (.dpf, .lazy)
-        default: (configuration.algorithm, configuration.walk) = (Algorithm(rawValue: name)!, .simple)
+        if estimatesNoise { configuration.observationNoise = .auto }
+        configuration.directLink = directLink
+        switch base {
+        case .dpfMetropolis: (configuration.algorithm, configuration.walk) = (.dpf, .metropolis)
+        case .dpfLazy: (configuration.algorithm, configuration.walk) = (.dpf, .lazy)
+        default: (configuration.algorithm, configuration.walk) = (Algorithm(rawValue: base.rawValue)!, .simple)
         }
-        if self == .elm || self == .delm {
+        if base == .elm || base == .delm {
             (configuration.hidden, configuration.syncEvery) = (Self.elmHidden, 10)
         }
         return configuration

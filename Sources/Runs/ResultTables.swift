@@ -99,21 +99,7 @@ public func plotResults(in directory: String, title: String?) throws -> (table: 
         ?? "\((directory as NSString).lastPathComponent): \(runs[0].nodes) nodes, \(runs[0].samplesPerNode) samples "
         + "per node"
 
-    let mse = Figure(
-        title: heading,
-        panels: [
-            .lines(
-                title: "Time-averaged MSE (mean over nodes)", x: Axis("samples per node"),
-                y: Axis("MSE", logarithmic: true),
-                series: runs.map { Series($0.label, points: $0.curve, style: style(of: $0.label)) }
-                    + (runs[0].baseline.map {
-                        [
-                            Series(
-                                "baseline: \($0.predictor)", points: $0.curve,
-                                style: Style(colour: "#999999", dash: "2,4"))
-                        ]
-                    } ?? []))
-        ])
+    let mse = mseFigure(runs, title: heading)
     let communication = Figure(
         title: heading,
         panels: [
@@ -144,9 +130,36 @@ public func plotResults(in directory: String, title: String?) throws -> (table: 
     return (table.markdown, files.map { directory + "/" + $0 })
 }
 
+/// The time-averaged MSE curves with the baseline's. Runs with and without the direct link side by
+/// side on one scale when there are both (one panel of 29 lines cannot be read).
+func mseFigure(_ runs: [RunSummary], title: String) -> Figure {
+    let baseline =
+        runs[0].baseline.map {
+            [Series("baseline: \($0.predictor)", points: $0.curve, style: Style(colour: "#999999", dash: "2,4"))]
+        } ?? []
+    let linked = runs.filter { $0.label.hasSuffix("-direct") }, plain = runs.filter { !$0.label.hasSuffix("-direct") }
+    let groups =
+        linked.isEmpty || plain.isEmpty
+        ? [("Time-averaged MSE (mean over nodes)", runs)]
+        : [("Time-averaged MSE (mean over nodes)", plain), ("... with the direct link (-direct)", linked)]
+    let values = (runs.flatMap(\.curve) + baseline.flatMap(\.points)).map(\.y).filter { $0 > 0 && $0.isFinite }
+    let range = groups.count > 1 ? values.min().flatMap { low in values.max().map { low...$0 } } : nil
+    return Figure(
+        title: title,
+        panels: groups.map { name, members in
+            .lines(
+                title: name, x: Axis("samples per node"), y: Axis("MSE", logarithmic: true, range: range),
+                series: members.map { Series($0.label, points: $0.curve, style: style(of: $0.label)) } + baseline)
+        })
+}
+
 /// One colour per family (SGD, EKF, PF), dashed for the local trainer and solid for its
 /// distributed version, the centralized optimum in black: the pairs the paper compares stand out.
 func style(of label: String) -> Style? {
+    // With the direct link (`-direct`) in its run's colour, dash-dotted (sparse dots if also `-auto`).
+    if label.hasSuffix("-direct"), let base = style(of: String(label.dropLast("-direct".count))) {
+        return Style(colour: base.colour, dash: base.dash == "2,2" ? "1,4" : "8,3,2,3")
+    }
     // A calibrated run (`-auto`) in its algorithm's colour, dotted.
     if label.hasSuffix("-auto"), let base = style(of: String(label.dropLast("-auto".count))) {
         return Style(colour: base.colour, dash: "2,2")

@@ -10,18 +10,18 @@ import Numerics
 /// The tensors load straight into PyTorch's `nn.LSTM(p, n, batch_first=True)` and
 /// `nn.Linear(n, 1, bias=False)`: `lstm.weight_ih_l0` (4n x p), `lstm.weight_hh_l0` (4n x n),
 /// `lstm.bias_ih_l0` (4n) and `lstm.bias_hh_l0` (4n, zeros), gates in PyTorch's order (i, f, g, o),
-/// and `linear.weight` (1 x n), the readout w. An ELM's readout also has a constant,
-/// `linear.bias` (1), and with `--direct-link` the coefficients of the last input column,
-/// `direct.weight` (1 x p). A particle filter's node file adds its final cloud: `particles`
+/// and `linear.weight` (1 x n), the readout w. With `--direct-link`, `direct.weight` (1 x p) holds
+/// the coefficients v of the last input column (d_hat = w^T y_bar + v^T x^(m)). An ELM's readout also
+/// has a constant, `linear.bias` (1). A particle filter's node file adds its final cloud: `particles`
 /// (N x n_theta, each row theta in `LSTMShape`'s flat layout) and `log_weights` (N). All float64.
 public struct TrainedModel {
     public static let format = "dlstm-model"
     public static let formatVersion = 1
 
     public var model: LSTMModel
-    /// theta in `LSTMShape`'s layout [w | W^T | R | b].
+    /// theta in `LSTMShape`'s layout [w | W^T | R | b (| v)].
     public var theta: [Double]
-    /// An ELM's readout constant, and its direct link's coefficients.
+    /// An ELM's readout constant, and its direct link's coefficients (a trained LSTM's are in theta).
     public var readoutBias: Double?
     public var directWeights: [Double]?
     /// A particle filter's cloud: N rows of n_theta, and the log-weights.
@@ -43,8 +43,7 @@ public struct TrainedModel {
     /// From a trainer's estimate: theta, or for an ELM the readout beta = [w; constant; direct]
     /// over the fixed weights the seed gives.
     public init(estimate: [Double], inputSize: Int, configuration: TrainingConfiguration) {
-        let model = LSTMModel(
-            shape: LSTMShape(hidden: configuration.hidden, input: inputSize), pooling: configuration.pooling)
+        let model = LSTMModel(shape: configuration.modelShape(inputSize: inputSize), pooling: configuration.pooling)
         guard configuration.algorithm.isELM else {
             self.init(model: model, theta: estimate, configuration: configuration)
             return
@@ -126,7 +125,9 @@ extension TrainedModel {
                 shape: [1, n], values: Array(theta[shape.regressionOffset..<(shape.regressionOffset + n)])),
         ]
         if let readoutBias { tensors["linear.bias"] = Tensor(shape: [1], values: [readoutBias]) }
-        if let directWeights { tensors["direct.weight"] = Tensor(shape: [1, p], values: directWeights) }
+        if let direct = directWeights ?? (shape.directLink ? Array(theta[shape.directOffset...]) : nil) {
+            tensors["direct.weight"] = Tensor(shape: [1, p], values: direct)
+        }
         if let particles, let logWeights {
             tensors["particles"] = Tensor(shape: [logWeights.count, shape.parameterCount], values: particles)
             tensors["log_weights"] = Tensor(shape: [logWeights.count], values: logWeights)
@@ -199,7 +200,9 @@ extension TrainedModel {
             guard found.shape == shape else { throw fail("tensor \(name) has shape \(found.shape), expected \(shape)") }
             return found.values
         }
-        let model = LSTMModel(shape: LSTMShape(hidden: n, input: p), pooling: pooling)
+        // A direct link is part of a trained LSTM's theta, and a feature of an ELM (the one with a constant).
+        let elm = stored.tensors["linear.bias"] != nil, direct = stored.tensors["direct.weight"] != nil
+        let model = LSTMModel(shape: LSTMShape(hidden: n, input: p, directLink: direct && !elm), pooling: pooling)
         let shape = model.shape
         let inputWeights = try tensor("lstm.weight_ih_l0", [4 * n, p])
         let recurrentWeights = try tensor("lstm.weight_hh_l0", [4 * n, n])
@@ -215,12 +218,15 @@ extension TrainedModel {
                 theta[shape.biasIndex(row: r)] = biasIH[row] + biasHH[row]
             }
         }
+        if shape.directLink {
+            theta.replaceSubrange(shape.directOffset..., with: try tensor("direct.weight", [1, p]))
+        }
         configuration.labelScale = labelScale  // exact, where JSON's reading of a double may not be
         self.init(model: model, theta: theta, configuration: configuration)
         (dataOffset, dataScale) = (offset, scale)
         node = Int(meta["node"] ?? "")
-        if stored.tensors["linear.bias"] != nil { readoutBias = try tensor("linear.bias", [1])[0] }
-        if stored.tensors["direct.weight"] != nil { directWeights = try tensor("direct.weight", [1, p]) }
+        if elm { readoutBias = try tensor("linear.bias", [1])[0] }
+        if elm && direct { directWeights = try tensor("direct.weight", [1, p]) }
         if let cloud = stored.tensors["log_weights"] {
             logWeights = cloud.values
             particles = try tensor("particles", [cloud.values.count, shape.parameterCount])

@@ -134,10 +134,15 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         try check(labelScale.isFinite && labelScale != 0, "--label-scale \(labelScale): must be finite and non-zero")
     }
 
+    /// The trained LSTM's sizes for data of `inputSize` columns. An ELM's direct link is a column of
+    /// its features, not part of the fixed LSTM (`ELMFeatures`).
+    public func modelShape(inputSize: Int) -> LSTMShape {
+        LSTMShape(hidden: hidden, input: inputSize, directLink: directLink && !algorithm.isELM)
+    }
+
     /// The trainers' settings for data of `inputSize` columns.
     public func distributedSettings(inputSize: Int) -> DistributedSettings {
-        var settings = DistributedSettings(
-            model: LSTMModel(shape: LSTMShape(hidden: hidden, input: inputSize), pooling: pooling))
+        var settings = DistributedSettings(model: LSTMModel(shape: modelShape(inputSize: inputSize), pooling: pooling))
         settings.trainer.learningRate = learningRate
         (settings.trainer.optimizer, settings.trainer.batch) = (optimizer, batch)
         (settings.trainer.beta1, settings.trainer.beta2, settings.trainer.epsilon) = (beta1, beta2, epsilon)

@@ -221,6 +221,11 @@ public struct TrainingRun {
                 "--init-model \(file): an ELM's readout (with a constant), which \(configuration.algorithm.rawValue) "
                     + "cannot start from", status: .usage)
         }
+        guard shape.directLink == configuration.directLink else {
+            throw RunError(
+                "--init-model \(file): a model \(shape.directLink ? "with" : "without") the direct link; run it "
+                    + (shape.directLink ? "with" : "without") + " --direct-link", status: .usage)
+        }
         return model.theta
     }
 }

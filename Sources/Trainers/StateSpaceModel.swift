@@ -30,9 +30,11 @@ extension LSTMStateSpace: StateSpaceModel {
         return (next, .identityTail(head: head!))
     }
 
-    public func observation(_ state: [Double], input: Sample) -> Double { observation(state) }
+    public func observation(_ state: [Double], input: Sample) -> Double { observation(state, sample: input) }
 
-    public func observationJacobian(_ state: [Double], input: Sample) -> [Double] { observationJacobian(state) }
+    public func observationJacobian(_ state: [Double], input: Sample) -> [Double] {
+        observationJacobian(state, sample: input)
+    }
 }
 
 /// a_t = A a_{t-1} + gamma, d_t = c(u)^T a_t + eps: the model on which the EKF is exact.

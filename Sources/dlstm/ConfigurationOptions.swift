@@ -97,7 +97,8 @@ struct ConfigurationOptions: ParsableArguments {
     @Option(help: "ELM: the ridge added to the readout's least squares.") var ridge = defaults.ridge
     @Option(help: "ELM: standard deviation of the fixed random LSTM weights (use --hidden 32 to 512 with ELM).")
     var elmScale = defaults.elmScale
-    @Flag(help: "ELM: the last input column joins the features (a direct link).") var directLink = false
+    @Flag(help: "d_hat = w^T y_bar + v^T x^(m): a linear link from the last input column (ELM: a feature).")
+    var directLink = false
 
     @Option(help: "Random seed: the same seed gives the same results on any transport.", transform: seedValue)
     var seed = defaults.seed

@@ -60,8 +60,8 @@ struct Experiment: ParsableCommand {
     @OptionGroup var output: OutputOptions
     @OptionGroup var launch: LaunchOptions
 
-    @Option(help: "Comma-separated runs: \(ExperimentRun.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var algorithms = ExperimentRun.paperRuns.map(\.rawValue).joined(separator: ",")
+    @Option(help: "Comma-separated runs: \(ExperimentRun.grammar).")
+    var algorithms = ExperimentRun.paperRuns.map(\.name).joined(separator: ",")
 
     @Option(help: "Steps per node (default: all the data: 466 for fx, 1050 for sentiment on 4 nodes).")
     var samples: Int?
@@ -72,15 +72,13 @@ struct Experiment: ParsableCommand {
     var dataDirectory = "data"
 
     var runs: [ExperimentRun] {
-        algorithms.split(separator: ",").compactMap { ExperimentRun(rawValue: $0.trimmingCharacters(in: .whitespaces)) }
+        algorithms.split(separator: ",").compactMap { ExperimentRun(name: $0.trimmingCharacters(in: .whitespaces)) }
     }
 
     func validate() throws {
         let names = algorithms.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        if let unknown = names.first(where: { ExperimentRun(rawValue: $0) == nil }) {
-            throw ValidationError(
-                "--algorithms: unknown run '\(unknown)'; expected some of "
-                    + ExperimentRun.allCases.map(\.rawValue).joined(separator: ", "))
+        if let unknown = names.first(where: { ExperimentRun(name: $0) == nil }) {
+            throw ValidationError("--algorithms: unknown run '\(unknown)'; expected some of \(ExperimentRun.grammar)")
         }
         guard !names.isEmpty else { throw ValidationError("--algorithms: name at least one run") }
         if let samples, samples < 1 { throw ValidationError("--samples \(samples): must be at least 1") }
@@ -113,7 +111,7 @@ struct Experiment: ParsableCommand {
         var base = TrainingConfiguration.paper(paper, dataDirectory: dataDirectory)
         (base.seed, base.samples) = (seed, samples)
         return [
-            (directory, paper.title, runs.map { training($0.applied(to: base), label: $0.rawValue, in: directory) })
+            (directory, paper.title, runs.map { training($0.applied(to: base), label: $0.name, in: directory) })
         ]
     }
 

@@ -27,6 +27,7 @@ struct PredictTests {
         arguments: [
             ["--algorithm", "sgd", "--pooling", "max", "--lag-layout", "sequence", "--lags", "3"],
             ["--algorithm", "delm", "--hidden", "16", "--direct-link", "--pooling", "last"],
+            ["--algorithm", "ekf", "--direct-link"],
         ])
     func numpyAgrees(options: [String]) throws {
         let run = try Job.train(

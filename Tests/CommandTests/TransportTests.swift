@@ -12,12 +12,16 @@ struct TransportTests {
     }
 
     @Test(
-        "mpirun and the in-process transport give bit-identical curves",
-        arguments: [("dpf", 3), ("dpf", 4), ("dekf", 3), ("dekf", 4), ("delm", 3), ("delm", 4)])
-    func transportsAgree(algorithm: String, nodes: Int) throws {
+        "mpirun and the in-process transport give bit-identical curves (some with the direct link)",
+        arguments: [
+            ("dpf", 3, false), ("dpf", 4, true), ("dekf", 3, true), ("dekf", 4, false), ("delm", 3, false),
+            ("delm", 4, true),
+        ])
+    func transportsAgree(algorithm: String, nodes: Int, directLink: Bool) throws {
         let arguments =
             ["--algorithm", algorithm, "--samples", "120", "--seed", "11", "--quiet"]
             + (algorithm == "delm" ? ["--hidden", "16", "--sync-every", "5", "--topology", "line"] : [])
+            + (directLink ? ["--direct-link"] : [])
         let mpi = try Job.train(arguments, ranks: nodes)
         let local = try Job.train(arguments, ranks: nil, nodes: nodes)
         expectSuccess(mpi)
@@ -29,6 +33,9 @@ struct TransportTests {
         }
         #expect(try mpi.finalMSE == local.finalMSE)
         #expect(try mpi.summary["transport"] as? String == "mpi")
+        // n = p = 2: 42 parameters, 44 with v (an ELM's link is a feature, not part of its LSTM).
+        let linked = directLink && algorithm != "delm"
+        #expect(try mpi.summary["n_theta"] as? Int == (algorithm == "delm" ? 16 * 4 * 18 + 80 : linked ? 44 : 42))
     }
 
     @Test(
@@ -52,20 +59,22 @@ struct TransportTests {
 
     @Test(
         "avg, gm, fgm over point-to-point MPI: the same curves, counters, bytes and trace as in one process",
-        arguments: [("avg", 3), ("gm", 3), ("gm", 4), ("fgm", 3), ("fgm", 4)])
-    func protocolsAgree(algorithm: String, nodes: Int) throws {
+        arguments: [("avg", 3, false), ("gm", 3, false), ("gm", 4, true), ("fgm", 3, true), ("fgm", 4, false)])
+    func protocolsAgree(algorithm: String, nodes: Int, directLink: Bool) throws {
         // Coordinator 1, so the coordinator is not the reporting rank; Adam, a threshold small enough
         // that the protocols act.
-        let arguments = [
-            "--algorithm", algorithm, "--samples", "300", "--seed", "11", "--quiet", "--coordinator", "1",
-            "--optimizer", "adam", "--learning-rate", "0.01", "--threshold", "0.003",
-        ]
+        let arguments =
+            [
+                "--algorithm", algorithm, "--samples", "300", "--seed", "11", "--quiet", "--coordinator", "1",
+                "--optimizer", "adam", "--learning-rate", "0.01", "--threshold", "0.003",
+            ] + (directLink ? ["--direct-link"] : [])
         let mpi = try Job.train(arguments, ranks: nodes)
         let local = try Job.train(arguments, ranks: nil, nodes: nodes)
         expectSuccess(mpi)
         expectSuccess(local)
         for k in 0..<nodes { #expect(try mpi.curve(node: k) == local.curve(node: k), "node \(k) differs") }
         let (a, b) = (try mpi.summary, try local.summary)
+        #expect(a["n_theta"] as? Int == (directLink ? 44 : 42))
         #expect(a["bytes_per_node"] as? [Int] == b["bytes_per_node"] as? [Int])
         #expect(a["messages_per_node"] as? [Int] == b["messages_per_node"] as? [Int])
         let (syncA, syncB) = (a["sync"] as! [String: Any], b["sync"] as! [String: Any])

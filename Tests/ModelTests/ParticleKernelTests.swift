@@ -6,10 +6,13 @@ import Testing
 struct ParticleKernelTests {
     @Test(
         "every particle's estimate and pooled state", arguments: Pooling.allCases,
-        [(2, 2, 1, 80), (3, 1, 6, 13), (5, 4, 9, 17), (1, 3, 2, 1), (4, 6, 3, 9)])
-    func kernelMatchesReference(pooling: Pooling, sizes: (Int, Int, Int, Int)) {
-        let (n, p, m, count) = sizes
-        let model = LSTMModel(shape: LSTMShape(hidden: n, input: p), pooling: pooling)
+        [
+            (2, 2, 1, 80, false), (3, 1, 6, 13, false), (5, 4, 9, 17, false), (1, 3, 2, 1, false),
+            (4, 6, 3, 9, false), (2, 2, 3, 80, true), (5, 4, 9, 17, true), (3, 1, 1, 5, true),
+        ])
+    func kernelMatchesReference(pooling: Pooling, sizes: (Int, Int, Int, Int, Bool)) {
+        let (n, p, m, count, directLink) = sizes
+        let model = LSTMModel(shape: LSTMShape(hidden: n, input: p, directLink: directLink), pooling: pooling)
         let thetas = (0..<count).map { randomVector(model.shape.parameterCount, seed: UInt64(1000 + $0), scale: 0.8) }
         let particles = ParticleParameters(shape: model.shape, particles: thetas)
         let sample = randomSample(length: m, input: p, seed: 77)
@@ -43,7 +46,7 @@ struct ParticleKernelTests {
             }
             #expect(
                 worst < 1e-12,
-                "n=\(n) p=\(p) m=\(m) N=\(count) \(pooling) carried=\(carried): largest difference \(worst)")
+                "n=\(n) p=\(p) m=\(m) N=\(count) \(pooling) direct=\(directLink) carried=\(carried): largest \(worst)")
         }
     }
 

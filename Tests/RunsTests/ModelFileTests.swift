@@ -13,28 +13,35 @@ struct ModelFileTests {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("data/fx/garch_daily_usd_1980_1987.csv").path
 
-    func fxRun(_ algorithm: Algorithm, samples: Int) -> TrainingConfiguration {
+    func fxRun(_ algorithm: Algorithm, samples: Int, directLink: Bool? = nil) -> TrainingConfiguration {
         var configuration = TrainingConfiguration()
         (configuration.algorithm, configuration.samples, configuration.data) = (algorithm, samples, Self.fx)
         (configuration.column, configuration.normalize, configuration.normalizePrefix) = ("bp", .minmax, 300)
         configuration.hidden = algorithm.isELM ? 12 : 3
-        configuration.directLink = algorithm.isELM
+        configuration.directLink = directLink ?? algorithm.isELM
         return configuration
     }
 
     @Test(
         "node K's model after T steps predicts its step T + 1 bit for bit as a run of T + 1 steps did",
-        arguments: [Algorithm.sgd, .ekf, .elm, .dekf, .delm])
-    func savedModelPredictsTheNextStep(algorithm: Algorithm) throws {
+        arguments: [
+            (Algorithm.sgd, false), (.sgd, true), (.ekf, false), (.ekf, true), (.elm, true), (.dekf, true),
+            (.delm, true),
+        ])
+    func savedModelPredictsTheNextStep(algorithm: Algorithm, directLink: Bool) throws {
         let nodes = 3, steps = 40
         let directory = try scratchDirectory()
         var control = RunControl()
         control.resultsDirectory = directory
-        _ = try runInProcess(fxRun(algorithm, samples: steps), nodes: nodes, control: control)
-        let longer = try runInProcess(fxRun(algorithm, samples: steps + 1), nodes: nodes)
+        _ = try runInProcess(fxRun(algorithm, samples: steps, directLink: directLink), nodes: nodes, control: control)
+        let longer = try runInProcess(fxRun(algorithm, samples: steps + 1, directLink: directLink), nodes: nodes)
         for k in 0..<nodes {
             let model = try TrainedModel(file: directory + "/node-\(k).safetensors")
             #expect(model.node == k && model.configuration.algorithm == algorithm)
+            // A trained LSTM's v is in theta, an ELM's a column of its readout: never both.
+            #expect(model.model.shape.directLink == (directLink && !algorithm.isELM))
+            #expect((model.directWeights != nil) == (directLink && algorithm.isELM))
+            #expect(try model.safeTensors().tensors["direct.weight"]?.shape == (directLink ? [1, 2] : nil))
             let samples = try model.configuration.allSamples(scaling: (model.dataOffset, model.dataScale))
             // Round robin: file sample i goes to node i mod K, so node k's step T + 1 is sample T K + k.
             let next = samples[steps * nodes + k]
@@ -59,12 +66,17 @@ struct ModelFileTests {
         let directory = try scratchDirectory()
         var control = RunControl()
         control.resultsDirectory = directory
-        let configuration = teacherRun(algorithm, samples: 30) { $0.particles = 20 }
+        // The direct link for DPF and CPF: v travels with the particles and is in the saved cloud.
+        let configuration = teacherRun(algorithm, samples: 30) {
+            $0.particles = 20
+            $0.directLink = algorithm != .pf
+        }
         _ = try runInProcess(configuration, nodes: 3, control: control)
         let samples = try configuration.allSamples(scaling: nil)
         for k in 0..<3 {
             let model = try TrainedModel(file: directory + "/node-\(k).safetensors")
             let particles = try #require(model.particles), logWeights = try #require(model.logWeights)
+            #expect(model.model.shape.directLink == (algorithm != .pf))
             let size = model.model.shape.parameterCount
             // N per node; the centralized PF's common cloud has N K; DPF's particles walk, so a node holds any number.
             let expected = [Algorithm.pf: 20, .cpf: 60][algorithm] ?? particles.count / size
@@ -107,7 +119,7 @@ struct ModelFileTests {
         #expect(fresh.records[0].predictions[0] != report.records[0].predictions[0])
     }
 
-    @Test("--init-model refuses a model of other sizes and ELM runs, one line, status 2")
+    @Test("--init-model refuses a model of other sizes or direct link, and ELM runs, one line, status 2")
     func initModelRefusals() throws {
         let directory = try scratchDirectory()
         var control = RunControl()
@@ -120,6 +132,14 @@ struct ModelFileTests {
         } throws: { error in
             let line = (error as? RunError)?.line ?? ""
             return (error as? RunError)?.status == .usage && line.contains("n = 3, p = 2") && line.contains("n = 4")
+        }
+        var linked = fxRun(.sgd, samples: 5, directLink: true)
+        linked.initModel = directory
+        #expect {
+            _ = try runInProcess(linked, nodes: 2)
+        } throws: { error in
+            (error as? RunError)?.status == .usage
+                && ((error as? RunError)?.line ?? "").contains("without the direct link")
         }
         var elm = fxRun(.elm, samples: 5)
         elm.initModel = directory
