@@ -58,6 +58,9 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev", "liblapacke-dev"])]
         ),
+        // OpenSSL's libcrypto, for SHA-256 checksums of checkpoints: the system's, so it costs the
+        // clean build nothing (swift-crypto would compile BoringSSL).
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // Random numbers, linear algebra, log-weights: no MPI.
         // Vector settings too: the random streams' Philox blocks are generated eight at a time.
         .target(name: "Numerics", dependencies: ["CBLAS"], swiftSettings: crossModuleOptimization + vectorSettings),
@@ -85,7 +88,7 @@ let package = Package(
         .target(
             name: "Runs",
             dependencies: [
-                "MPI", "LSTM", "Numerics", "Trainers", "Distributed", "DataSources", "ConfigFiles", "Plots",
+                "MPI", "LSTM", "Numerics", "Trainers", "Distributed", "DataSources", "ConfigFiles", "Plots", "COpenSSL",
             ],
             swiftSettings: crossModuleOptimization
         ),

@@ -1,18 +1,22 @@
+import COpenSSL
 import Foundation
 import Trainers
 
-/// Checkpoint files: DIR/step-T/rank-R.ckpt, one per process, and DIR/latest naming the last
-/// complete step directory. `latest` is replaced only after every process has written its file,
-/// so an interrupted checkpoint leaves the previous one in force.
+/// Checkpoint files: DIR/step-T/rank-R.ckpt, one per process; DIR/latest names the last complete
+/// step directory and DIR/previous the one before it, which is kept as a fallback (GROMACS keeps
+/// its previous checkpoint for the same reason). `latest` is replaced only after every process has
+/// written its file, so an interrupted checkpoint leaves the previous ones in force.
 ///
-/// A process's file, format version 2: the magic "1DLSTMCK" and the header's length (two
+/// A process's file, format version 3: the magic "1DLSTMCK" and the header's length (two
 /// little-endian UInt64), the header (JSON: version, algorithm, nodes, rank, step, the run's
-/// `TrainingConfiguration`, and the field names and counts of every record), then the records'
-/// numbers as little-endian doubles in that order. Each local node has one record, the run
-/// loop's fields under "run." and the trainer's under "trainer.".
+/// `TrainingConfiguration`, and the field names and counts of every record), the records'
+/// numbers as little-endian doubles in that order, and last the SHA-256 of everything before it
+/// (32 bytes). Each local node has one record, the run loop's fields under "run." and the
+/// trainer's under "trainer.".
 struct CheckpointStore {
     static let magic: UInt64 = 0x4B43_4D54_534C_4431  // "1DLSTMCK" little-endian
-    static let version = 2
+    static let version = 3
+    static let checksumLength = 32
     let directory: String
 
     struct Header: Codable, Equatable {
@@ -55,14 +59,34 @@ struct CheckpointStore {
         for record in records {
             for field in record.values { field.withUnsafeBytes { data.append(contentsOf: $0) } }
         }
+        data.append(Self.sha256(data))
         try writeAtomically(data, to: path)
     }
 
-    /// After every process wrote step T: point `latest` at it and drop older steps (reporter only).
+    /// SHA-256 by OpenSSL's libcrypto.
+    static func sha256(_ data: Data) -> Data {
+        var digest = Data(count: checksumLength)
+        let done = digest.withUnsafeMutableBytes { out in
+            data.withUnsafeBytes { input in
+                EVP_Digest(
+                    input.baseAddress, input.count, out.bindMemory(to: UInt8.self).baseAddress, nil, EVP_sha256(), nil)
+            }
+        }
+        precondition(done == 1, "libcrypto's EVP_Digest(SHA-256) failed")
+        return digest
+    }
+
+    /// After every process wrote step T: point `latest` at it, `previous` at the step `latest`
+    /// named, and drop every other step directory (reporter only). `previous` is written first, so
+    /// a crash between the two leaves both naming complete checkpoints.
     func commit(step: Int) throws {
+        if let last = try? latestStep(), last != step {
+            try writeAtomically(Data("step-\(last)\n".utf8), to: directory + "/previous")
+        }
         try writeAtomically(Data("step-\(step)\n".utf8), to: directory + "/latest")
+        let kept = Set(committedSteps().map { "step-\($0)" })
         for entry in (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
-        where entry.hasPrefix("step-") && entry != "step-\(step)" {
+        where entry.hasPrefix("step-") && !kept.contains(entry) {
             try? FileManager.default.removeItem(atPath: directory + "/" + entry)
         }
     }
@@ -78,7 +102,21 @@ struct CheckpointStore {
         return step
     }
 
-    /// The one reader of checkpoint files.
+    /// The complete checkpoints, newest first: what `latest` and `previous` name (unreadable names
+    /// left out; the files themselves are verified when read).
+    func committedSteps() -> [Int] {
+        var steps = [Int]()
+        for name in ["latest", "previous"] {
+            guard let text = try? String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8),
+                let step = Int(text.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst("step-".count)),
+                !steps.contains(step)
+            else { continue }
+            steps.append(step)
+        }
+        return steps
+    }
+
+    /// The one reader of checkpoint files: a file whose SHA-256 does not match its content is refused.
     func read(step: Int, rank: Int) throws -> (header: Header, records: [CheckpointRecord]) {
         let path = file(step: step, rank: rank)
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -110,11 +148,16 @@ struct CheckpointStore {
             throw RunError("\(path): damaged checkpoint header", status: .data)
         }
         var offset = 16 + Int(headerLength)
-        let expected = header.layout.joined().reduce(0) { $0 + max($1.count, 0) * 8 }
+        let expected = header.layout.joined().reduce(0) { $0 + max($1.count, 0) * 8 } + Self.checksumLength
         guard header.layout.joined().allSatisfy({ $0.count >= 0 }), data.count - offset == expected else {
             throw RunError(
-                "\(path): truncated checkpoint (\(data.count - offset) bytes of numbers, expected \(expected))",
+                "\(path): truncated or damaged checkpoint (\(data.count - offset) bytes after the header, expected "
+                    + "\(expected))",
                 status: .data)
+        }
+        let content = data.prefix(data.count - Self.checksumLength)
+        guard Self.sha256(content) == data.suffix(Self.checksumLength) else {
+            throw RunError("\(path): damaged checkpoint (its SHA-256 does not match its content)", status: .data)
         }
         let records = try header.layout.map { fields in
             let values = fields.map { field in

@@ -4,14 +4,15 @@ import Distributed
 /// another program may record it. The run itself never prints.
 public protocol RunObserver: AnyObject {
     func started(_ run: RunDescription)
-    func resumed(afterStep step: Int, from directory: String)
+    /// Resumed from a verified checkpoint; `rejected` says why newer ones were not used.
+    func resumed(afterStep step: Int, from directory: String, rejected: [String])
     func progress(_ progress: RunProgress)
     func finished(_ report: RunReport, resultsDirectory: String?)
 }
 
 extension RunObserver {
     public func started(_ run: RunDescription) {}
-    public func resumed(afterStep step: Int, from directory: String) {}
+    public func resumed(afterStep step: Int, from directory: String, rejected: [String]) {}
     public func progress(_ progress: RunProgress) {}
     public func finished(_ report: RunReport, resultsDirectory: String?) {}
 }

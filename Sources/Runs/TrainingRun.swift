@@ -76,10 +76,13 @@ public struct TrainingRun {
                 resultsDirectory: control.resultsDirectory))
 
         let store = control.checkpointStore.map { CheckpointStore(directory: $0) }
-        let resumeState = try store.flatMap {
-            try resume(from: $0, trainer: trainer, streams: &streams, network: network)
+        let resumed = try store.flatMap { try resume(from: $0, trainer: trainer, streams: &streams, network: network) }
+        let resumeState = resumed?.state
+        if let resumed, let store {
+            observer?.resumed(
+                afterStep: resumed.state.step, from: "\(store.directory)/step-\(resumed.state.step)",
+                rejected: resumed.rejected)
         }
-        if let resumeState, let store { observer?.resumed(afterStep: resumeState.step, from: store.directory) }
 
         let start = DispatchTime.now().uptimeNanoseconds
         let watchdog = control.timeoutSeconds.map {
@@ -138,41 +141,74 @@ public struct TrainingRun {
     }
 
     /// Checks that the trainer can be checkpointed and, with `resume`, restores it and the run's
-    /// state from the newest checkpoint and moves the streams past it. Collective.
+    /// state from the newest checkpoint that every process verifies (its checksum), falling back to
+    /// the one before it, and moves the streams past it. Collective.
     private func resume(
         from store: CheckpointStore, trainer: DistributedTrainer, streams: inout [DataStream],
         network: Network
-    ) throws -> OnlineLoop.State? {
+    ) throws -> (state: OnlineLoop.State, rejected: [String])? {
         var failure: RunError?
-        var state: OnlineLoop.State?
         do {
             _ = try trainer.checkpointState()
-            if control.resume {
-                let step = try store.latestStep()
-                let rank = processIndex(network)
-                let (header, records) = try store.read(step: step, rank: rank)
-                let path = store.file(step: step, rank: rank)
-                guard header.configuration == configuration, header.nodes == network.topology.nodeCount,
-                    records.count == network.localNodes.count
-                else {
-                    throw RunError(
-                        "\(path): written by a different configuration or node count; resume with the same options "
-                            + "(the checkpoint's configuration is in its header)", status: .usage)
-                }
-                do {
-                    try trainer.restoreState(records.map { $0.record("trainer") })
-                    state = try OnlineLoop.State(records: records.map { $0.record("run") })
-                } catch let error as TrainerError {
-                    throw RunError("\(path): \(error)", status: .data)
-                }
-                guard state?.step == step else { throw RunError("\(path): does not hold step \(step)", status: .data) }
-                for a in streams.indices { for _ in 0..<step { _ = try streams[a].next() } }
-            }
         } catch {
             failure = RunError(error)
         }
         try agree(on: failure, network: network)
-        return state
+        guard control.resume else { return nil }
+        let rank = processIndex(network)
+        let candidates = store.committedSteps()
+        // Each candidate is read and verified by every process, and the verdicts gathered: the same
+        // number of rounds everywhere (two), so a process that sees fewer candidates cannot hang.
+        var chosen: (step: Int, header: CheckpointStore.Header, records: [CheckpointRecord])?
+        var rejected = [String]()
+        for index in 0..<2 where chosen == nil {
+            var read: (header: CheckpointStore.Header, records: [CheckpointRecord])?
+            var failure: RunError?
+            if index < candidates.count {
+                do { read = try store.read(step: candidates[index], rank: rank) } catch { failure = RunError(error) }
+            } else {
+                failure = RunError("no checkpoint", status: .data)
+            }
+            let record = (failure?.encoded ?? []).map { Double($0) }
+            let verdicts = try network.allgatherForReport(network.localNodes.map { _ in record })
+            if let error = RunError.agreed(from: verdicts.map { $0.map { UInt8($0) } }) {
+                if index < candidates.count { rejected.append(error.message) }
+            } else if let read {
+                chosen = (candidates[index], read.header, read.records)
+            }
+        }
+        var state: OnlineLoop.State?
+        do {
+            guard let chosen else {
+                if candidates.isEmpty {
+                    throw RunError("--resume: no checkpoint in \(store.directory) (no file 'latest')", status: .usage)
+                }
+                throw RunError(
+                    "--resume: no checkpoint in \(store.directory) verifies on every process: "
+                        + rejected.joined(separator: "; "), status: .data)
+            }
+            let (step, header, records) = chosen
+            let path = store.file(step: step, rank: rank)
+            guard header.configuration == configuration, header.nodes == network.topology.nodeCount,
+                records.count == network.localNodes.count
+            else {
+                throw RunError(
+                    "\(path): written by a different configuration or node count; resume with the same options "
+                        + "(the checkpoint's configuration is in its header)", status: .usage)
+            }
+            do {
+                try trainer.restoreState(records.map { $0.record("trainer") })
+                state = try OnlineLoop.State(records: records.map { $0.record("run") })
+            } catch let error as TrainerError {
+                throw RunError("\(path): \(error)", status: .data)
+            }
+            guard state?.step == step else { throw RunError("\(path): does not hold step \(step)", status: .data) }
+            for a in streams.indices { for _ in 0..<step { _ = try streams[a].next() } }
+        } catch {
+            failure = RunError(error)
+        }
+        try agree(on: failure, network: network)
+        return state.map { ($0, rejected) }
     }
 
     /// Every process writes its file; `latest` is committed only once every process has its file,

@@ -42,8 +42,10 @@ final class ConsoleObserver: RunObserver {
         }
     }
 
-    func resumed(afterStep step: Int, from directory: String) {
-        print("  resuming after step \(step) from \(directory)")
+    func resumed(afterStep step: Int, from directory: String, rejected: [String]) {
+        let fallback =
+            rejected.isEmpty ? "" : "; the newer checkpoint did not verify: " + rejected.joined(separator: "; ")
+        print("  resuming after step \(step) from \(directory) (checksums verified on every process\(fallback))")
     }
 
     func progress(_ progress: RunProgress) {

@@ -45,6 +45,39 @@ struct CheckpointTests {
         #expect(try bytes(resumed) == bytes(whole))
     }
 
+    @Test("a byte flipped in one rank's newest checkpoint: every rank falls back to the one before, bit for bit")
+    func damagedCheckpointOnOneRank() throws {
+        let common = ["--algorithm", "dpf", "--samples", "200", "--seed", "9", "--quiet"]
+        let whole = try Job.train(common, ranks: 3)
+        #expect(whole.status == 0, "\(whole.errors)")
+        let checkpoints = try Job.scratchDirectory().path
+        let scratch = try Job.scratchDirectory()
+        let out = scratch.appendingPathComponent("out").path
+        let crashed = try Job.dlstm(
+            ["train"] + common + ["--out", out, "--checkpoint-dir", checkpoints, "--checkpoint-every", "50"]
+                + ["--inject-failure", "2:180"], ranks: 3, directory: scratch)
+        #expect(crashed.status != 0)
+        let file = URL(fileURLWithPath: checkpoints + "/step-150/rank-1.ckpt")
+        var data = try Data(contentsOf: file)
+        data[data.count / 2] ^= 0x04
+        try data.write(to: file)
+        let arguments = ["train"] + common.dropLast() + ["--out", out, "--checkpoint-dir", checkpoints, "--resume"]
+        let resumed = try Job.dlstm(arguments, ranks: 3, directory: scratch)
+        #expect(resumed.status == 0, "\(resumed.errors)")
+        #expect(resumed.output.contains("resuming after step 100 from \(checkpoints)/step-100"), "\(resumed.output)")
+        #expect(resumed.output.contains("step-150/rank-1.ckpt: damaged checkpoint"), "\(resumed.output)")
+        #expect(try curves(resumed, nodes: 3) == curves(whole, nodes: 3))
+        // Both kept checkpoints damaged (on different ranks): one line, status 3 on every rank.
+        let older = URL(fileURLWithPath: checkpoints + "/step-100/rank-2.ckpt")
+        var olderData = try Data(contentsOf: older)
+        olderData[20] ^= 0x01
+        try olderData.write(to: older)
+        let refused = try Job.dlstm(arguments, ranks: 3, directory: scratch)
+        #expect(refused.status == 3, "\(refused.errors)")
+        #expect(
+            refused.errorLines.count == 1 && refused.errors.contains("verifies on every process"), "\(refused.errors)")
+    }
+
     @Test("a real SIGUSR1 sent to mpirun reaches the ranks, which checkpoint and exit 75")
     func signalThroughMpirun() throws {
         let checkpoints = try Job.scratchDirectory().path

@@ -100,6 +100,53 @@ struct ResumeTests {
         #expect(resumed.predictions == whole.predictions)
     }
 
+    @Test(
+        "a byte flipped in the newest checkpoint: resume falls back to the one before, bit for bit; both: status 3",
+        arguments: ["header", "numbers", "checksum"])
+    func damagedCheckpointFallsBack(part: String) throws {
+        let configuration = teacherRun(.dpf, samples: 200, seed: 4)
+        let whole = try runInProcess(configuration, nodes: 3)
+        let checkpoints = try scratchDirectory()
+        var crashing = control(checkpoints: checkpoints, every: 50)
+        crashing.faults.failure = InjectedFailure("1:180")
+        #expect(throws: RunError.self) { _ = try runInProcess(configuration, nodes: 3, control: crashing) }
+        // The last two complete checkpoints are kept, and only they.
+        let entries = try FileManager.default.contentsOfDirectory(atPath: checkpoints).filter { $0.hasPrefix("step-") }
+        #expect(Set(entries) == ["step-100", "step-150"])
+        #expect(try String(contentsOfFile: checkpoints + "/previous", encoding: .utf8) == "step-100\n")
+
+        let newest = checkpoints + "/step-150/rank-0.ckpt"
+        let original = try Data(contentsOf: URL(fileURLWithPath: newest))
+        let headerLength = Int(original.subdata(in: 8..<16).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        let offset = ["header": 16 + headerLength / 2, "numbers": (16 + headerLength + original.count) / 2][part]
+        var damaged = original
+        damaged[offset ?? original.count - 1] ^= 0x10
+        try damaged.write(to: URL(fileURLWithPath: newest))
+
+        let observer = ResumeRecorder()
+        var resuming = control(checkpoints: checkpoints, resume: true)
+        resuming.progressSeconds = 0
+        let resumed = try TrainingRun(configuration: configuration, control: resuming, observer: observer).run(
+            on: InProcessNetwork(topology: try Topology.ring(3)))!
+        #expect(resumed.predictions == whole.predictions)
+        #expect(observer.step == 100 && observer.rejected.count == 1)
+        #expect(observer.rejected.first?.contains("step-150/rank-0.ckpt: ") == true, "\(observer.rejected)")
+
+        // Both damaged: nothing to resume from.
+        let older = checkpoints + "/step-100/rank-0.ckpt"
+        var olderData = try Data(contentsOf: URL(fileURLWithPath: older))
+        olderData[olderData.count / 2] ^= 0x01
+        try olderData.write(to: URL(fileURLWithPath: older))
+        let refused = #expect(throws: RunError.self) {
+            _ = try runInProcess(configuration, nodes: 3, control: control(checkpoints: checkpoints, resume: true))
+        }
+        #expect(refused?.status == .data && refused?.isCollective == true)
+        #expect(refused?.message.contains("verifies on every process") == true)
+        #expect(refused?.message.contains("step-150") == true && refused?.message.contains("step-100") == true)
+        #expect(refused?.message.contains("SHA-256 does not match") == true, "\(refused?.message ?? "")")
+        #expect(refused?.message.contains("\n") == false)
+    }
+
     @Test("refusals: another configuration, no checkpoint, an algorithm without checkpoints, an old or damaged file")
     func refusals() throws {
         let configuration = teacherRun(.dpf, samples: 60, seed: 4)
@@ -129,22 +176,29 @@ struct ResumeTests {
             unsupported?.message.contains("not supported yet: checkpoints of cpf") == true
                 && unsupported?.status == .usage)
 
-        // Format version 1 (the header's "version": "1") is refused with one line, status 3.
+        // Format version 1 (the header's "version": "1") in both kept checkpoints is refused with one
+        // line, status 3.
+        let older = checkpoints + "/step-20/rank-0.ckpt"
         let original = try Data(contentsOf: URL(fileURLWithPath: file))
-        try withHeader(of: file, replacing: "\"version\":2", with: "\"version\":\"1\"") {
-            let old = #expect(throws: RunError.self) {
-                _ = try runInProcess(configuration, nodes: 3, control: control(checkpoints: checkpoints, resume: true))
+        try withHeader(of: older, replacing: "\"version\":3", with: "\"version\":\"1\"") {
+            try withHeader(of: file, replacing: "\"version\":3", with: "\"version\":\"1\"") {
+                let old = #expect(throws: RunError.self) {
+                    _ = try runInProcess(
+                        configuration, nodes: 3, control: control(checkpoints: checkpoints, resume: true))
+                }
+                #expect(
+                    old?.status == .data
+                        && old?.message.contains("checkpoint format version 1; this dlstm reads version 3") == true)
             }
-            #expect(
-                old?.status == .data
-                    && old?.message.contains("checkpoint format version 1; this dlstm reads version 2") == true)
         }
-        // A truncated file.
+        // Truncated files.
+        let olderOriginal = try Data(contentsOf: URL(fileURLWithPath: older))
         try original.dropLast(8).write(to: URL(fileURLWithPath: file))
+        try olderOriginal.dropLast(40).write(to: URL(fileURLWithPath: older))
         let truncated = #expect(throws: RunError.self) {
             _ = try runInProcess(configuration, nodes: 3, control: control(checkpoints: checkpoints, resume: true))
         }
-        #expect(truncated?.status == .data && truncated?.message.contains("truncated checkpoint") == true)
+        #expect(truncated?.status == .data && truncated?.message.contains("truncated or damaged checkpoint") == true)
     }
 
     /// Runs `body` with the checkpoint at `path` rewritten so that its header has `replacement`
@@ -183,5 +237,14 @@ struct ResumeTests {
         #expect(try records[1].record("trainer").int("step") == 7)
         #expect(throws: TrainerError.self) { try records[0].doubles("particles", count: 3) }
         #expect(throws: TrainerError.self) { try records[0].int("missing") }
+    }
+}
+
+/// Records what a resumed run says about its checkpoint.
+final class ResumeRecorder: RunObserver {
+    var step = 0
+    var rejected = [String]()
+    func resumed(afterStep step: Int, from directory: String, rejected: [String]) {
+        (self.step, self.rejected) = (step, rejected)
     }
 }
