@@ -92,32 +92,35 @@ public struct OnlineLoop {
         }
     }
 
-    /// Checkpoints: every `every` steps (0: never), and when any process's `stopRequested()` is
-    /// true at a check (a signal). All processes agree at the same step boundary, `save` writes
-    /// the checkpoint collectively, and a stop then throws `RunStopped`.
+    /// Checkpoints every `every` steps (0: never), and on a stop: `save` writes one collectively.
     public struct Checkpointing {
         public var every: Int
-        public var stopRequested: () -> Bool
         public var save: (State) throws -> Void
-        /// Seconds between the collective checks of `stopRequested`.
-        public var checkSeconds: Double
-        public init(
-            every: Int, checkSeconds: Double = 0.25, stopRequested: @escaping () -> Bool,
-            save: @escaping (State) throws -> Void
-        ) {
-            (self.every, self.checkSeconds, self.stopRequested, self.save) = (every, checkSeconds, stopRequested, save)
+        public init(every: Int, save: @escaping (State) throws -> Void) {
+            (self.every, self.save) = (every, save)
         }
     }
 
+    /// Seconds between the collective checks of the stop signal.
+    public static let stopCheckSeconds = 0.25
+
+    /// Every process stopped after `step` because one of them got `signal`; with checkpoints, one
+    /// was written first.
     public struct RunStopped: Error, CustomStringConvertible {
         public let step: Int
-        public var description: String { "stopped after step \(step) on request; checkpoint written" }
+        public let signal: Int32
+        public let checkpointed: Bool
+        public var description: String { "stopped after step \(step) on signal \(signal)" }
     }
 
     /// Returns every node's record at the reporter, nil elsewhere. `resume` continues a run from
     /// a checkpoint's state (the trainer restored by the caller, the streams already past it).
+    /// `stopSignal` is polled at the collective checks (at least every `stopCheckSeconds`): when it
+    /// is non-zero on any process, all of them stop at the same step boundary, checkpoint if they
+    /// can, and throw `RunStopped`.
     public func run(
-        resume: State? = nil, checkpointing: Checkpointing? = nil, progress: (RunProgress) -> Void = { _ in }
+        resume: State? = nil, checkpointing: Checkpointing? = nil, stopSignal: (() -> Int32)? = nil,
+        progress: (RunProgress) -> Void = { _ in }
     ) throws -> [NodeRecord]? {
         precondition(steps >= 1, "a run needs at least one step")
         let local = network.localNodes.count
@@ -128,8 +131,8 @@ public struct OnlineLoop {
         for a in 0..<local { baselines[a].replay(labels: state.labels[a]) }
         let start = DispatchTime.now().uptimeNanoseconds
         var checkSeconds = progressSeconds / 4
-        if let checkpointing {
-            checkSeconds = checkSeconds > 0 ? min(checkSeconds, checkpointing.checkSeconds) : checkpointing.checkSeconds
+        if stopSignal != nil {
+            checkSeconds = checkSeconds > 0 ? min(checkSeconds, Self.stopCheckSeconds) : Self.stopCheckSeconds
         }
         var schedule = ProgressSchedule(intervalSeconds: progressSeconds, checkSeconds: checkSeconds)
         func saveCheckpoint(_ checkpointing: Checkpointing) throws {
@@ -161,16 +164,17 @@ public struct OnlineLoop {
             let taken = step - firstStep + 1
             if schedule.isCheck(step: taken) && step < steps {
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                let stop = checkpointing?.stopRequested() == true ? 1.0 : 0.0
+                let stop = Double(stopSignal?() ?? 0)
                 let gathered = try network.allgatherForReport(state.errorSums.map { [$0, elapsed, stop] })
                 let slowest = gathered.map { $0[1] }.max()!
                 if schedule.checked(step: taken, elapsedSeconds: slowest) && network.isReporter {
                     let mse = gathered.map { $0[0] / Double(step) }.reduce(0, +) / Double(gathered.count)
                     progress(RunProgress(step: step, steps: steps, elapsedSeconds: slowest, mse: mse))
                 }
-                if let checkpointing, gathered.contains(where: { $0[2] > 0 }) {
-                    try saveCheckpoint(checkpointing)
-                    throw RunStopped(step: step)
+                // The lowest-numbered process's signal, so every process names the same one.
+                if let signal = gathered.first(where: { $0[2] > 0 }).map({ Int32($0[2]) }) {
+                    if let checkpointing { try saveCheckpoint(checkpointing) }
+                    throw RunStopped(step: step, signal: signal, checkpointed: checkpointing != nil)
                 }
             }
             if let checkpointing, checkpointing.every > 0, step % checkpointing.every == 0, step < steps {

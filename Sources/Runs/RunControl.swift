@@ -14,9 +14,10 @@ public struct RunControl: Sendable {
     public var checkpointEvery = 0
     /// Continue from the newest checkpoint.
     public var resume = false
-    /// Polled at the run's collective checks: true asks every process to checkpoint and stop at
-    /// the same step (the CLI sets it from a signal handler's flag).
-    public var stopRequested: @Sendable () -> Bool = { false }
+    /// Polled at the run's collective checks: the signal (SIGUSR1, SIGTERM, SIGINT) that asked the
+    /// run to stop, 0 while none did. Every process then stops at the same step, with a checkpoint
+    /// if checkpoints are enabled (the CLI sets it from its signal handler).
+    public var stopSignal: @Sendable () -> Int32 = { 0 }
     public var faults = FaultInjection()
 
     public init() {}

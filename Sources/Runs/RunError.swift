@@ -20,10 +20,28 @@ public enum ExitStatus: Int32, Sendable {
     case output = 5
     /// The training diverged (a non-finite prediction, a covariance no longer positive definite).
     case numerical = 6
-    /// Stopped on request (SIGUSR1) after writing a checkpoint: resume with --resume.
+    /// Stopped on request (SIGUSR1, SIGTERM, SIGINT) after writing a checkpoint: resume with --resume.
     case checkpointed = 75
     /// --timeout reached.
     case timeout = 124
+    /// Stopped by SIGINT, SIGUSR1 or SIGTERM without checkpoints: 128 + the signal's number, what
+    /// a shell reports for a process the signal killed.
+    case interrupted = 130, userSignal = 138, terminated = 143
+
+    /// The status of a run stopped by `signal` without a checkpoint.
+    public init(stoppedBy signal: Int32) {
+        self = ExitStatus(rawValue: 128 + signal) ?? .failure
+    }
+}
+
+/// "SIGTERM" for SIGTERM, and so on for the signals that stop a run.
+public func signalName(_ signal: Int32) -> String {
+    switch signal {
+    case SIGINT: "SIGINT"
+    case SIGTERM: "SIGTERM"
+    case SIGUSR1: "SIGUSR1"
+    default: "signal \(signal)"
+    }
 }
 
 /// Every failure of a run, as the user sees it: one line and its exit status.

@@ -105,19 +105,27 @@ public struct TrainingRun {
             try faults.failure?.check(node: network.localNodes[a], step: stepsTaken)
             return try streams[a].next()
         }
-        let stopRequested = control.stopRequested
+        let stopSignal = control.stopSignal
         let checkpointing = store.map { store in
-            OnlineLoop.Checkpointing(every: control.checkpointEvery, stopRequested: { stopAsked || stopRequested() }) {
-                state in
+            OnlineLoop.Checkpointing(every: control.checkpointEvery) { state in
                 try saveCheckpoint(state, trainer: trainer, store: store, network: network)
             }
         }
         let records: [NodeRecord]?
         do {
-            records = try loop.run(resume: resumeState, checkpointing: checkpointing) { observer?.progress($0) }
+            records = try loop.run(
+                resume: resumeState, checkpointing: checkpointing, stopSignal: { stopAsked ? SIGUSR1 : stopSignal() }
+            ) { observer?.progress($0) }
         } catch let stop as OnlineLoop.RunStopped {
+            let name = signalName(stop.signal)
+            guard stop.checkpointed, let store else {
+                throw RunError(
+                    "stopped after step \(stop.step) of \(steps) on \(name), without a checkpoint (--checkpoint-dir "
+                        + "keeps the steps done) and without results", status: ExitStatus(stoppedBy: stop.signal),
+                    isCollective: true)
+            }
             throw RunError(
-                "stopped after step \(stop.step) of \(steps) on SIGUSR1; checkpoint in \(store!.directory); "
+                "stopped after step \(stop.step) of \(steps) on \(name); checkpoint in \(store.directory); "
                     + "continue with the same options and --resume", status: .checkpointed, isCollective: true)
         } catch {
             throw RunError(error)

@@ -46,6 +46,7 @@ final class ConsoleObserver: RunObserver {
         let fallback =
             rejected.isEmpty ? "" : "; the newer checkpoint did not verify: " + rejected.joined(separator: "; ")
         print("  resuming after step \(step) from \(directory) (checksums verified on every process\(fallback))")
+        fflush(nil)
     }
 
     func progress(_ progress: RunProgress) {
@@ -54,6 +55,8 @@ final class ConsoleObserver: RunObserver {
                 + String(
                     format: "%.0f samples/s, MSE so far %.5g, ETA %.0f s",
                     progress.stepsPerSecond * Double(nodes), progress.mse, progress.etaSeconds))
+        // Into a log file (Slurm's output, `> log`) as it goes, not a buffer's worth at a time.
+        fflush(nil)
     }
 
     func finished(_ report: RunReport, resultsDirectory: String?) {

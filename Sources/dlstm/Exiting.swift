@@ -3,21 +3,34 @@ import Foundation
 import MPI
 import Runs
 
-/// SIGUSR1: what Slurm's `--signal=B:USR1@T` (through the batch shell's trap) and mpirun forward.
-/// The handler only sets a flag; the run reads it at its collective checks, so every rank stops
-/// at the same step boundary.
+/// The signals that stop a run cleanly: SIGUSR1 (what Slurm's `--signal=B:USR1@T`, through the
+/// batch shell's trap, and mpirun forward), SIGTERM (scancel, a time limit, `kill`) and SIGINT
+/// (Ctrl-C). The handler only records the signal; the run reads it at its collective checks, so
+/// every rank stops at the same step boundary. A second Ctrl-C kills at once; a repeated SIGUSR1 or
+/// SIGTERM does not (jobs/train-requeue.sbatch repeats SIGUSR1 until mpirun ends, and Slurm and
+/// mpirun follow SIGTERM with SIGKILL themselves).
 nonisolated(unsafe) private var stopSignalReceived: sig_atomic_t = 0
 
-func installStopSignalHandler() {
-    signal(SIGUSR1) { _ in stopSignalReceived = 1 }
-    // A launcher may hand us SIGUSR1 blocked (the mask is inherited): unblock it, or it never comes.
+func installStopSignalHandlers() {
+    for stop in [SIGUSR1, SIGTERM, SIGINT] {
+        signal(stop) { received in
+            // Both calls are async-signal-safe.
+            if received == SIGINT && stopSignalReceived == SIGINT {
+                signal(received, SIG_DFL)
+                raise(received)
+            }
+            stopSignalReceived = received
+        }
+    }
+    // A launcher may hand us these blocked (the mask is inherited): unblock them, or they never come.
     var set = sigset_t()
     sigemptyset(&set)
-    sigaddset(&set, SIGUSR1)
+    for stop in [SIGUSR1, SIGTERM, SIGINT] { sigaddset(&set, stop) }
     pthread_sigmask(SIG_UNBLOCK, &set, nil)
 }
 
-var stopRequested: Bool { stopSignalReceived != 0 }
+/// The signal that asked the run to stop, 0 while none did.
+var stopSignal: Int32 { stopSignalReceived }
 
 /// The one way a subcommand fails: "dlstm: error: LINE" on standard error (from rank 0 only when
 /// started by a launcher) and the error's exit status.

@@ -14,16 +14,17 @@ struct RunningOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             """
-            Enable checkpoints, written here (DIR/step-T/rank-R.ckpt and DIR/latest). On SIGUSR1 (mpirun forwards \
-            it; in Slurm: #SBATCH --signal=B:USR1@120 and a trap) every rank stops at the same step boundary, \
-            writes a checkpoint and exits with status 75; --resume continues bit for bit. Supported for every \
-            algorithm but cpf.
+            Enable checkpoints, written here (DIR/step-T/rank-R.ckpt, DIR/latest, DIR/previous; SHA-256 \
+            checked on resume). On SIGUSR1 (mpirun forwards it; in Slurm: #SBATCH --signal=B:USR1@120 and a \
+            trap), SIGTERM or SIGINT every rank stops at the same step boundary, writes a checkpoint and exits \
+            with status 75; --resume continues bit for bit. Without checkpoints those signals stop the run with \
+            status 128 + the signal's number. Supported for every algorithm but cpf.
             """, valueName: "DIR"))
     var checkpointDir: String?
 
     @Option(
         help: ArgumentHelp(
-            "Also write a checkpoint every N steps (0: only on SIGUSR1). Default directory: OUT/checkpoint.",
+            "Also write a checkpoint every N steps (0: only on a stop signal). Default directory: OUT/checkpoint.",
             valueName: "N"))
     var checkpointEvery = 0
 

@@ -42,13 +42,11 @@ struct Train: ParsableCommand {
 
     func run() throws {
         useOneBLASThreadPerProcess()
-        // Before MPI and the data, which can take a while: a SIGUSR1 that came in that window would
-        // otherwise kill the process (its default action) instead of asking for a checkpoint.
+        // Before MPI and the data, which can take a while: a signal that came in that window would
+        // otherwise kill the process (its default action) instead of asking for a clean stop.
         var control = self.control
-        if control.checkpointStore != nil {
-            installStopSignalHandler()
-            control.stopRequested = { stopRequested }
-        }
+        installStopSignalHandlers()
+        control.stopSignal = { stopSignal }
         let run = TrainingRun(
             configuration: options.configuration, control: control,
             observer: output.quiet ? nil : ConsoleObserver())

@@ -111,6 +111,91 @@ struct CheckpointTests {
         #expect(FileManager.default.fileExists(atPath: checkpoints + "/latest"))
     }
 
+    /// Starts `dlstm train ARGUMENTS` under mpirun in a session of its own (as a shell starts a
+    /// foreground job), waits until training runs, and sends `signal` to mpirun, or with `group` to
+    /// its whole process group as Ctrl-C in a terminal does. Open MPI's mpirun does not forward
+    /// SIGTERM or SIGINT: it ends the job itself, sending the ranks SIGTERM after
+    /// odls_base_sigkill_timeout seconds and SIGKILL as long after (2 here; 1 by default).
+    func signalled(_ signal: Int32, group: Bool, ranks: Int?, _ arguments: [String]) throws -> (
+        status: Int32, errors: String
+    ) {
+        let scratch = try Job.scratchDirectory()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments =
+            [
+                "OMPI_MCA_odls_base_sigkill_timeout=2", "python3", "-c",
+                "import os, signal, sys\ntry: os.setsid()\nexcept OSError: pass  # already a group leader\n"
+                    + "signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT, signal.SIGUSR1]); "
+                    + "[signal.signal(s, signal.SIG_DFL) for s in (signal.SIGTERM, signal.SIGINT)]; "
+                    + "os.execv(sys.argv[1], sys.argv[1:])",
+            ]
+            + (ranks.map {
+                [
+                    Job.repositoryRoot.appendingPathComponent("scripts/mpirun-local").path, "--timeout", "120", "-np",
+                    String($0),
+                ]
+            } ?? []) + [Job.dlstmBinary, "train", "--progress-every", "0.2"] + arguments
+        let log = scratch.appendingPathComponent("stdout"), errors = scratch.appendingPathComponent("stderr")
+        for file in [log, errors] { _ = FileManager.default.createFile(atPath: file.path, contents: nil) }
+        process.standardOutput = try FileHandle(forWritingTo: log)
+        process.standardError = try FileHandle(forWritingTo: errors)
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, !((try? String(contentsOf: log, encoding: .utf8)) ?? "").contains(" step ") {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        kill(group ? -process.processIdentifier : process.processIdentifier, signal)
+        process.waitUntilExit()
+        return (process.terminationStatus, try String(contentsOf: errors, encoding: .utf8))
+    }
+
+    @Test(
+        "SIGTERM to mpirun, or Ctrl-C to its process group: every rank checkpoints at one step; --resume continues",
+        arguments: [(SIGTERM, false, 3), (SIGINT, true, 4)])
+    func terminateAndResume(signal: Int32, group: Bool, ranks: Int) throws {
+        let common = ["--algorithm", "dekf", "--samples", "60000", "--seed", "5"]
+        let whole = try Job.train(common + ["--quiet"], ranks: ranks)
+        #expect(whole.status == 0, "\(whole.errors)")
+        let checkpoints = try Job.scratchDirectory().path
+        let out = try Job.scratchDirectory().appendingPathComponent("out").path
+        let stopped = try signalled(
+            signal, group: group, ranks: ranks, common + ["--checkpoint-dir", checkpoints, "--out", out])
+        // mpirun starts the ranks in process groups of their own: Ctrl-C, like a SIGTERM to mpirun,
+        // comes to them as mpirun's SIGTERM.
+        #expect(stopped.errors.contains("on SIGTERM; checkpoint in"), "\(stopped.errors)")
+        // mpirun, itself signalled, reports 1 whatever the ranks did (Open MPI ends the job).
+        #expect(stopped.status != 0)
+        #expect(FileManager.default.fileExists(atPath: checkpoints + "/latest"))
+        #expect(!FileManager.default.fileExists(atPath: out + "/summary.json"))
+        let resumed = try Job.dlstm(
+            ["train"] + common + ["--quiet", "--checkpoint-dir", checkpoints, "--out", out, "--resume"], ranks: ranks)
+        #expect(resumed.status == 0, "\(resumed.errors)")
+        for k in 0..<ranks {
+            let curve = try String(contentsOfFile: out + "/node-\(k).csv", encoding: .utf8)
+            #expect(try curve == whole.curve(node: k), "node \(k)")
+        }
+    }
+
+    @Test(
+        "without checkpoints, SIGTERM and SIGINT stop every node at one step: one line, 128 + the signal, results kept",
+        arguments: [(SIGTERM, 3), (SIGINT, nil), (SIGTERM, nil)])
+    func stopWithoutCheckpoints(signal: Int32, ranks: Int?) throws {
+        let arguments = ["--algorithm", "dekf", "--samples", "60000", "--seed", "5"]
+        let earlier = try Job.train(arguments + ["--quiet"], ranks: nil, nodes: 3)
+        #expect(earlier.status == 0, "\(earlier.errors)")
+        let summary = try earlier.file("summary.json")
+        let stopped = try signalled(
+            signal, group: true, ranks: ranks,
+            arguments + ["--out", earlier.directory.path] + (ranks == nil ? ["--in-process", "3"] : []))
+        let name = signal == SIGINT && ranks == nil ? "SIGINT" : "SIGTERM"
+        let lines = stopped.errors.split(separator: "\n").filter { $0.contains("dlstm: ") }
+        #expect(lines.count == 1 && lines[0].contains("on \(name), without a checkpoint"), "\(stopped.errors)")
+        // Under mpirun the status is mpirun's own (it was signalled too); alone it is dlstm's.
+        if ranks == nil { #expect(stopped.status == 128 + signal, "\(stopped.errors)") }
+        #expect(try earlier.file("summary.json") == summary)
+    }
+
     @Test("--resume without a checkpoint, and checkpoints of an algorithm that has none, are one-line errors")
     func refusals() throws {
         let empty = try Job.scratchDirectory().path
