@@ -22,6 +22,7 @@ struct DLSTM: ParsableCommand {
             """,
         subcommands: [
             Train.self, Predict.self, Experiment.self, ELM.self, Plot.self, Scale.self, Demo.self, Bench.self,
+            Checkpoint.self,
         ]
     )
 

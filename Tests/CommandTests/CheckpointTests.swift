@@ -76,6 +76,9 @@ struct CheckpointTests {
         #expect(refused.status == 3, "\(refused.errors)")
         #expect(
             refused.errorLines.count == 1 && refused.errors.contains("verifies on every process"), "\(refused.errors)")
+        let inspected = try Job.dlstm(["checkpoint", "inspect", checkpoints], ranks: nil)
+        #expect(inspected.status == 3 && inspected.output.contains("rank-1.ckpt"), "\(inspected.output)")
+        #expect(inspected.output.contains("--resume would refuse"), "\(inspected.output)")
     }
 
     @Test("a real SIGUSR1 sent to mpirun reaches the ranks, which checkpoint and exit 75")

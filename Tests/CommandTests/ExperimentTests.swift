@@ -93,7 +93,7 @@ struct ExperimentTests {
         "--help of every subcommand: the help text on standard output, exit 0",
         arguments: [
             [], ["train"], ["experiment"], ["plot"], ["scale"], ["bench", "model"], ["bench", "sync"], ["predict"],
-            ["bench", "pf"], ["elm", "fit"],
+            ["bench", "pf"], ["elm", "fit"], ["checkpoint", "inspect"],
         ])
     func help(subcommand: [String]) throws {
         let outcome = try Job.dlstm(subcommand + ["--help"], ranks: nil)

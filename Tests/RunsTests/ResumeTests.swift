@@ -147,6 +147,26 @@ struct ResumeTests {
         #expect(refused?.message.contains("\n") == false)
     }
 
+    @Test("checkpoint inspect: the kept checkpoints, each file verified or not, and the one --resume would use")
+    func inspection() throws {
+        let configuration = teacherRun(.dekf, samples: 60, seed: 4)
+        let checkpoints = try scratchDirectory()
+        _ = try runInProcess(configuration, nodes: 3, control: control(checkpoints: checkpoints, every: 20))
+        var inspection = try CheckpointInspection(directory: checkpoints)
+        #expect(inspection.checkpoints.map(\.step) == [40, 20] && inspection.usable?.step == 40)
+        #expect(inspection.checkpoints[0].configuration == configuration && inspection.checkpoints[0].nodes == 3)
+        #expect(try inspection.report().contains("--resume would continue after step 40 (latest)"))
+        let file = URL(fileURLWithPath: checkpoints + "/step-40/rank-0.ckpt")
+        var data = try Data(contentsOf: file)
+        data[data.count / 2] ^= 0x01
+        try data.write(to: file)
+        inspection = try CheckpointInspection(directory: checkpoints)
+        #expect(!inspection.checkpoints[0].verified && inspection.usable?.step == 20)
+        #expect(inspection.checkpoints[0].files.first?.problem?.contains("SHA-256 does not match") == true)
+        #expect(try inspection.report().contains("--resume would continue after step 20 (previous)"))
+        #expect(throws: RunError.self) { _ = try CheckpointInspection(directory: try scratchDirectory()) }
+    }
+
     @Test("refusals: another configuration, no checkpoint, an algorithm without checkpoints, an old or damaged file")
     func refusals() throws {
         let configuration = teacherRun(.dpf, samples: 60, seed: 4)
