@@ -42,6 +42,15 @@ struct ResumeTests {
         try expectResumes(configuration, nodes: 3)
     }
 
+    @Test(
+        "with the direct link, v is checkpointed with the rest: resumed bit for bit", arguments: [Algorithm.dekf, .dpf])
+    func resumeWithDirectLink(algorithm: Algorithm) throws {
+        let configuration = teacherRun(algorithm, samples: 1500, seed: 9) {
+            ($0.particles, $0.directLink) = (20, true)
+        }
+        try expectResumes(configuration, nodes: 3)
+    }
+
     func expectResumes(_ configuration: TrainingConfiguration, nodes: Int) throws {
         let algorithm = configuration.algorithm
         let whole = try runInProcess(configuration, nodes: nodes)
