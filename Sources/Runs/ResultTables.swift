@@ -118,12 +118,12 @@ public func plotResults(in directory: String, title: String?) throws -> (table: 
     if !filters.isEmpty {
         let ess = Figure(
             title: heading,
-            panels: [
+            panels: byDirectLink(filters, "Effective sample size / N before resampling (mean over nodes)").map {
+                name, members in
                 .lines(
-                    title: "Effective sample size / N before resampling (mean over nodes)",
-                    x: Axis("samples per node"), y: Axis("ESS / N", range: 0...1),
-                    series: filters.map { Series($0.label, points: $0.essCurve, style: style(of: $0.label)) })
-            ])
+                    title: name, x: Axis("samples per node"), y: Axis("ESS / N", range: 0...1),
+                    series: members.map { Series($0.label, points: $0.essCurve, style: style(of: $0.label)) })
+            })
         try writeAtomically(Data(ess.svg().utf8), to: directory + "/ess.svg")
         files.append("ess.svg")
     }
@@ -137,11 +137,7 @@ func mseFigure(_ runs: [RunSummary], title: String) -> Figure {
         runs[0].baseline.map {
             [Series("baseline: \($0.predictor)", points: $0.curve, style: Style(colour: "#999999", dash: "2,4"))]
         } ?? []
-    let linked = runs.filter { $0.label.hasSuffix("-direct") }, plain = runs.filter { !$0.label.hasSuffix("-direct") }
-    let groups =
-        linked.isEmpty || plain.isEmpty
-        ? [("Time-averaged MSE (mean over nodes)", runs)]
-        : [("Time-averaged MSE (mean over nodes)", plain), ("... with the direct link (-direct)", linked)]
+    let groups = byDirectLink(runs, "Time-averaged MSE (mean over nodes)")
     let values = (runs.flatMap(\.curve) + baseline.flatMap(\.points)).map(\.y).filter { $0 > 0 && $0.isFinite }
     let range = groups.count > 1 ? values.min().flatMap { low in values.max().map { low...$0 } } : nil
     return Figure(
@@ -151,6 +147,14 @@ func mseFigure(_ runs: [RunSummary], title: String) -> Figure {
                 title: name, x: Axis("samples per node"), y: Axis("MSE", logarithmic: true, range: range),
                 series: members.map { Series($0.label, points: $0.curve, style: style(of: $0.label)) } + baseline)
         })
+}
+
+/// A figure's panels: the runs under `title`, or when some have the direct link and some not, those
+/// without and those with it side by side.
+func byDirectLink(_ runs: [RunSummary], _ title: String) -> [(String, [RunSummary])] {
+    let linked = runs.filter { $0.label.hasSuffix("-direct") }, plain = runs.filter { !$0.label.hasSuffix("-direct") }
+    return linked.isEmpty || plain.isEmpty
+        ? [(title, runs)] : [(title, plain), ("... with the direct link (-direct)", linked)]
 }
 
 /// One colour per family (SGD, EKF, PF), dashed for the local trainer and solid for its
