@@ -1,12 +1,16 @@
 import MPI
 
-/// One graph node per MPI rank. Neighbour exchanges go through a distributed-graph communicator
-/// built from the topology (so MPI itself only lets a rank talk to its graph neighbours); the
-/// centralized PF's allgather and the reports use the world communicator.
+/// The graph's K nodes on the R ranks of `world`, 1 <= R <= K, dealt in blocks: rank r runs
+/// `MPINetwork.block(r, nodes: K, ranks: R)`, node 0 on rank 0. Neighbour exchanges go through a
+/// distributed-graph communicator whose edges join ranks that hold neighbouring nodes (so MPI
+/// itself only lets a rank talk to the ranks of its nodes' neighbours); messages between nodes of
+/// one rank are handed over in memory. The centralized PF's allgather and the reports use the
+/// world communicator. Every result is indexed by node, never by rank, so a run gives the same
+/// numbers on any R (and in-process).
 public final class MPINetwork: Network {
     public let topology: Topology
     public let localNodes: [Int]
-    public var traffic = [Traffic()]
+    public var traffic: [Traffic]
     public var isReporter: Bool { world.rank == 0 }
     public let transportName = "mpi"
     private let world: Communicator
@@ -15,18 +19,45 @@ public final class MPINetwork: Network {
     /// A duplicate of world for `sparseExchange`, so its wildcard receives never see other traffic.
     private let pointToPoint: Communicator
     private var sparsePhases = 0
+    /// The rank of every node.
+    private let owners: [Int]
+    /// One node per rank, each neighbour on another rank: the original one-node exchanges apply.
+    private var oneNodePerRank: Bool { localNodes.count == 1 && topology.nodeCount == world.size }
 
-    /// Collective. The topology must have one node per rank of `world`.
+    /// The nodes rank r runs when K nodes are dealt to R ranks in blocks: the first K mod R ranks
+    /// get one more.
+    public static func block(_ r: Int, nodes k: Int, ranks: Int) -> Range<Int> {
+        let (size, extra) = k.quotientAndRemainder(dividingBy: ranks)
+        let start = r * size + min(r, extra)
+        return start..<(start + size + (r < extra ? 1 : 0))
+    }
+
+    /// Collective. The topology needs at least one node per rank of `world`.
     public init(world: Communicator, topology: Topology) throws {
-        precondition(topology.nodeCount == world.size, "one node per rank")
+        precondition(topology.nodeCount >= world.size, "at least one node per rank")
         self.world = world
         self.topology = topology
-        self.localNodes = [world.rank]
-        graph = try world.distributedGraph(neighbors: topology.neighbors[world.rank])
-        precondition(graph.inNeighbors == topology.neighbors[world.rank], "MPI reordered the neighbours")
+        let ranks = world.size
+        owners = (0..<ranks).flatMap { r in Self.block(r, nodes: topology.nodeCount, ranks: ranks).map { _ in r } }
+        localNodes = Array(Self.block(world.rank, nodes: topology.nodeCount, ranks: ranks))
+        traffic = [Traffic](repeating: Traffic(), count: localNodes.count)
+        let rank = world.rank, owners = self.owners
+        let peers = Set(localNodes.flatMap { topology.neighbors[$0] }.map { owners[$0] }).subtracting([rank]).sorted()
+        graph = try world.distributedGraph(neighbors: peers)
+        precondition(graph.inNeighbors == peers, "MPI reordered the neighbours")
         buffers = NeighborExchange(for: graph)
         pointToPoint = try world.duplicate()
     }
+
+    /// The messages between this rank's nodes and rank `peer`'s: (node here, node there) pairs
+    /// joined by an edge, by ascending node here then there. Both ranks list the same edges in the
+    /// same order, one as senders and the other as receivers.
+    private func edges(with peer: Int) -> [(here: Int, there: Int)] {
+        localNodes.flatMap { node in topology.neighbors[node].filter { owners[$0] == peer }.map { (node, $0) } }
+    }
+
+    /// Where node `node`'s data is in the per-local-node arrays.
+    private func localIndex(_ node: Int) -> Int { node - localNodes[0] }
 
     deinit {
         graph.free()
@@ -34,6 +65,7 @@ public final class MPINetwork: Network {
     }
 
     public func exchange(_ outgoing: [[[Double]]]) throws -> [[[Double]]] {
+        guard oneNodePerRank else { return try blockExchange(outgoing) }
         let start = MPI.wallTime()
         defer { traffic[0].communicationSeconds += MPI.wallTime() - start }
         let messages = outgoing[0]
@@ -48,6 +80,12 @@ public final class MPINetwork: Network {
     }
 
     public func neighborAllgather(_ messages: [[Double]]) throws -> [[ArraySlice<Double>]] {
+        guard oneNodePerRank else {
+            let outgoing = localNodes.indices.map { a in
+                [[Double]](repeating: messages[a], count: topology.neighbors[localNodes[a]].count)
+            }
+            return try blockExchange(outgoing).map { $0.map { $0[...] } }
+        }
         let start = MPI.wallTime()
         defer { traffic[0].communicationSeconds += MPI.wallTime() - start }
         let count = messages[0].count
@@ -58,21 +96,43 @@ public final class MPINetwork: Network {
 
     public func allgather(_ values: [[Double]]) throws -> [[Double]] {
         let start = MPI.wallTime()
-        defer { traffic[0].communicationSeconds += MPI.wallTime() - start }
-        traffic[0].recordSent(doubles: values[0].count, recipients: world.size - 1)
-        return try world.allgatherv(values[0])
+        let seconds = { (MPI.wallTime() - start) / Double(self.localNodes.count) }
+        defer { for a in traffic.indices { traffic[a].communicationSeconds += seconds() } }
+        for a in values.indices { traffic[a].recordSent(doubles: values[a].count, recipients: topology.nodeCount - 1) }
+        return try split(world.allgatherv(Self.joined(values)))
     }
 
     public func gatherForReport(_ values: [[Double]]) throws -> [[Double]]? {
-        try world.gatherv(values[0], root: 0)
+        try world.gatherv(Self.joined(values), root: 0).map(split)
     }
 
     public func allgatherForReport(_ values: [[Double]]) throws -> [[Double]] {
-        try world.allgatherv(values[0])
+        try split(world.allgatherv(Self.joined(values)))
     }
 
     public func anyNode(_ flags: [Bool]) throws -> Bool {
-        try world.allreduce(flags[0] ? 1 : 0, .max) == 1
+        try world.allreduce(flags.contains(true) ? 1 : 0, .max) == 1
+    }
+
+    /// A rank's nodes' arrays as one: one node's as it is (what one node per rank always sent),
+    /// several each after its length.
+    private static func joined(_ values: [[Double]]) -> [Double] {
+        values.count == 1 ? values[0] : values.flatMap { [Double($0.count)] + $0 }
+    }
+
+    /// Every rank's joined arrays, in rank order, as the nodes' arrays in node order.
+    private func split(_ perRank: [[Double]]) -> [[Double]] {
+        perRank.enumerated().flatMap { rank, flat -> [[Double]] in
+            let nodes = Self.block(rank, nodes: topology.nodeCount, ranks: world.size).count
+            guard nodes > 1 else { return [flat] }
+            var arrays = [[Double]](), index = 0
+            for _ in 0..<nodes {
+                let count = Int(flat[index])
+                arrays.append(Array(flat[(index + 1)..<(index + 1 + count)]))
+                index += 1 + count
+            }
+            return arrays
+        }
     }
 
     /// Hoefler's nonblocking consensus (NBX): synchronous sends, received by probing until the
@@ -80,6 +140,7 @@ public final class MPINetwork: Network {
     /// all its messages (and tells whether any rank had one). Two consecutive phases use
     /// different tags, because a rank can start the next phase before this one ends here.
     public func sparseExchange(_ outgoing: [[Message]]) throws -> (received: [[Message]], anyMessage: Bool) {
+        guard oneNodePerRank else { return try blockSparseExchange(outgoing) }
         let start = MPI.wallTime()
         defer { traffic[0].communicationSeconds += MPI.wallTime() - start }
         let me = localNodes[0]
@@ -110,5 +171,98 @@ public final class MPINetwork: Network {
         }
         received.sort { ($0.message.peer, $0.order) < ($1.message.peer, $1.order) }
         return ([received.map(\.message)], consensus!.result == 1)
+    }
+
+    // MARK: several nodes per rank
+
+    /// `exchange` when a rank runs several nodes: messages between its own nodes are handed over,
+    /// the others go to each peer rank as one buffer of (length, message) in `edges(with:)` order.
+    private func blockExchange(_ outgoing: [[[Double]]]) throws -> [[[Double]]] {
+        let start = MPI.wallTime()
+        defer {
+            let seconds = (MPI.wallTime() - start) / Double(localNodes.count)
+            for a in traffic.indices { traffic[a].communicationSeconds += seconds }
+        }
+        let rank = world.rank
+        var incoming = localNodes.map { [[Double]](repeating: [], count: topology.neighbors[$0].count) }
+        for (a, node) in localNodes.enumerated() {
+            precondition(outgoing[a].count == topology.neighbors[node].count, "node \(node): one message per neighbour")
+            for (b, neighbour) in topology.neighbors[node].enumerated() {
+                traffic[a].recordSent(doubles: outgoing[a][b].count)
+                if owners[neighbour] == rank {
+                    incoming[localIndex(neighbour)][topology.neighbors[neighbour].firstIndex(of: node)!] =
+                        outgoing[a][b]
+                }
+            }
+        }
+        let perPeer = graph.outNeighbors.map { peer in
+            edges(with: peer).flatMap { edge -> [Double] in
+                let message = outgoing[localIndex(edge.here)][topology.neighbors[edge.here].firstIndex(of: edge.there)!]
+                return [Double(message.count)] + message
+            }
+        }
+        let received = try graph.neighborAlltoallv(perPeer)
+        for (i, peer) in graph.inNeighbors.enumerated() {
+            var index = 0
+            // The peer's edges to here are this rank's edges to it, sender and receiver swapped,
+            // listed by ascending sender (there) then receiver (here).
+            let fromPeer = edges(with: peer).sorted { ($0.there, $0.here) < ($1.there, $1.here) }
+            for edge in fromPeer {
+                let count = Int(received[i][index])
+                incoming[localIndex(edge.here)][topology.neighbors[edge.here].firstIndex(of: edge.there)!] =
+                    Array(received[i][(index + 1)..<(index + 1 + count)])
+                index += 1 + count
+            }
+        }
+        return incoming
+    }
+
+    /// `sparseExchange` when a rank runs several nodes: each message carries its sender and
+    /// receiver nodes in its envelope; messages between nodes of this rank are handed over.
+    private func blockSparseExchange(_ outgoing: [[Message]]) throws -> (received: [[Message]], anyMessage: Bool) {
+        let start = MPI.wallTime()
+        defer {
+            let seconds = (MPI.wallTime() - start) / Double(localNodes.count)
+            for a in traffic.indices { traffic[a].communicationSeconds += seconds }
+        }
+        sparsePhases += 1
+        let tag = sparsePhases % 2
+        var received = [[(order: Int, message: Message)]](repeating: [], count: localNodes.count)
+        var order = 0
+        var sends = [SendRequest<Double>]()
+        for (a, messages) in outgoing.enumerated() {
+            let sender = localNodes[a]
+            for message in messages {
+                if message.peer != sender { traffic[a].recordMessage(doubles: message.payload.count) }
+                if owners[message.peer] == world.rank {
+                    received[localIndex(message.peer)].append(
+                        (order, Message(peer: sender, kind: message.kind, payload: message.payload)))
+                    order += 1
+                } else {
+                    // Kind, sender and receiver travel first: envelope, not payload.
+                    let envelope = [Double(message.kind), Double(sender), Double(message.peer)]
+                    sends.append(
+                        try pointToPoint.issend(envelope + message.payload, to: owners[message.peer], tag: tag))
+                }
+            }
+        }
+        let any = outgoing.contains { !$0.isEmpty }
+        var consensus: ReductionRequest<Int32>?
+        while true {
+            while let (values, _) = try pointToPoint.receiveIfPresent(Double.self, tag: tag) {
+                let message = Message(peer: Int(values[1]), kind: Int(values[0]), payload: Array(values.dropFirst(3)))
+                received[localIndex(Int(values[2]))].append((order, message))
+                order += 1
+            }
+            if let consensus {
+                if try consensus.test() { break }
+            } else if try sends.allSatisfy({ try $0.test() }) {
+                consensus = try pointToPoint.iallreduce(any ? Int32(1) : 0, .max)
+            }
+        }
+        let sorted = received.map { list in
+            list.sorted { ($0.message.peer, $0.order) < ($1.message.peer, $1.order) }.map(\.message)
+        }
+        return (sorted, consensus!.result == 1)
     }
 }

@@ -13,7 +13,7 @@ public struct CheckpointInspection {
         public var algorithm: String?
         public var nodes: Int?
         public var configuration: TrainingConfiguration?
-        /// Every file present verifies, and there is one per process (the header's ranks 0..<count).
+        /// One file per node, and every one verifies.
         public var verified: Bool
     }
 
@@ -31,26 +31,27 @@ public struct CheckpointInspection {
         }
         checkpoints = steps.enumerated().map { index, step in
             let folder = "\(directory)/step-\(step)"
-            let ranks =
+            let nodes =
                 ((try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [])
-                .compactMap { name in name.hasPrefix("rank-") ? Int(name.dropFirst(5).dropLast(5)) : nil }.sorted()
+                .compactMap { name in name.hasPrefix("node-") ? Int(name.dropFirst(5).dropLast(5)) : nil }.sorted()
             var checkpoint = Checkpoint(
-                name: index == 0 ? "latest" : "previous", step: step, files: [], verified: !ranks.isEmpty)
-            for rank in ranks {
-                let path = store.file(step: step, rank: rank)
+                name: index == 0 ? "latest" : "previous", step: step, files: [], verified: !nodes.isEmpty)
+            for node in nodes {
+                let path = store.file(step: step, node: node)
                 let bytes = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int) ?? 0
                 do {
-                    let (header, _) = try store.read(step: step, rank: rank)
+                    let (header, _) = try store.read(step: step, node: node)
                     if checkpoint.configuration == nil {
                         (checkpoint.algorithm, checkpoint.nodes) = (header.algorithm, header.nodes)
                         checkpoint.configuration = header.configuration
                     }
-                    checkpoint.files.append(("rank-\(rank).ckpt", bytes, nil))
+                    checkpoint.files.append(("node-\(node).ckpt", bytes, nil))
                 } catch {
-                    checkpoint.files.append(("rank-\(rank).ckpt", bytes, RunError(error).message))
+                    checkpoint.files.append(("node-\(node).ckpt", bytes, RunError(error).message))
                     checkpoint.verified = false
                 }
             }
+            if checkpoint.nodes.map({ $0 != nodes.count }) ?? false { checkpoint.verified = false }
             return checkpoint
         }
     }

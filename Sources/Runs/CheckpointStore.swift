@@ -2,16 +2,17 @@ import COpenSSL
 import Foundation
 import Trainers
 
-/// Checkpoint files: DIR/step-T/rank-R.ckpt, one per process; DIR/latest names the last complete
+/// Checkpoint files: DIR/step-T/node-K.ckpt, one per graph node (so a checkpoint resumes on any
+/// number of ranks, each reading its own nodes' files); DIR/latest names the last complete
 /// step directory and DIR/previous the one before it, which is kept as a fallback (GROMACS keeps
 /// its previous checkpoint for the same reason). `latest` is replaced only after every process has
 /// written its file, so an interrupted checkpoint leaves the previous ones in force.
 ///
 /// A process's file, format version 3: the magic "1DLSTMCK" and the header's length (two
-/// little-endian UInt64), the header (JSON: version, algorithm, nodes, rank, step, the run's
+/// little-endian UInt64), the header (JSON: version, algorithm, nodes, node, step, the run's
 /// `TrainingConfiguration`, and the field names and counts of every record), the records'
 /// numbers as little-endian doubles in that order, and last the SHA-256 of everything before it
-/// (32 bytes). Each local node has one record, the run loop's fields under "run." and the
+/// (32 bytes). The file has its node's record: the run loop's fields under "run." and the
 /// trainer's under "trainer.".
 struct CheckpointStore {
     static let magic: UInt64 = 0x4B43_4D54_534C_4431  // "1DLSTMCK" little-endian
@@ -23,7 +24,8 @@ struct CheckpointStore {
         var version = CheckpointStore.version
         var algorithm: String
         var nodes: Int
-        var rank: Int
+        /// The node whose record the file holds.
+        var node: Int
         var step: Int
         var configuration: TrainingConfiguration
         /// Per record, its fields' names and counts.
@@ -35,10 +37,10 @@ struct CheckpointStore {
         }
     }
 
-    func file(step: Int, rank: Int) -> String { "\(directory)/step-\(step)/rank-\(rank).ckpt" }
+    func file(step: Int, node: Int) -> String { "\(directory)/step-\(step)/node-\(node).ckpt" }
 
     func write(header: Header, records: [CheckpointRecord]) throws {
-        let path = file(step: header.step, rank: header.rank)
+        let path = file(step: header.step, node: header.node)
         do {
             try FileManager.default.createDirectory(
                 atPath: "\(directory)/step-\(header.step)", withIntermediateDirectories: true)
@@ -117,8 +119,8 @@ struct CheckpointStore {
     }
 
     /// The one reader of checkpoint files: a file whose SHA-256 does not match its content is refused.
-    func read(step: Int, rank: Int) throws -> (header: Header, records: [CheckpointRecord]) {
-        let path = file(step: step, rank: rank)
+    func read(step: Int, node: Int) throws -> (header: Header, records: [CheckpointRecord]) {
+        let path = file(step: step, node: node)
         guard let data = FileManager.default.contents(atPath: path) else {
             throw RunError("\(path): cannot read the checkpoint", status: .data)
         }

@@ -143,11 +143,6 @@ public struct TrainingRun {
         return report
     }
 
-    /// The index of this process's checkpoint file: its rank (0 in-process).
-    private func processIndex(_ network: Network) -> Int {
-        network.localNodes.count == network.topology.nodeCount ? 0 : network.localNodes[0]
-    }
-
     /// Checks that the trainer can be checkpointed and, with `resume`, restores it and the run's
     /// state from the newest checkpoint that every process verifies (its checksum), falling back to
     /// the one before it, and moves the streams past it. Collective.
@@ -163,7 +158,6 @@ public struct TrainingRun {
         }
         try agree(on: failure, network: network)
         guard control.resume else { return nil }
-        let rank = processIndex(network)
         let candidates = store.committedSteps()
         // Each candidate is read and verified by every process, and the verdicts gathered: the same
         // number of rounds everywhere (two), so a process that sees fewer candidates cannot hang.
@@ -173,7 +167,13 @@ public struct TrainingRun {
             var read: (header: CheckpointStore.Header, records: [CheckpointRecord])?
             var failure: RunError?
             if index < candidates.count {
-                do { read = try store.read(step: candidates[index], rank: rank) } catch { failure = RunError(error) }
+                // This process's nodes' files, one record each.
+                do {
+                    let files = try network.localNodes.map { try store.read(step: candidates[index], node: $0) }
+                    read = (files[0].header, files.flatMap(\.records))
+                } catch {
+                    failure = RunError(error)
+                }
             } else {
                 failure = RunError("no checkpoint", status: .data)
             }
@@ -196,7 +196,7 @@ public struct TrainingRun {
                         + rejected.joined(separator: "; "), status: .data)
             }
             let (step, header, records) = chosen
-            let path = store.file(step: step, rank: rank)
+            let path = store.file(step: step, node: network.localNodes[0])
             guard header.configuration == configuration, header.nodes == network.topology.nodeCount,
                 records.count == network.localNodes.count
             else {
@@ -219,8 +219,8 @@ public struct TrainingRun {
         return state.map { ($0, rejected) }
     }
 
-    /// Every process writes its file; `latest` is committed only once every process has its file,
-    /// so it never names a partial checkpoint.
+    /// Every process writes its nodes' files; `latest` is committed only once every process has
+    /// written them, so it never names a partial checkpoint.
     private func saveCheckpoint(
         _ state: OnlineLoop.State, trainer: DistributedTrainer, store: CheckpointStore,
         network: Network
@@ -228,16 +228,15 @@ public struct TrainingRun {
         var failure: String?
         do {
             let trainerStates = try trainer.checkpointState()
-            let records = trainerStates.indices.map { a in
+            for (a, node) in network.localNodes.enumerated() {
                 var record = CheckpointRecord()
                 record.append("run", state.record(node: a))
                 record.append("trainer", trainerStates[a])
-                return record
+                let header = CheckpointStore.Header(
+                    algorithm: configuration.algorithm.rawValue, nodes: network.topology.nodeCount, node: node,
+                    step: state.step, configuration: configuration)
+                try store.write(header: header, records: [record])
             }
-            let header = CheckpointStore.Header(
-                algorithm: configuration.algorithm.rawValue, nodes: network.topology.nodeCount,
-                rank: processIndex(network), step: state.step, configuration: configuration)
-            try store.write(header: header, records: records)
         } catch {
             failure = RunError(error).message
         }

@@ -149,7 +149,7 @@ struct Experiment: ParsableCommand {
                 try experiment(
                     runs, directory: directory, context: try RunContext(world: world), isReporter: world.rank == 0
                 ) {
-                    try makeMPINetwork(world: world, topology: "ring", seed: seed)
+                    try makeMPINetwork(world: world, topology: "ring", seed: seed, nodes: launch.nodes)
                 }
             }
         }

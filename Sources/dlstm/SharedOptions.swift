@@ -23,9 +23,17 @@ struct OutputOptions: ParsableArguments {
 struct LaunchOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
-            "Simulate K nodes in one process instead of one per MPI rank (same results, bit for bit).",
+            "Simulate K nodes in one process instead of on MPI ranks (same results, bit for bit).",
             valueName: "K"))
     var inProcess: Int?
+
+    @Option(
+        help: ArgumentHelp(
+            """
+            Under MPI: K graph nodes on the job's ranks (at least one each), dealt in blocks, the first K mod R \
+            ranks one more (default: one node per rank). The same results, bit for bit, on any number of ranks.
+            """, valueName: "K"))
+    var nodes: Int?
 
     @Option(
         help: ArgumentHelp(
@@ -46,6 +54,9 @@ struct LaunchOptions: ParsableArguments {
 
     func validate() throws {
         if let k = inProcess, k < 1 { throw ValidationError("--in-process \(k): must be at least 1 node") }
+        if let k = nodes, k < 1 || inProcess != nil {
+            throw ValidationError("--nodes \(k): at least 1, and not with --in-process (which gives the node count)")
+        }
     }
 }
 

@@ -57,7 +57,8 @@ struct Train: ParsableCommand {
             }
         } else {
             runUnderMPI { world in
-                let network = try makeMPINetwork(world: world, topology: options.topology, seed: options.seed)
+                let network = try makeMPINetwork(
+                    world: world, topology: options.topology, seed: options.seed, nodes: launch.nodes)
                 _ = try run.run(on: network, context: try RunContext(world: world))
             }
         }

@@ -33,7 +33,7 @@ struct CheckpointTests {
         let step = Int(latest.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst("step-".count))!
         #expect(step >= 100 && step < 3000)
         for rank in 0..<ranks {
-            #expect(FileManager.default.fileExists(atPath: "\(checkpoints)/step-\(step)/rank-\(rank).ckpt"))
+            #expect(FileManager.default.fileExists(atPath: "\(checkpoints)/step-\(step)/node-\(rank).ckpt"))
         }
 
         let resumed = try Job.dlstm(
@@ -57,7 +57,7 @@ struct CheckpointTests {
             ["train"] + common + ["--out", out, "--checkpoint-dir", checkpoints, "--checkpoint-every", "50"]
                 + ["--inject-failure", "2:180"], ranks: 3, directory: scratch)
         #expect(crashed.status != 0)
-        let file = URL(fileURLWithPath: checkpoints + "/step-150/rank-1.ckpt")
+        let file = URL(fileURLWithPath: checkpoints + "/step-150/node-1.ckpt")
         var data = try Data(contentsOf: file)
         data[data.count / 2] ^= 0x04
         try data.write(to: file)
@@ -65,10 +65,10 @@ struct CheckpointTests {
         let resumed = try Job.dlstm(arguments, ranks: 3, directory: scratch)
         #expect(resumed.status == 0, "\(resumed.errors)")
         #expect(resumed.output.contains("resuming after step 100 from \(checkpoints)/step-100"), "\(resumed.output)")
-        #expect(resumed.output.contains("step-150/rank-1.ckpt: damaged checkpoint"), "\(resumed.output)")
+        #expect(resumed.output.contains("step-150/node-1.ckpt: damaged checkpoint"), "\(resumed.output)")
         #expect(try curves(resumed, nodes: 3) == curves(whole, nodes: 3))
         // Both kept checkpoints damaged (on different ranks): one line, status 3 on every rank.
-        let older = URL(fileURLWithPath: checkpoints + "/step-100/rank-2.ckpt")
+        let older = URL(fileURLWithPath: checkpoints + "/step-100/node-2.ckpt")
         var olderData = try Data(contentsOf: older)
         olderData[20] ^= 0x01
         try olderData.write(to: older)
@@ -77,7 +77,7 @@ struct CheckpointTests {
         #expect(
             refused.errorLines.count == 1 && refused.errors.contains("verifies on every process"), "\(refused.errors)")
         let inspected = try Job.dlstm(["checkpoint", "inspect", checkpoints], ranks: nil)
-        #expect(inspected.status == 3 && inspected.output.contains("rank-1.ckpt"), "\(inspected.output)")
+        #expect(inspected.status == 3 && inspected.output.contains("node-1.ckpt"), "\(inspected.output)")
         #expect(inspected.output.contains("--resume would refuse"), "\(inspected.output)")
     }
 

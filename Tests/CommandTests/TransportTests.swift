@@ -39,6 +39,44 @@ struct TransportTests {
     }
 
     @Test(
+        "8 nodes on 1, 2, 3, 4 and 8 ranks (--nodes 8): the in-process curves and counts, bit for bit",
+        arguments: ["dpf", "dekf"])
+    func nodesOnFewerRanks(algorithm: String) throws {
+        let arguments = [
+            "--algorithm", algorithm, "--samples", "60", "--seed", "11", "--quiet", "--walk", "metropolis",
+        ]
+        let local = try Job.train(arguments, ranks: nil, nodes: 8)
+        expectSuccess(local)
+        for ranks in [1, 2, 3, 4, 8] {
+            let mpi = try Job.train(arguments + ["--nodes", "8"], ranks: ranks)
+            expectSuccess(mpi)
+            for k in 0..<8 { #expect(try mpi.curve(node: k) == local.curve(node: k), "\(ranks) ranks: node \(k)") }
+            #expect(try mpi.summary["bytes_per_node"] as? [Int] == local.summary["bytes_per_node"] as? [Int])
+            #expect(try mpi.summary["processes"] as? Int == ranks)
+        }
+    }
+
+    @Test("a checkpoint of 8 nodes written by 4 ranks resumes on 2 and on 8 ranks: the uninterrupted curves")
+    func checkpointOnOtherRankCounts() throws {
+        let arguments = ["--algorithm", "dpf", "--samples", "80", "--seed", "11", "--quiet", "--nodes", "8"]
+        let whole = try Job.train(arguments, ranks: 4)
+        expectSuccess(whole)
+        let checkpoints = try Job.scratchDirectory().path
+        let crashed = try Job.train(
+            arguments + ["--checkpoint-dir", checkpoints, "--checkpoint-every", "20", "--inject-failure", "5:50"],
+            ranks: 4)
+        #expect(crashed.status != 0)
+        #expect(try String(contentsOfFile: checkpoints + "/latest", encoding: .utf8) == "step-40\n")
+        let copy = try Job.scratchDirectory().appendingPathComponent("copy").path
+        try FileManager.default.copyItem(atPath: checkpoints, toPath: copy)
+        for (ranks, directory) in [(2, checkpoints), (8, copy)] {
+            let resumed = try Job.train(arguments + ["--checkpoint-dir", directory, "--resume"], ranks: ranks)
+            expectSuccess(resumed)
+            for k in 0..<8 { #expect(try resumed.curve(node: k) == whole.curve(node: k), "\(ranks) ranks: node \(k)") }
+        }
+    }
+
+    @Test(
         "cpf --reduce tree under mpirun: the curves of --reduce allgather in one process, bit for bit",
         arguments: [3, 4, 5])
     func centralizedTree(nodes: Int) throws {

@@ -39,12 +39,12 @@ struct ConfigurationTests {
         let parameters = summary["parameters"] as! [String: Any]
         #expect(Set(parameters.keys) == Self.optionNames)
 
-        let file = try Data(contentsOf: URL(fileURLWithPath: control.checkpointDirectory! + "/step-20/rank-0.ckpt"))
+        let file = try Data(contentsOf: URL(fileURLWithPath: control.checkpointDirectory! + "/step-20/node-0.ckpt"))
         let length = Int(file.subdata(in: 8..<16).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
         let header = try JSONSerialization.jsonObject(with: file.subdata(in: 16..<(16 + length))) as! [String: Any]
         #expect(Set((header["configuration"] as! [String: Any]).keys) == Self.optionNames)
         #expect(
-            try CheckpointStore(directory: control.checkpointDirectory!).read(step: 20, rank: 0).header.configuration
+            try CheckpointStore(directory: control.checkpointDirectory!).read(step: 20, node: 0).header.configuration
                 == configuration)
     }
 

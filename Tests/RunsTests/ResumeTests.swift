@@ -124,7 +124,7 @@ struct ResumeTests {
         #expect(Set(entries) == ["step-100", "step-150"])
         #expect(try String(contentsOfFile: checkpoints + "/previous", encoding: .utf8) == "step-100\n")
 
-        let newest = checkpoints + "/step-150/rank-0.ckpt"
+        let newest = checkpoints + "/step-150/node-0.ckpt"
         let original = try Data(contentsOf: URL(fileURLWithPath: newest))
         let headerLength = Int(original.subdata(in: 8..<16).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
         let offset = ["header": 16 + headerLength / 2, "numbers": (16 + headerLength + original.count) / 2][part]
@@ -139,10 +139,10 @@ struct ResumeTests {
             on: InProcessNetwork(topology: try Topology.ring(3)))!
         #expect(resumed.predictions == whole.predictions)
         #expect(observer.step == 100 && observer.rejected.count == 1)
-        #expect(observer.rejected.first?.contains("step-150/rank-0.ckpt: ") == true, "\(observer.rejected)")
+        #expect(observer.rejected.first?.contains("step-150/node-0.ckpt: ") == true, "\(observer.rejected)")
 
         // Both damaged: nothing to resume from.
-        let older = checkpoints + "/step-100/rank-0.ckpt"
+        let older = checkpoints + "/step-100/node-0.ckpt"
         var olderData = try Data(contentsOf: URL(fileURLWithPath: older))
         olderData[olderData.count / 2] ^= 0x01
         try olderData.write(to: URL(fileURLWithPath: older))
@@ -165,7 +165,7 @@ struct ResumeTests {
         #expect(inspection.checkpoints.map(\.step) == [40, 20] && inspection.usable?.step == 40)
         #expect(inspection.checkpoints[0].configuration == configuration && inspection.checkpoints[0].nodes == 3)
         #expect(try inspection.report().contains("--resume would continue after step 40 (latest)"))
-        let file = URL(fileURLWithPath: checkpoints + "/step-40/rank-0.ckpt")
+        let file = URL(fileURLWithPath: checkpoints + "/step-40/node-0.ckpt")
         var data = try Data(contentsOf: file)
         data[data.count / 2] ^= 0x01
         try data.write(to: file)
@@ -181,7 +181,7 @@ struct ResumeTests {
         let configuration = teacherRun(.dpf, samples: 60, seed: 4)
         let checkpoints = try scratchDirectory()
         _ = try runInProcess(configuration, nodes: 3, control: control(checkpoints: checkpoints, every: 20))
-        let file = checkpoints + "/step-40/rank-0.ckpt"
+        let file = checkpoints + "/step-40/node-0.ckpt"
         #expect(FileManager.default.fileExists(atPath: file))
 
         var changed = configuration
@@ -207,7 +207,7 @@ struct ResumeTests {
 
         // Format version 1 (the header's "version": "1") in both kept checkpoints is refused with one
         // line, status 3.
-        let older = checkpoints + "/step-20/rank-0.ckpt"
+        let older = checkpoints + "/step-20/node-0.ckpt"
         let original = try Data(contentsOf: URL(fileURLWithPath: file))
         try withHeader(of: older, replacing: "\"version\":3", with: "\"version\":\"1\"") {
             try withHeader(of: file, replacing: "\"version\":3", with: "\"version\":\"1\"") {
@@ -258,11 +258,11 @@ struct ResumeTests {
         second.append("trainer", first)
         second.append("empty", [Double]())
         let header = CheckpointStore.Header(
-            algorithm: "dpf", nodes: 2, rank: 1, step: 7, configuration: TrainingConfiguration())
+            algorithm: "dpf", nodes: 2, node: 1, step: 7, configuration: TrainingConfiguration())
         try store.write(header: header, records: [first, second])
-        let (readHeader, records) = try store.read(step: 7, rank: 1)
+        let (readHeader, records) = try store.read(step: 7, node: 1)
         #expect(records == [first, second])
-        #expect(readHeader.configuration == TrainingConfiguration() && readHeader.rank == 1)
+        #expect(readHeader.configuration == TrainingConfiguration() && readHeader.node == 1)
         #expect(try records[1].record("trainer").int("step") == 7)
         #expect(throws: TrainerError.self) { try records[0].doubles("particles", count: 3) }
         #expect(throws: TrainerError.self) { try records[0].int("missing") }
