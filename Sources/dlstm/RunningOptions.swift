@@ -14,7 +14,7 @@ struct RunningOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             """
-            Enable checkpoints, written here (DIR/step-T/rank-R.ckpt, DIR/latest, DIR/previous; SHA-256 \
+            Enable checkpoints, written here (DIR/step-T/node-K.ckpt, DIR/latest, DIR/previous; SHA-256 \
             checked on resume). On SIGUSR1 (mpirun forwards it; in Slurm: #SBATCH --signal=B:USR1@120 and a \
             trap), SIGTERM or SIGINT every rank stops at the same step boundary, writes a checkpoint and exits \
             with status 75; --resume continues bit for bit. Without checkpoints those signals stop the run with \
