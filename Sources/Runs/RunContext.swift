@@ -30,7 +30,7 @@ public struct RunContext: Sendable {
         }
         processes = world.size
         placement =
-            "\(world.size) MPI rank\(world.size == 1 ? "" : "s") on "
+            "MPI, \(world.size) rank\(world.size == 1 ? "" : "s") on "
             + "\(ranksPerHost.count) host\(ranksPerHost.count == 1 ? "" : "s") ("
             + ranksPerHost.map { "\($0.0) x\($0.1)" }.joined(separator: ", ") + ")"
         let library =
