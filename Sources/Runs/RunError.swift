@@ -102,13 +102,14 @@ extension RunError {
     var encoded: [UInt8] { [UInt8(truncatingIfNeeded: status.rawValue)] + Array(message.utf8) }
 
     /// The lowest process's failure among every process's record (empty: no failure), marked
-    /// collective; "(rank R)" when the processes did not all fail alike.
+    /// collective; "(node K)" when the nodes did not all fail alike (the records are per node: with
+    /// one node per rank, K is the rank).
     static func agreed(from records: [[UInt8]]) -> RunError? {
         guard let first = records.firstIndex(where: { !$0.isEmpty }) else { return nil }
         let text = String(decoding: records[first].dropFirst(), as: UTF8.self)
         let everywhere = records.allSatisfy { $0 == records[first] }
         return RunError(
-            text + (everywhere ? "" : " (rank \(first))"),
+            text + (everywhere ? "" : " (node \(first))"),
             status: ExitStatus(rawValue: Int32(records[first][0])) ?? .failure, isCollective: true)
     }
 }

@@ -56,6 +56,25 @@ struct TransportTests {
         }
     }
 
+    @Test(
+        "8 nodes on fewer ranks: the coordinator protocols, the centralized PF over a tree, the ELM, diffusion SGD",
+        arguments: [("fgm", 3), ("cpf", 5), ("delm", 3), ("dsgd", 5)])
+    func otherAlgorithmsOnFewerRanks(algorithm: String, ranks: Int) throws {
+        let options: [String: [String]] = [
+            "fgm": ["--optimizer", "adam", "--learning-rate", "0.01", "--threshold", "0.003", "--coordinator", "5"],
+            "cpf": ["--particles", "20", "--reduce", "tree"], "delm": ["--hidden", "16", "--sync-every", "5"],
+        ]
+        let arguments =
+            ["--algorithm", algorithm, "--samples", "100", "--seed", "3", "--quiet"] + options[algorithm, default: []]
+        let local = try Job.train(arguments, ranks: nil, nodes: 8)
+        let mpi = try Job.train(arguments + ["--nodes", "8"], ranks: ranks)
+        expectSuccess(local)
+        expectSuccess(mpi)
+        for k in 0..<8 { #expect(try mpi.curve(node: k) == local.curve(node: k), "node \(k)") }
+        #expect(try mpi.summary["messages_per_node"] as? [Int] == local.summary["messages_per_node"] as? [Int])
+        if algorithm == "fgm" { #expect((try mpi.summary["sync"] as? [String: Any])?["full_syncs"] as? Int ?? 0 > 0) }
+    }
+
     @Test("a checkpoint of 8 nodes written by 4 ranks resumes on 2 and on 8 ranks: the uninterrupted curves")
     func checkpointOnOtherRankCounts() throws {
         let arguments = ["--algorithm", "dpf", "--samples", "80", "--seed", "11", "--quiet", "--nodes", "8"]
