@@ -49,9 +49,9 @@ public final class MPINetwork: Network {
         pointToPoint = try world.duplicate()
     }
 
-    /// The messages between this rank's nodes and rank `peer`'s: (node here, node there) pairs
-    /// joined by an edge, by ascending node here then there. Both ranks list the same edges in the
-    /// same order, one as senders and the other as receivers.
+    /// The edges between this rank's nodes and rank `peer`'s, as (node here, node there), by
+    /// ascending node here then there: the order this rank sends in. The peer lists the same edges
+    /// from its side in its own sending order, so a receiver sorts them by (there, here) to read.
     private func edges(with peer: Int) -> [(here: Int, there: Int)] {
         localNodes.flatMap { node in topology.neighbors[node].filter { owners[$0] == peer }.map { (node, $0) } }
     }
