@@ -56,6 +56,13 @@ public final class MPINetwork: Network {
         localNodes.flatMap { node in topology.neighbors[node].filter { owners[$0] == peer }.map { (node, $0) } }
     }
 
+    /// The time since `start`, shared equally by this rank's nodes (all of one node's, as before
+    /// there were blocks), as `InProcessNetwork` shares its copying time.
+    private func chargeCommunication(since start: Double) {
+        let seconds = (MPI.wallTime() - start) / Double(localNodes.count)
+        for a in traffic.indices { traffic[a].communicationSeconds += seconds }
+    }
+
     /// Where node `node`'s data is in the per-local-node arrays.
     private func localIndex(_ node: Int) -> Int { node - localNodes[0] }
 
@@ -67,7 +74,7 @@ public final class MPINetwork: Network {
     public func exchange(_ outgoing: [[[Double]]]) throws -> [[[Double]]] {
         guard oneNodePerRank else { return try blockExchange(outgoing) }
         let start = MPI.wallTime()
-        defer { traffic[0].communicationSeconds += MPI.wallTime() - start }
+        defer { chargeCommunication(since: start) }
         let messages = outgoing[0]
         for message in messages { traffic[0].recordSent(doubles: message.count) }
         var flat = [Double]()
@@ -87,7 +94,7 @@ public final class MPINetwork: Network {
             return try blockExchange(outgoing).map { $0.map { $0[...] } }
         }
         let start = MPI.wallTime()
-        defer { traffic[0].communicationSeconds += MPI.wallTime() - start }
+        defer { chargeCommunication(since: start) }
         let count = messages[0].count
         traffic[0].recordSent(doubles: count, recipients: graph.outNeighbors.count)
         let flat = try graph.neighborAllgatherFlat(messages[0])
@@ -96,8 +103,7 @@ public final class MPINetwork: Network {
 
     public func allgather(_ values: [[Double]]) throws -> [[Double]] {
         let start = MPI.wallTime()
-        let seconds = { (MPI.wallTime() - start) / Double(self.localNodes.count) }
-        defer { for a in traffic.indices { traffic[a].communicationSeconds += seconds() } }
+        defer { chargeCommunication(since: start) }
         for a in values.indices { traffic[a].recordSent(doubles: values[a].count, recipients: topology.nodeCount - 1) }
         return try split(world.allgatherv(Self.joined(values)))
     }
@@ -142,7 +148,7 @@ public final class MPINetwork: Network {
     public func sparseExchange(_ outgoing: [[Message]]) throws -> (received: [[Message]], anyMessage: Bool) {
         guard oneNodePerRank else { return try blockSparseExchange(outgoing) }
         let start = MPI.wallTime()
-        defer { traffic[0].communicationSeconds += MPI.wallTime() - start }
+        defer { chargeCommunication(since: start) }
         let me = localNodes[0]
         sparsePhases += 1
         let tag = sparsePhases % 2
@@ -179,10 +185,7 @@ public final class MPINetwork: Network {
     /// the others go to each peer rank as one buffer of (length, message) in `edges(with:)` order.
     private func blockExchange(_ outgoing: [[[Double]]]) throws -> [[[Double]]] {
         let start = MPI.wallTime()
-        defer {
-            let seconds = (MPI.wallTime() - start) / Double(localNodes.count)
-            for a in traffic.indices { traffic[a].communicationSeconds += seconds }
-        }
+        defer { chargeCommunication(since: start) }
         let rank = world.rank
         var incoming = localNodes.map { [[Double]](repeating: [], count: topology.neighbors[$0].count) }
         for (a, node) in localNodes.enumerated() {
@@ -221,10 +224,7 @@ public final class MPINetwork: Network {
     /// receiver nodes in its envelope; messages between nodes of this rank are handed over.
     private func blockSparseExchange(_ outgoing: [[Message]]) throws -> (received: [[Message]], anyMessage: Bool) {
         let start = MPI.wallTime()
-        defer {
-            let seconds = (MPI.wallTime() - start) / Double(localNodes.count)
-            for a in traffic.indices { traffic[a].communicationSeconds += seconds }
-        }
+        defer { chargeCommunication(since: start) }
         sparsePhases += 1
         let tag = sparsePhases % 2
         var received = [[(order: Int, message: Message)]](repeating: [], count: localNodes.count)

@@ -82,7 +82,7 @@ struct CheckpointStore {
     /// named, and drop every other step directory (reporter only). `previous` is written first, so
     /// a crash between the two leaves both naming complete checkpoints.
     func commit(step: Int) throws {
-        if let last = try? latestStep(), last != step {
+        if let last = namedStep("latest"), last != step {
             try writeAtomically(Data("step-\(last)\n".utf8), to: directory + "/previous")
         }
         try writeAtomically(Data("step-\(step)\n".utf8), to: directory + "/latest")
@@ -93,15 +93,10 @@ struct CheckpointStore {
         }
     }
 
-    /// The step of the last complete checkpoint.
-    func latestStep() throws -> Int {
-        guard let text = try? String(contentsOfFile: directory + "/latest", encoding: .utf8) else {
-            throw RunError("--resume: no checkpoint in \(directory) (no file 'latest')", status: .usage)
-        }
-        guard let step = Int(text.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst("step-".count)) else {
-            throw RunError("\(directory)/latest: expected step-N", status: .data)
-        }
-        return step
+    /// The step that DIR/`name` ("latest", "previous") names, nil if it names none.
+    private func namedStep(_ name: String) -> Int? {
+        guard let text = try? String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8) else { return nil }
+        return Int(text.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst("step-".count))
     }
 
     /// The complete checkpoints, newest first: what `latest` and `previous` name (unreadable names
@@ -109,11 +104,7 @@ struct CheckpointStore {
     func committedSteps() -> [Int] {
         var steps = [Int]()
         for name in ["latest", "previous"] {
-            guard let text = try? String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8),
-                let step = Int(text.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst("step-".count)),
-                !steps.contains(step)
-            else { continue }
-            steps.append(step)
+            if let step = namedStep(name), !steps.contains(step) { steps.append(step) }
         }
         return steps
     }

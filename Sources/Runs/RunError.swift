@@ -117,9 +117,15 @@ extension RunError {
 /// Collective over `network`: if any process failed (a local input check), every process throws
 /// the same collective error, so that no process goes on and none waits for another.
 public func agree(on failure: RunError?, network: Network) throws {
+    if let error = try agreedFailure(failure, network: network) { throw error }
+}
+
+/// Collective over `network`: the failure every process agrees on (the lowest node's), nil when
+/// no process failed.
+func agreedFailure(_ failure: RunError?, network: Network) throws -> RunError? {
     let record = (failure?.encoded ?? []).map { Double($0) }
     let records = try network.allgatherForReport(network.localNodes.map { _ in record })
-    if let error = RunError.agreed(from: records.map { $0.map { UInt8($0) } }) { throw error }
+    return RunError.agreed(from: records.map { $0.map { UInt8($0) } })
 }
 
 /// Under MPI: the graph communicator for the configured topology, of `nodes` nodes (default: one

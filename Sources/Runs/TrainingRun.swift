@@ -177,9 +177,7 @@ public struct TrainingRun {
             } else {
                 failure = RunError("no checkpoint", status: .data)
             }
-            let record = (failure?.encoded ?? []).map { Double($0) }
-            let verdicts = try network.allgatherForReport(network.localNodes.map { _ in record })
-            if let error = RunError.agreed(from: verdicts.map { $0.map { UInt8($0) } }) {
+            if let error = try agreedFailure(failure, network: network) {
                 if index < candidates.count { rejected.append(error.message) }
             } else if let read {
                 chosen = (candidates[index], read.header, read.records)

@@ -7,12 +7,13 @@ import Runs
 /// batch shell's trap, and mpirun forward), SIGTERM (scancel, a time limit, `kill`) and SIGINT
 /// (Ctrl-C). The handler only records the signal; the run reads it at its collective checks, so
 /// every rank stops at the same step boundary. A second Ctrl-C kills at once; a repeated SIGUSR1 or
-/// SIGTERM does not (jobs/train-requeue.sbatch repeats SIGUSR1 until mpirun ends, and Slurm and
-/// mpirun follow SIGTERM with SIGKILL themselves).
+/// SIGTERM does not (jobs/train-requeue.sbatch repeats SIGUSR1 until the checkpoint is committed,
+/// and Slurm and mpirun follow SIGTERM with SIGKILL themselves).
 nonisolated(unsafe) private var stopSignalReceived: sig_atomic_t = 0
+private let stopSignals = [SIGUSR1, SIGTERM, SIGINT]
 
 func installStopSignalHandlers() {
-    for stop in [SIGUSR1, SIGTERM, SIGINT] {
+    for stop in stopSignals {
         signal(stop) { received in
             // Both calls are async-signal-safe.
             if received == SIGINT && stopSignalReceived == SIGINT {
@@ -25,7 +26,7 @@ func installStopSignalHandlers() {
     // A launcher may hand us these blocked (the mask is inherited): unblock them, or they never come.
     var set = sigset_t()
     sigemptyset(&set)
-    for stop in [SIGUSR1, SIGTERM, SIGINT] { sigaddset(&set, stop) }
+    for stop in stopSignals { sigaddset(&set, stop) }
     pthread_sigmask(SIG_UNBLOCK, &set, nil)
 }
 
