@@ -37,11 +37,16 @@ let package = Package(
         .library(name: "Distributed", targets: ["Distributed"]),
         .library(name: "ConfigFiles", targets: ["ConfigFiles"]),
         .library(name: "Runs", targets: ["Runs"]),
+        // ordo-one's malloc-interposer, built as libMallocInterposerSwift.so for `dlstm bench pf` to
+        // count heap allocations under LD_PRELOAD (scripts/bench-pf). Nothing of dlstm links it.
+        .library(name: "AllocationCounting", type: .dynamic, targets: ["AllocationCounting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // --config FILE.toml (a C++ TOML parser, toml++, behind a Swift API).
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        // Counting the particle filters' heap allocations per step (one C file and one Swift file).
+        .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
     ],
     targets: [
         // Open MPI's C API plus static-inline getters for the handle macros Swift cannot import.
@@ -124,6 +129,10 @@ let package = Package(
         // Launching a program (dlstm, MPIScenarios) under scripts/mpirun-local or alone, for the tests
         // that exercise a transport, the CLI or exit statuses.
         .target(name: "ProcessTestSupport", path: "Tests/ProcessTestSupport"),
+        // Only so that the build makes the interposer's library; see the AllocationCounting product.
+        .target(
+            name: "AllocationCounting",
+            dependencies: [.product(name: "MallocInterposerSwift", package: "malloc-interposer")]),
         .testTarget(name: "MPITests", dependencies: ["MPIScenarios", "ProcessTestSupport"]),
         // golden/ holds the numpy script that made LeastSquaresGolden.swift: kept with it, not built.
         .testTarget(name: "ModelTests", dependencies: ["LSTM", "Numerics"], exclude: ["golden"]),

@@ -36,6 +36,8 @@ public struct ParticleBenchmark {
         public var step: Double
         public var kernel: Double
         public var columnsPerSecond: Double
+        /// Heap allocations in all the timed steps, when the interposer is loaded.
+        public var allocations: Int?
         /// Per peer script: its time, or why it has none.
         public var peers: [(name: String, result: Result<Double, PeerUnavailable>)] = []
     }
@@ -53,6 +55,8 @@ public struct ParticleBenchmark {
         var header =
             pad("n = p", 7) + pad("n_theta", 9) + pad("dlstm", 9) + pad("kernel", 9) + pad("step/kernel", 13)
             + pad("kernel columns/s", 18)
+        let counting = AllocationCounter() != nil
+        if counting { header += pad("allocations", 13) }
         if anchors != nil { header += pad("numpy", 9) + pad("/ dlstm", 9) + pad("jax", 9) + pad("/ dlstm", 9) }
         output(header)
         var reasons: [String: String] = [:]
@@ -63,6 +67,7 @@ public struct ParticleBenchmark {
                 + pad(String(format: "%.3f", row.step), 9) + pad(String(format: "%.3f", row.kernel), 9)
                 + pad(String(format: "%.2f", row.step / row.kernel), 13)
                 + pad(String(format: "%.3g", row.columnsPerSecond), 18)
+            if let allocations = row.allocations { line += pad(String(allocations), 13) }
             for peer in row.peers {
                 switch peer.result {
                 case .success(let milliseconds):
@@ -76,6 +81,11 @@ public struct ParticleBenchmark {
             output(line)
         }
         output("kernel: the particle evaluations inside those steps; columns/s: particle-columns per second of kernel")
+        output(
+            counting
+                ? "allocations: heap allocations in all \(steps) timed steps (malloc-interposer); kept buffers grow to "
+                    + "their largest message and stay"
+                : "allocations: not counted (scripts/bench-pf preloads the package's libMallocInterposerSwift.so)")
         for (name, why) in reasons.sorted(by: { $0.key < $1.key }) { output("\(name) did not run: \(why)") }
     }
 
@@ -88,25 +98,30 @@ public struct ParticleBenchmark {
         let trainer = DistributedParticleFilter(settings: settings, network: network)
         let teacher = SyntheticTeacher(
             shape: LSTMShape(hidden: size, input: size), noiseVariance: 0.002, lengths: 1...8, count: .max, seed: 2)
-        let samples = (0..<((warmUp + steps) * nodes)).map { teacher.sample($0) }
-        var columns = 0.0, start = DispatchTime.now().uptimeNanoseconds, kernelStart = 0.0
-        for t in 0..<(warmUp + steps) {
+        // The batches are made before the clock starts, so the timed loop allocates only what the
+        // trainer does.
+        let batches = (0..<(warmUp + steps)).map { t in (0..<nodes).map { teacher.sample(t * nodes + $0) } }
+        let counter = AllocationCounter()
+        var columns = 0, start = DispatchTime.now().uptimeNanoseconds, kernelStart = 0.0
+        for (t, batch) in batches.enumerated() {
             if t == warmUp {
                 trainer.kernel.timesEvaluations = true
                 (columns, start, kernelStart) = (0, DispatchTime.now().uptimeNanoseconds, 0)
+                counter?.start()
             }
-            let batch = Array(samples[(t * nodes)..<((t + 1) * nodes)])
             _ = try trainer.predict(batch)
             try trainer.update(batch)
             // Every node's particles run its sequence once to predict and once per walk move.
-            columns += Double(batch.map(\.length).reduce(0, +) * particles * (walkSteps + 1))
+            for sample in batch { columns += sample.length * particles * (walkSteps + 1) }
         }
+        let allocations = counter?.stop()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let kernelSeconds = trainer.kernel.evaluationSeconds - kernelStart
         let perNodeStep = 1000 / Double(steps * nodes)
         var row = Row(
             size: size, step: seconds * perNodeStep, kernel: kernelSeconds * perNodeStep,
-            columnsPerSecond: columns / kernelSeconds)
+            columnsPerSecond: Double(columns) / kernelSeconds)
+        row.allocations = allocations
         if let anchors {
             for script in ["dpf_numpy.py", "dpf_jax.py"] {
                 row.peers.append((script, anchorMilliseconds(script: anchors + "/" + script, size: size)))
@@ -123,6 +138,8 @@ public struct ParticleBenchmark {
             python, script, "--n", "\(size)", "--p", "\(size)", "--N", "\(particles)",
             "--K", "\(nodes)", "--s", "\(walkSteps)", "--T", "\(anchorSteps)",
         ]
+        // The peers run without the allocation counter dlstm may have been given.
+        process.environment = ProcessInfo.processInfo.environment.filter { $0.key != "LD_PRELOAD" }
         let pipe = Pipe(), errors = Pipe()
         (process.standardOutput, process.standardError) = (pipe, errors)
         do { try process.run() } catch { return .failure(PeerUnavailable(description: "\(error)")) }

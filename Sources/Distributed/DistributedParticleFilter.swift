@@ -33,6 +33,17 @@ public final class DistributedParticleFilter: DistributedTrainer {
     private var outgoing: [[[Double]]]
     /// Per local node, the indices of the particles that stay in the current move.
     private var staying: [[Int]]
+    /// Per local node and neighbour, the message received in the current move (kept, like `outgoing`).
+    private var incoming: [[[Double]]] = []
+    /// Per local node and neighbour, the indices of the particles sent to it in the current move.
+    private var leaving: [[[Int]]]
+    /// Per local node, where the k-th particle of the merged cloud comes from: (-1, a staying
+    /// particle's index) or (neighbour, the offset of its record in that neighbour's message).
+    private var mergeOrder: [[(from: Int, at: Int)]]
+    /// Per local node, each message's read position during the merge.
+    private var mergeCursors: [[Int]]
+    /// Per local node, the resampled ancestors (kept: its room is reused).
+    private var ancestors: [[Int]]
     private var step = 0
     public private(set) var estimates: [[Double]]
     private var emptySteps: [Int]
@@ -88,6 +99,10 @@ public final class DistributedParticleFilter: DistributedTrainer {
         }
         outgoing = network.localNodes.map { network.topology.neighbors[$0].map { _ in [] } }
         staying = network.localNodes.map { _ in [] }
+        leaving = outgoing.map { $0.map { _ in [] } }
+        mergeOrder = network.localNodes.map { _ in [] }
+        mergeCursors = outgoing.map { $0.map { _ in 0 } }
+        ancestors = network.localNodes.map { _ in [] }
         estimates = nodeStores.map { stores in
             var sum = [Double](repeating: 0, count: shape.parameterCount)
             for i in 0..<count {
@@ -148,7 +163,7 @@ public final class DistributedParticleFilter: DistributedTrainer {
 
     public func predict(_ samples: [Sample]) throws -> [Double] {
         step += 1
-        return try network.localNodes.enumerated().map { a, node in
+        for (a, node) in network.localNodes.enumerated() {
             nodeStores[a].home.jitter(
                 variance: settings.trainer.jitterVariance, seed: settings.seed, node: node, step: step)
             nodeStores[a].home.evaluate(samples[a], with: kernel)
@@ -157,8 +172,9 @@ public final class DistributedParticleFilter: DistributedTrainer {
                 throw TrainerError.nonFinite(trainer: "dpf", step: step, what: "the prediction")
             }
             predictions[a] = prediction
-            return prediction
         }
+        // The kept array itself: a caller that lets go of it before the next step costs no copy.
+        return predictions
     }
 
     public func update(_ samples: [Sample]) throws {
@@ -168,7 +184,7 @@ public final class DistributedParticleFilter: DistributedTrainer {
         }
         for move in 0..<settings.walkSteps {
             for a in nodeStores.indices { route(a, move: move) }
-            let incoming = try network.exchange(outgoing)
+            try network.exchange(&outgoing, into: &incoming)
             for a in nodeStores.indices {
                 try receive(incoming[a], a, move: move)
                 weigh(a, on: samples[a])
@@ -182,7 +198,7 @@ public final class DistributedParticleFilter: DistributedTrainer {
     private func route(_ a: Int, move: Int) {
         let node = network.localNodes[a], choices = walk.transitions[node]
         let neighbours = network.topology.neighbors[node]
-        for b in outgoing[a].indices { outgoing[a][b].removeAll(keepingCapacity: true) }
+        for b in outgoing[a].indices { leaving[a][b].removeAll(keepingCapacity: true) }
         staying[a].removeAll(keepingCapacity: true)
         let source = move == 0 ? nodeStores[a].home : nodeStores[a].held
         for i in 0..<source.count {
@@ -201,49 +217,73 @@ public final class DistributedParticleFilter: DistributedTrainer {
             if next == node {
                 staying[a].append(i)
             } else {
-                source.pack(i, into: &outgoing[a][neighbours.firstIndex(of: next)!])
+                leaving[a][neighbours.firstIndex(of: next)!].append(i)
             }
+        }
+        for b in outgoing[a].indices {
+            leaving[a][b].withUnsafeBufferPointer { source.pack($0, into: &outgoing[a][b]) }
         }
     }
 
     /// Merges node a's staying particles and the neighbours' messages into one store in id order.
-    /// Each part is already in id order (a sender packs in its own id order), so this is a merge.
+    /// Each part is already in id order (a sender packs in its own id order), so this is a merge: its
+    /// order first, then the store filled a group at a time (`ParticleStore.assemble`).
     private func receive(_ messages: [[Double]], _ a: Int, move: Int) throws {
-        let node = network.localNodes[a], record = nodeStores[a].home.packedSize
-        var cursors = [Int](repeating: 0, count: messages.count)
+        let record = nodeStores[a].home.packedSize
+        let source = move == 0 ? nodeStores[a].home : nodeStores[a].held
+        try merge(messages, a, source: source, record: record)
+        let order = mergeOrder[a]
+        let nTheta = settings.model.shape.parameterCount, width = ParticleParameters.laneWidth
+        source.parameters.values.withUnsafeBufferPointer { staying in
+            withBaseAddresses(of: messages) { messages in
+                nodeStores[a].next.assemble(count: order.count) { k in
+                    let (from, at) = order[k]
+                    if from < 0 {
+                        return ParticleSource(
+                            id: source.ids[at], logWeight: source.logWeights[at],
+                            theta: staying.baseAddress! + ParticleStore.start(of: at, nTheta: nTheta), stride: width)
+                    }
+                    let message = messages[from]
+                    return ParticleSource(
+                        id: Int(message[at]), logWeight: message[at + 1], theta: message + at + 2, stride: 1)
+                }
+            }
+        }
+        nodeStores[a].advance()
+    }
+
+    /// The merge order of node a's staying particles and the messages, by id (`mergeOrder[a]`).
+    private func merge(_ messages: [[Double]], _ a: Int, source: ParticleStore, record: Int) throws {
+        let node = network.localNodes[a]
         for (b, message) in messages.enumerated() where message.count % record != 0 {
             throw TrainerError.malformedMessage(
                 from: network.topology.neighbors[node][b],
                 what: "\(message.count) numbers, not a whole number of particles")
         }
-        nodeStores[a].next.removeAll()
+        mergeOrder[a].removeAll(keepingCapacity: true)
+        for b in messages.indices { mergeCursors[a][b] = 0 }
         var stay = 0
-        let source = move == 0 ? nodeStores[a].home : nodeStores[a].held
         while true {
             // The smallest id among the next staying particle and each message's next particle.
             var best = stay < staying[a].count ? source.ids[staying[a][stay]] : Int.max, from = -1
-            for b in messages.indices where cursors[b] < messages[b].count {
-                guard let id = Int(exactly: messages[b][cursors[b]]), id >= 0 else {
+            for b in messages.indices where mergeCursors[a][b] < messages[b].count {
+                guard let id = Int(exactly: messages[b][mergeCursors[a][b]]), id >= 0 else {
                     throw TrainerError.malformedMessage(
-                        from: network.topology.neighbors[node][b], what: "particle id \(messages[b][cursors[b]])")
+                        from: network.topology.neighbors[node][b],
+                        what: "particle id \(messages[b][mergeCursors[a][b]])")
                 }
                 if id < best { (best, from) = (id, b) }
             }
             if from >= 0 {
-                let start = cursors[from]
-                messages[from].withUnsafeBufferPointer { message in
-                    nodeStores[a].next.append(
-                        id: best, logWeight: message[start + 1], theta: message.baseAddress! + start + 2)
-                }
-                cursors[from] += record
+                mergeOrder[a].append((from, mergeCursors[a][from]))
+                mergeCursors[a][from] += record
             } else if stay < staying[a].count {
-                nodeStores[a].next.append(staying[a][stay], of: source)
+                mergeOrder[a].append((-1, staying[a][stay]))
                 stay += 1
             } else {
                 break
             }
         }
-        nodeStores[a].advance()
     }
 
     /// Adds exponent_k * log p(d_k | theta) for node k's own sequence to every particle it holds.
@@ -278,7 +318,26 @@ public final class DistributedParticleFilter: DistributedTrainer {
             throw TrainerError.nonFinite(trainer: "dpf", step: step, what: "the posterior mean")
         }
         var random = RandomStream(seed: settings.seed, node: node, step: step, purpose: .resampling)
-        let ancestors = settings.trainer.resampling.ancestors(weights: weights, count: count, random: &random)
-        nodeStores[a].resample(ancestors, home: empty, firstID: node * count)
+        settings.trainer.resampling.ancestors(weights: weights, count: count, random: &random, into: &ancestors[a])
+        nodeStores[a].resample(ancestors[a], home: empty, firstID: node * count)
+    }
+}
+
+/// Runs `body` with the base address of each of `arrays` (an empty array's is a valid pointer never
+/// read): the DPF's merge reads several neighbours' messages at once. The addresses live on the stack
+/// and each array is borrowed by a nested `withUnsafeBufferPointer`, so none outlives its borrow.
+private func withBaseAddresses<R>(of arrays: [[Double]], _ body: (UnsafePointer<UnsafePointer<Double>>) -> R) -> R {
+    withUnsafeTemporaryAllocation(of: UnsafePointer<Double>.self, capacity: max(1, arrays.count)) { bases in
+        var empty = 0.0
+        return withUnsafePointer(to: &empty) { empty in
+            func borrow(_ b: Int) -> R {
+                if b == arrays.count { return body(UnsafePointer(bases.baseAddress!)) }
+                return arrays[b].withUnsafeBufferPointer {
+                    bases[b] = $0.baseAddress ?? empty
+                    return borrow(b + 1)
+                }
+            }
+            return borrow(0)
+        }
     }
 }

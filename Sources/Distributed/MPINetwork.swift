@@ -16,6 +16,9 @@ public final class MPINetwork: Network {
     private let world: Communicator
     private let graph: GraphCommunicator
     private var buffers: NeighborExchange<Double>
+    /// The kept-array exchange's send buffer and counts.
+    private var sendBuffer: [Double] = []
+    private var sendCounts: [Int] = []
     /// A duplicate of world for `sparseExchange`, so its wildcard receives never see other traffic.
     private let pointToPoint: Communicator
     private var sparsePhases = 0
@@ -84,6 +87,35 @@ public final class MPINetwork: Network {
             try graph.neighborAlltoallv(flat: $0, counts: messages.map(\.count), into: &buffers)
         }
         return [(0..<graph.inNeighbors.count).map { Array(buffers.values(from: $0)) }]
+    }
+
+    /// One node per rank: the messages are joined into a kept send buffer and what arrives is copied
+    /// into `incoming`'s kept arrays. Several nodes per rank go by the allocating exchange.
+    public func exchange(_ outgoing: inout [[[Double]]], into incoming: inout [[[Double]]]) throws {
+        guard oneNodePerRank else {
+            incoming = try blockExchange(outgoing)
+            return
+        }
+        let start = MPI.wallTime()
+        defer { chargeCommunication(since: start) }
+        sendBuffer.removeAll(keepingCapacity: true)
+        sendCounts.removeAll(keepingCapacity: true)
+        for message in outgoing[0] {
+            traffic[0].recordSent(doubles: message.count)
+            sendBuffer.append(contentsOf: message)
+            sendCounts.append(message.count)
+        }
+        try sendBuffer.withUnsafeBufferPointer {
+            try graph.neighborAlltoallv(flat: $0, counts: sendCounts, into: &buffers)
+        }
+        let sources = graph.inNeighbors.count
+        if incoming.count != 1 || incoming[0].count != sources {
+            incoming = [[[Double]](repeating: [], count: sources)]
+        }
+        for b in 0..<sources {
+            incoming[0][b].removeAll(keepingCapacity: true)
+            incoming[0][b].append(contentsOf: buffers.values(from: b))
+        }
     }
 
     public func neighborAllgather(_ messages: [[Double]]) throws -> [[ArraySlice<Double>]] {

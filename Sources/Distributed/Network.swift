@@ -58,6 +58,10 @@ public protocol Network: AnyObject {
     /// Neighbour exchange: `outgoing[a][b]` goes from local node a to its b-th neighbour
     /// (`topology.neighbors[node][b]`); the result's `[a][b]` came from that neighbour.
     func exchange(_ outgoing: [[[Double]]]) throws -> [[[Double]]]
+    /// The same exchange into kept arrays, for a trainer's step in steady state: `incoming[a][b]`
+    /// becomes what node a's b-th neighbour sent, and `outgoing`'s arrays may come back holding
+    /// anything (their room is what is kept). Once the arrays have grown, nothing is allocated.
+    func exchange(_ outgoing: inout [[[Double]]], into incoming: inout [[[Double]]]) throws
     /// One message to every neighbour: `messages[a]` goes from local node a to each of its
     /// neighbours, and every node's message has the same length; the result's `[a][b]` came from
     /// node a's b-th neighbour. Nothing is copied per neighbour (MPI receives into one buffer that
@@ -80,6 +84,13 @@ public protocol Network: AnyObject {
     /// received, by ascending sender (a sender's messages in their order), and whether any node had
     /// any message, so every node knows alike whether the protocol goes on this step.
     func sparseExchange(_ outgoing: [[Message]]) throws -> (received: [[Message]], anyMessage: Bool)
+}
+
+extension Network {
+    /// By the allocating exchange, for a transport without a kept-array path.
+    public func exchange(_ outgoing: inout [[[Double]]], into incoming: inout [[[Double]]]) throws {
+        incoming = try exchange(outgoing)
+    }
 }
 
 /// All K nodes in one process, simulated in turn: the reference the MPI run must match bit for bit,
@@ -109,6 +120,28 @@ public final class InProcessNetwork: Network {
         }
         chargeCommunication(since: start)
         return incoming
+    }
+
+    /// Hands each message over by swapping arrays: no copy, and nothing allocated once `incoming`
+    /// has its shape.
+    public func exchange(_ outgoing: inout [[[Double]]], into incoming: inout [[[Double]]]) throws {
+        let start = DispatchTime.now().uptimeNanoseconds
+        precondition(outgoing.count == topology.nodeCount)
+        if incoming.count != topology.nodeCount
+            || zip(incoming, topology.neighbors).contains(where: { $0.count != $1.count })
+        {
+            incoming = topology.neighbors.map { $0.map { _ in [] } }
+        }
+        for k in 0..<topology.nodeCount {
+            precondition(outgoing[k].count == topology.neighbors[k].count, "node \(k): one message per neighbour")
+            for message in outgoing[k] { traffic[k].recordSent(doubles: message.count) }
+        }
+        for k in 0..<topology.nodeCount {
+            for (b, l) in topology.neighbors[k].enumerated() {
+                swap(&incoming[k][b], &outgoing[l][topology.neighbors[l].firstIndex(of: k)!])
+            }
+        }
+        chargeCommunication(since: start)
     }
 
     public func neighborAllgather(_ messages: [[Double]]) throws -> [[ArraySlice<Double>]] {

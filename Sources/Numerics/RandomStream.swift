@@ -35,6 +35,9 @@ public struct RandomStream: Sendable {
         self.tail = purpose.rawValue << 24 | UInt32(node)
     }
 
+    /// Moves to the start of block b: the next word drawn is its first.
+    public mutating func seek(toBlock b: UInt32) { (block, used) = (b, 4) }
+
     public mutating func nextUInt32() -> UInt32 {
         if used == 4 {
             buffer = generator.block((block, index, step, tail))
@@ -115,7 +118,7 @@ public struct RandomStream: Sendable {
     }
 
     /// The normal tail beyond R (Marsaglia's method).
-    private mutating func tail(negative: Bool) -> Double {
+    mutating func tail(negative: Bool) -> Double {
         var x = 0.0, y = 0.0
         repeat {
             x = log(nextOpenUniform()) / Ziggurat.r
@@ -206,6 +209,8 @@ struct Ziggurat: Sendable {
     static let shared = Ziggurat()
     let x: [Double]
     let ratio: [Double]
+    /// x and ratio interleaved, for `GaussianLanes`' eight lookups per draw.
+    let layerTable: [Layer]
 
     init() {
         var x = [Double](repeating: 0, count: Self.layers + 1)
@@ -217,7 +222,9 @@ struct Ziggurat: Sendable {
             f = exp(-0.5 * x[i] * x[i])
         }
         self.x = x
-        ratio = (0..<Self.layers).map { x[$0 + 1] / x[$0] }
+        let ratio = (0..<Self.layers).map { x[$0 + 1] / x[$0] }
+        self.ratio = ratio
+        layerTable = (0..<Self.layers).map { Layer(edge: x[$0], ratio: ratio[$0]) }
     }
 }
 

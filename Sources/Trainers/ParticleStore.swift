@@ -71,15 +71,19 @@ public struct ParticleStore {
 
     // MARK: The transition prior
 
-    /// theta_i += N(0, variance I), from the stream (seed, node, step, jitter, id_i): the noise a
-    /// particle gets does not depend on where it is or in which order particles are visited.
+    /// theta_i += N(0, variance I), element j from Gaussian j of the stream (seed, node, step, jitter,
+    /// id_i): the noise a particle gets does not depend on where it is or in which order particles are
+    /// visited. A group's eight particles draw side by side, element j of all eight one vector.
     public mutating func jitter(variance: Double, seed: UInt64, node: Int, step: Int) {
         let sd = variance.squareRoot(), nTheta = shape.parameterCount, width = ParticleParameters.laneWidth
+        let n = count
         parameters.values.withUnsafeMutableBufferPointer { [ids] values in
-            for (i, id) in ids.enumerated() {
-                var random = RandomStream(seed: seed, node: node, step: step, purpose: .jitter, index: id)
-                let base = values.baseAddress! + Self.start(of: i, nTheta: nTheta)
-                random.addGaussians(scale: sd, to: base, count: nTheta, stride: width)
+            for group in 0..<(n + width - 1) / width {
+                let lanes = min(width, n - group * width)
+                var indices = SIMD8<UInt32>(repeating: 0)
+                for k in 0..<lanes { indices[k] = UInt32(ids[group * width + k]) }
+                GaussianLanes(seed: seed, node: node, step: step, purpose: .jitter, indices: indices).add(
+                    scale: sd, to: values.baseAddress! + group * nTheta * width, count: nTheta, lanes: lanes)
             }
         }
     }
@@ -148,6 +152,8 @@ public struct ParticleStore {
     /// instead of dividing into NaN.
     @discardableResult
     public mutating func normalizeWeights() -> Bool {
+        // Exactly `count` long (its room kept), so `normalizedWeights` hands it out without a copy.
+        if weights.count > count { weights.removeLast(weights.count - count) }
         if weights.count < count { weights.append(contentsOf: repeatElement(0, count: count - weights.count)) }
         let n = count
         let finite = logWeights.withUnsafeBufferPointer { log in
@@ -163,17 +169,32 @@ public struct ParticleStore {
     /// log of the mean of exp(log-weight) over the particles.
     public var logMeanWeight: Double { logMeanExp(logWeights.prefix(count)) }
 
-    /// The normalised weights as an array of `count`.
-    public var normalizedWeights: [Double] { Array(weights.prefix(count)) }
+    /// The normalised weights, `count` of them (after `normalizeWeights()`).
+    public var normalizedWeights: [Double] { weights }
 
     /// sum_i w_i theta_i (eq. 18), accumulated in particle order.
+    /// A group's eight particles are read together, element j of all eight one cache line and one
+    /// vector: each group's eight terms are summed pairwise, (0 + 4) + (2 + 6) + (1 + 5) + (3 + 7), and
+    /// the groups in order, a fixed order on every transport. A particle of weight 0 adds nothing, not
+    /// even the NaN of a diverged theta.
     public func weightedMean(_ w: [Double], into mean: inout [Double]) {
-        let nTheta = shape.parameterCount, width = ParticleParameters.laneWidth
+        let nTheta = shape.parameterCount, width = ParticleParameters.laneWidth, n = count
         for j in 0..<nTheta { mean[j] = 0 }
         parameters.values.withUnsafeBufferPointer { values in
-            for i in 0..<count where w[i] > 0 {
-                let base = values.baseAddress! + parameters.index(parameter: 0, particle: i)
-                for j in 0..<nTheta { mean[j] += w[i] * base[j * width] }
+            mean.withUnsafeMutableBufferPointer { mean in
+                for group in 0..<(n + width - 1) / width {
+                    let first = group * width
+                    var weights = SIMD8<Double>(repeating: 0)
+                    for k in 0..<min(width, n - first) where w[first + k] > 0 { weights[k] = w[first + k] }
+                    let silent = weights .== 0
+                    let base = UnsafeRawPointer(values.baseAddress! + group * nTheta * width)
+                    for j in 0..<nTheta {
+                        var terms = weights * base.loadUnaligned(fromByteOffset: j * width * 8, as: SIMD8<Double>.self)
+                        terms.replace(with: 0, where: silent)
+                        let four = terms.lowHalf + terms.highHalf, two = four.lowHalf + four.highHalf
+                        mean[j] += two[0] + two[1]
+                    }
+                }
             }
         }
     }
@@ -187,14 +208,48 @@ public struct ParticleStore {
     /// this store), with ids firstID..<firstID+count and log-weights 0: offspring take their slot's
     /// id, so ids stay unique and each offspring jitters independently.
     public mutating func select(_ ancestors: [Int], from source: ParticleStore, firstID: Int) {
-        parameters.resize(to: ancestors.count)
-        ids.removeAll(keepingCapacity: true)
-        for (k, a) in ancestors.enumerated() {
-            parameters.copyParticle(a, of: source.parameters, to: k)
-            ids.append(firstID + k)
+        source.parameters.values.withUnsafeBufferPointer { values in
+            let nTheta = shape.parameterCount
+            assemble(count: ancestors.count) { k in
+                ParticleSource(
+                    id: firstID + k, logWeight: 0,
+                    theta: values.baseAddress! + Self.start(of: ancestors[k], nTheta: nTheta),
+                    stride: ParticleParameters.laneWidth)
+            }
         }
+    }
+
+    /// Replaces the particles by `n` others, particle k from `source(k)`. The store is filled a group of
+    /// eight at a time, element j of the eight written together: that is one cache line of the layout,
+    /// where copying particle by particle would visit every line eight times (at n = 32 a group is
+    /// 534 KB, and a particle's 8352 elements are 8352 lines).
+    public mutating func assemble(count n: Int, _ source: (Int) -> ParticleSource) {
+        ids.removeAll(keepingCapacity: true)
+        for k in 0..<n { ids.append(source(k).id) }
+        parameters.resize(to: n)
         growLogWeights()
-        for k in 0..<count { logWeights[k] = 0 }
+        for k in 0..<n { logWeights[k] = source(k).logWeight }
+        let nTheta = shape.parameterCount, width = ParticleParameters.laneWidth
+        parameters.values.withUnsafeMutableBufferPointer { values in
+            withUnsafeTemporaryAllocation(of: ParticleSource.self, capacity: width) { lanes in
+                for group in 0..<(n + width - 1) / width {
+                    let first = group * width, count = min(width, n - first)
+                    for k in 0..<count { lanes[k] = source(first + k) }
+                    let base = values.baseAddress! + group * nTheta * width
+                    // Eight elements at a time: a 512-byte block of the group out, eight elements of
+                    // each source in.
+                    var j = 0
+                    while j < nTheta {
+                        let tile = min(8, nTheta - j)
+                        for k in 0..<count {
+                            let to = base + j * width + k, stride = lanes[k].stride, from = lanes[k].theta + j * stride
+                            for t in 0..<tile { to[t * width] = from[t * stride] }
+                        }
+                        j += tile
+                    }
+                }
+            }
+        }
     }
 
     public mutating func removeAll() {
@@ -224,16 +279,41 @@ public struct ParticleStore {
         logWeights[slot] = logWeight
     }
 
-    /// Appends particle i to a message as [id, log-weight, theta...].
-    public func pack(_ i: Int, into message: inout [Double]) {
-        let start = message.count, nTheta = shape.parameterCount, width = ParticleParameters.laneWidth
-        message.append(contentsOf: repeatElement(0, count: packedSize))
+    /// Makes `message` particles `selected` (increasing) as [id, log-weight, theta...] each, written
+    /// over what it held (a kept message is not cleared first: at n = 32 that is megabytes a move). The
+    /// particles of one group are copied together, element j of all of them from one cache line.
+    public func pack(_ selected: UnsafeBufferPointer<Int>, into message: inout [Double]) {
+        let record = packedSize, nTheta = shape.parameterCount, width = ParticleParameters.laneWidth
+        let length = selected.count * record
+        if message.count > length { message.removeLast(message.count - length) }
+        if message.count < length { message.append(contentsOf: repeatElement(0, count: length - message.count)) }
         message.withUnsafeMutableBufferPointer { out in
-            out[start] = Double(ids[i])
-            out[start + 1] = logWeights[i]
+            let records = out.baseAddress!
             parameters.values.withUnsafeBufferPointer { values in
-                let base = values.baseAddress! + Self.start(of: i, nTheta: nTheta)
-                for j in 0..<nTheta { out[start + 2 + j] = base[j * width] }
+                var r = 0
+                while r < selected.count {
+                    // The run of selected particles in the group of selected[r].
+                    let group = selected[r] / width
+                    var end = r
+                    while end < selected.count && selected[end] / width == group { end += 1 }
+                    let base = values.baseAddress! + group * nTheta * width
+                    for q in r..<end {
+                        records[q * record] = Double(ids[selected[q]])
+                        records[q * record + 1] = logWeights[selected[q]]
+                    }
+                    // Eight elements at a time: eight lines of the group (512 contiguous bytes) in, one
+                    // line of each record out.
+                    var j = 0
+                    while j < nTheta {
+                        let tile = min(8, nTheta - j)
+                        for q in r..<end {
+                            let to = records + q * record + 2 + j, from = base + j * width + selected[q] % width
+                            for t in 0..<tile { to[t] = from[t * width] }
+                        }
+                        j += tile
+                    }
+                    r = end
+                }
             }
         }
     }
@@ -241,9 +321,10 @@ public struct ParticleStore {
     /// Numbers per particle in a message.
     public var packedSize: Int { 2 + shape.parameterCount }
 
-    /// Where particle i's first parameter is in the layout (`ParticleParameters.index`).
+    /// Where particle i's first parameter is in the layout (`ParticleParameters.index`); its element j
+    /// is `laneWidth` further on per j.
     @inline(__always)
-    private static func start(of i: Int, nTheta: Int) -> Int {
+    public static func start(of i: Int, nTheta: Int) -> Int {
         let width = ParticleParameters.laneWidth
         return (i / width) * nTheta * width + i % width
     }
@@ -260,4 +341,18 @@ public func logLikelihood(_ d: Double, _ h: Double, variance r: Double) -> Doubl
     let residual = d - h
     let value = -0.5 * (log(2 * Double.pi * r) + residual * residual / r)
     return value.isNaN ? -.infinity : value
+}
+
+/// Where `ParticleStore.assemble` takes a particle from: its id, log-weight and theta, element j at
+/// theta[j * stride] (stride 1 in a message, `ParticleParameters.laneWidth` in a store).
+public struct ParticleSource {
+    public var id: Int
+    public var logWeight: Double
+    public var theta: UnsafePointer<Double>
+    public var stride: Int
+
+    @inlinable
+    public init(id: Int, logWeight: Double, theta: UnsafePointer<Double>, stride: Int) {
+        (self.id, self.logWeight, self.theta, self.stride) = (id, logWeight, theta, stride)
+    }
 }

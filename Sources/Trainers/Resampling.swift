@@ -14,6 +14,35 @@ public enum ResamplingScheme: String, CaseIterable, Codable, Sendable {
     /// Ancestor indices (sorted ascending) for `count` offspring from normalised `weights`.
     /// Every scheme is unbiased: E[offspring of i] = count * w_i.
     public func ancestors(weights: [Double], count: Int, random: inout RandomStream) -> [Int] {
+        var result = [Int]()
+        ancestors(weights: weights, count: count, random: &random, into: &result)
+        return result
+    }
+
+    /// The same ancestors into `result` (its room kept): systematic resampling, the default, then
+    /// allocates nothing, which a filter's step in steady state relies on.
+    public func ancestors(weights: [Double], count: Int, random: inout RandomStream, into result: inout [Int]) {
+        guard self == .systematic else {
+            result = ancestorsOfOtherSchemes(weights: weights, count: count, random: &random)
+            return
+        }
+        // `invert` on the points (k + u) / count, the cumulative sum formed as it goes: the same
+        // additions in the same order, so the same ancestors.
+        result.removeAll(keepingCapacity: true)
+        guard !weights.isEmpty else { return }
+        let u = random.nextUniform()
+        var i = 0, cumulative = weights[0]
+        for k in 0..<count {
+            let point = (Double(k) + u) / Double(count)
+            while i < weights.count - 1 && cumulative <= point {
+                i += 1
+                cumulative += weights[i]
+            }
+            result.append(i)
+        }
+    }
+
+    private func ancestorsOfOtherSchemes(weights: [Double], count: Int, random: inout RandomStream) -> [Int] {
         switch self {
         case .systematic:
             let u = random.nextUniform()

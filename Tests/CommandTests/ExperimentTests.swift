@@ -115,6 +115,27 @@ struct ExperimentTests {
         #expect(row?.split(separator: " ").suffix(4) == ["-", "-", "-", "-"])
     }
 
+    /// The particle store's promise: a DPF step in steady state allocates nothing. Counted by the
+    /// package's malloc-interposer, preloaded as scripts/bench-pf does; the few allocations left are
+    /// kept buffers growing to a message larger than any before (before the store: 50 per step).
+    @Test("a DPF step in steady state allocates nothing (bench pf under the malloc interposer)")
+    func benchPFAllocations() throws {
+        let library = URL(fileURLWithPath: Job.dlstmBinary).deletingLastPathComponent()
+            .appendingPathComponent("libMallocInterposerSwift.so").path
+        let steps = 400
+        let counted = try Job.dlstm(
+            ["bench", "pf", "--sizes", "2,4", "--steps", String(steps), "--warm-up", "100"], ranks: nil,
+            environment: ["LD_PRELOAD": library])
+        #expect(counted.status == 0, "\(counted.errors)")
+        for size in ["2", "4"] {
+            let row = counted.output.split(separator: "\n").first { $0.split(separator: " ").first == Substring(size) }
+            let allocations = row.flatMap { $0.split(separator: " ").last }.flatMap { Int($0) }
+            #expect(allocations != nil && allocations! < steps / 10, "n = \(size): \(row ?? "no row")")
+        }
+        let uncounted = try Job.dlstm(["bench", "pf", "--sizes", "2", "--steps", "5", "--warm-up", "1"], ranks: nil)
+        #expect(uncounted.output.contains("allocations: not counted"))
+    }
+
     @Test("plot redraws an old run and refuses a directory without results")
     func plotCommand() throws {
         let run = try Job.train(["--algorithm", "ekf", "--samples", "50", "--quiet"], ranks: nil, nodes: 2)

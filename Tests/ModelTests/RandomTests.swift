@@ -1,6 +1,7 @@
 import Foundation
-import Numerics
 import Testing
+
+@testable import Numerics
 
 @Suite("counter-based random numbers")
 struct RandomTests {
@@ -109,5 +110,73 @@ struct RandomTests {
                 abs(observed - p) < 5 * (p * (1 - p) / Double(count)).squareRoot() + 1e-6,
                 "P(g < \(x)) = \(observed), expected \(p)")
         }
+    }
+}
+
+@Suite("addressed Gaussians in eight lanes")
+struct GaussianLanesTests {
+    /// The lanes must be the scalar definition exactly, over the ziggurat's slow paths (about one
+    /// draw in 80 goes on in its continuation stream), with lanes left out untouched.
+    @Test("eight lanes are addressedGaussian(j) of eight streams, slow paths and partial groups included")
+    func lanesAreTheScalarDefinition() {
+        let indices = SIMD8<UInt32>(3, 17, 4, 900, 5, 6, 7, 8)
+        for (count, lanes) in [(4001, 8), (552, 5), (1, 1)] {
+            var values = [Double](repeating: 1, count: 8 * count)
+            values.withUnsafeMutableBufferPointer {
+                GaussianLanes(seed: 9, node: 3, step: 11, purpose: .jitter, indices: indices)
+                    .add(scale: 0.5, to: $0.baseAddress!, count: count, lanes: lanes)
+            }
+            var mismatches = 0, slow = 0
+            for k in 0..<8 {
+                let stream = RandomStream(seed: 9, node: 3, step: 11, purpose: .jitter, index: Int(indices[k]))
+                for j in 0..<count {
+                    let g = stream.addressedGaussian(j)
+                    let expected = k < lanes ? 1 + 0.5 * g : 1
+                    if values[8 * j + k] != expected { mismatches += 1 }
+                    // A draw whose first attempt was rejected differs from u * x[layer] of that attempt.
+                    if k < lanes, g != Self.firstAttempt(stream, j) { slow += 1 }
+                }
+            }
+            #expect(mismatches == 0)
+            if count > 1000 { #expect(slow > 100, "only \(slow) slow draws in \(8 * count)") }
+        }
+    }
+
+    static func firstAttempt(_ stream: RandomStream, _ j: Int) -> Double {
+        var words = stream
+        words.seek(toBlock: UInt32(j / 2))
+        if j % 2 == 1 { _ = (words.nextUInt32(), words.nextUInt32()) }
+        let bits = UInt64(words.nextUInt32()) << 32 | UInt64(words.nextUInt32())
+        let u = 2 * Double(bitPattern: bits >> 12 | 0x3FF0_0000_0000_0000) - 3
+        return u * Ziggurat.shared.x[Int(bits & 0x7F)]
+    }
+
+    @Test("addressed Gaussians follow the normal CDF, tails included, and differ between streams")
+    func normalDistribution() {
+        let count = 1_000_000
+        let points: [Double] = [-4, -3.5, -3, -2, -1, -0.3, 0, 0.3, 1, 2, 3, 3.5, 4]
+        var below = [Int](repeating: 0, count: points.count)
+        var sum = 0.0, sumSquares = 0.0
+        for index in 0..<10 {
+            let stream = RandomStream(seed: 3, node: 1, step: 2, purpose: .jitter, index: index)
+            for j in 0..<(count / 10) {
+                let g = stream.addressedGaussian(j)
+                sum += g
+                sumSquares += g * g
+                for (k, x) in points.enumerated() where g < x { below[k] += 1 }
+            }
+        }
+        for (k, x) in points.enumerated() {
+            let p = 0.5 * erfc(-x / 2.0.squareRoot())
+            let observed = Double(below[k]) / Double(count)
+            #expect(
+                abs(observed - p) < 5 * (p * (1 - p) / Double(count)).squareRoot() + 1e-6,
+                "P(g < \(x)) = \(observed), expected \(p)")
+        }
+        let mean = sum / Double(count)
+        #expect(abs(mean) < 5 / Double(count).squareRoot())
+        #expect(abs(sumSquares / Double(count) - mean * mean - 1) < 5 * (2 / Double(count)).squareRoot())
+        let a = RandomStream(seed: 3, purpose: .jitter, index: 0), b = RandomStream(seed: 3, purpose: .jitter, index: 1)
+        #expect((0..<8).map { a.addressedGaussian($0) } != (0..<8).map { b.addressedGaussian($0) })
     }
 }

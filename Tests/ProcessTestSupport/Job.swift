@@ -61,7 +61,7 @@ public enum Job {
     /// so relative paths (data/, jobs/) resolve.
     public static func run(
         _ executable: String, _ arguments: [String], ranks: Int?, timeout: Int = 300,
-        directory: URL? = nil
+        directory: URL? = nil, environment: [String: String] = [:]
     ) throws -> Outcome {
         guard FileManager.default.isExecutableFile(atPath: executable) else {
             throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: executable + " (build it first)"])
@@ -76,6 +76,9 @@ public enum Job {
             process.arguments = arguments
         }
         process.currentDirectoryURL = repositoryRoot
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let outURL = directory.appendingPathComponent("stdout"), errURL = directory.appendingPathComponent("stderr")
         _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
@@ -93,10 +96,11 @@ public enum Job {
     }
 
     /// Any dlstm command line, under mpirun on `ranks` ranks or alone (nil).
-    public static func dlstm(_ arguments: [String], ranks: Int?, timeout: Int = 300, directory: URL? = nil) throws
-        -> Outcome
-    {
-        try run(dlstmBinary, arguments, ranks: ranks, timeout: timeout, directory: directory)
+    public static func dlstm(
+        _ arguments: [String], ranks: Int?, timeout: Int = 300, directory: URL? = nil,
+        environment: [String: String] = [:]
+    ) throws -> Outcome {
+        try run(dlstmBinary, arguments, ranks: ranks, timeout: timeout, directory: directory, environment: environment)
     }
 
     /// `dlstm train ARGUMENTS --out DIR/out`, under mpirun on `ranks` ranks, or with `--in-process

@@ -1,7 +1,8 @@
 import LSTM
 import Numerics
 import Testing
-import Trainers
+
+@testable import Trainers
 
 /// The textbook Kalman filter with dense matrices: the exact answer on a linear-Gaussian model.
 struct ReferenceKalmanFilter {
@@ -152,6 +153,29 @@ struct FilterTests {
             #expect(
                 abs(meanCount - expected) <= 5 * standardError + 1e-12,
                 "\(scheme) particle \(i): \(meanCount) vs \(expected)")
+        }
+    }
+
+    /// The filters' steps resample into a kept buffer; it must be the inverse-CDF lookup exactly,
+    /// weights of zero, ties at the points and rounding at the end included.
+    @Test("systematic ancestors into a kept buffer are the inverse-CDF lookup's")
+    func systematicIntoBuffer() {
+        var kept = [Int](repeating: 99, count: 500)
+        for trial in 0..<300 {
+            var draw = RandomStream(seed: 4, step: trial, purpose: .testing)
+            let n = 1 + draw.nextInt(below: 40), count = 1 + draw.nextInt(below: 60)
+            var weights = (0..<n).map { _ in draw.nextUniform() < 0.3 ? 0 : draw.nextUniform() }
+            if trial % 7 == 0 { weights = weights.map { _ in 1 } }
+            let total = weights.reduce(0, +)
+            weights = total > 0 ? weights.map { $0 / total } : weights.map { _ in 1 / Double(n) }
+            var random = RandomStream(seed: 5, step: trial, purpose: .resampling)
+            var copy = random
+            let u = copy.nextUniform()
+            let expected = ResamplingScheme.invert(
+                weights: weights, points: (0..<count).map { (Double($0) + u) / Double(count) })
+            ResamplingScheme.systematic.ancestors(weights: weights, count: count, random: &random, into: &kept)
+            #expect(kept == expected, "trial \(trial)")
+            #expect(random.nextUInt32() == copy.nextUInt32())
         }
     }
 

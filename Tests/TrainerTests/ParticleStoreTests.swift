@@ -12,24 +12,40 @@ struct ParticleStoreTests {
             shape: shape, count: count, firstID: firstID, initialSpread: 0.5, centre: nil, seed: 3, node: 1)
     }
 
-    /// The walk's messages: what a node packs, its neighbour appends, id, log-weight and theta intact.
-    @Test("a packed particle is appended whole: id, log-weight and theta")
-    func packAndAppend() {
-        var source = Self.store(count: 11, firstID: 40)
-        source.weigh(label: 0.3, variance: 0.1, predictions: (0..<11).map { Double($0) / 10 })
-        var message: [Double] = []
-        for i in [9, 2, 10] { source.pack(i, into: &message) }
-        #expect(message.count == 3 * source.packedSize)
+    /// The walk's messages: what a node packs, its neighbour assembles, id, log-weight and theta intact,
+    /// with runs of particles in one group and a message that held more than it now needs.
+    @Test("packed particles are assembled whole: id, log-weight and theta, a group at a time")
+    func packAndAssemble() {
+        var source = Self.store(count: 20, firstID: 40)
+        source.weigh(label: 0.3, variance: 0.1, predictions: (0..<20).map { Double($0) / 10 })
+        let selected = [1, 2, 9, 10, 17]
+        var message = [Double](repeating: .nan, count: 9 * source.packedSize + 3)
+        selected.withUnsafeBufferPointer { source.pack($0, into: &message) }
+        #expect(message.count == selected.count * source.packedSize)
+        // Particles 0 and 19 from the store, the packed ones from the message, interleaved: 11 in all,
+        // a full group and a partial one.
+        let order: [(fromMessage: Bool, at: Int)] =
+            [(false, 0)] + selected.indices.map { (true, $0) } + [(false, 19)] + selected.indices.map { (true, $0) }
         var target = ParticleStore(emptyLike: source)
-        target.append(0, of: source)
+        let nTheta = source.shape.parameterCount, record = source.packedSize
         message.withUnsafeBufferPointer { m in
-            for k in 0..<3 {
-                let start = k * source.packedSize
-                target.append(id: Int(m[start]), logWeight: m[start + 1], theta: m.baseAddress! + start + 2)
+            source.parameters.values.withUnsafeBufferPointer { values in
+                target.assemble(count: order.count) { k in
+                    let (fromMessage, at) = order[k]
+                    if fromMessage {
+                        let base = m.baseAddress! + at * record
+                        return ParticleSource(id: Int(base[0]), logWeight: base[1], theta: base + 2, stride: 1)
+                    }
+                    return ParticleSource(
+                        id: source.ids[at], logWeight: source.logWeights[at],
+                        theta: values.baseAddress! + ParticleStore.start(of: at, nTheta: nTheta),
+                        stride: ParticleParameters.laneWidth)
+                }
             }
         }
-        #expect(target.count == 4)
-        for (slot, i) in [0, 9, 2, 10].enumerated() {
+        #expect(target.count == order.count)
+        for (slot, (fromMessage, at)) in order.enumerated() {
+            let i = fromMessage ? selected[at] : at
             #expect(target.ids[slot] == source.ids[i])
             #expect(target.logWeights[slot] == source.logWeights[i])
             #expect(target.particle(slot) == source.particle(i))
@@ -80,14 +96,17 @@ struct ParticleStoreTests {
         #expect(store.normalizedWeights == [Double](repeating: 1.0 / 6, count: 6))
     }
 
-    @Test("the weighted mean is sum_i w_i theta_i")
+    /// Two groups, one partial; a particle of weight 0 whose theta diverged must not make it NaN.
+    @Test("the weighted mean is sum_i w_i theta_i, a zero-weight NaN particle left out")
     func weightedMean() {
-        let store = Self.store(count: 5)
-        let w = [0.1, 0.2, 0, 0.3, 0.4]
+        var store = Self.store(count: 13)
+        let nan = [Double](repeating: .nan, count: Self.shape.parameterCount)
+        nan.withUnsafeBufferPointer { store.append(id: 99, logWeight: 0, theta: $0.baseAddress!) }
+        let w = [0.1, 0.2, 0, 0.3, 0.05, 0.05, 0.01, 0.04, 0.05, 0, 0.1, 0.07, 0.03, 0]
         var mean = [Double](repeating: .nan, count: Self.shape.parameterCount)
         store.weightedMean(w, into: &mean)
         for j in mean.indices {
-            let expected = (0..<5).reduce(0.0) { $0 + w[$1] * store.particle($1)[j] }
+            let expected = (0..<13).reduce(0.0) { $0 + w[$1] * store.particle($1)[j] }
             #expect(abs(mean[j] - expected) < 1e-15)
         }
     }
