@@ -198,30 +198,45 @@ public final class DistributedParticleFilter: DistributedTrainer {
     private func route(_ a: Int, move: Int) {
         let node = network.localNodes[a], choices = walk.transitions[node]
         let neighbours = network.topology.neighbors[node]
-        for b in outgoing[a].indices { leaving[a][b].removeAll(keepingCapacity: true) }
-        staying[a].removeAll(keepingCapacity: true)
+        // The lists are taken out of the class's arrays while they are filled: an element of a
+        // property would be checked for exclusive access at every append.
+        var stays: [Int] = [], leaves: [[Int]] = []
+        swap(&stays, &staying[a])
+        swap(&leaves, &leaving[a])
+        defer {
+            swap(&stays, &staying[a])
+            swap(&leaves, &leaving[a])
+        }
+        for b in leaves.indices { leaves[b].removeAll(keepingCapacity: true) }
+        stays.removeAll(keepingCapacity: true)
         let source = move == 0 ? nodeStores[a].home : nodeStores[a].held
-        for i in 0..<source.count {
-            var random = RandomStream(
-                seed: settings.seed, node: node, step: (step - 1) * settings.walkSteps + move, purpose: .walk,
-                index: source.ids[i])
-            let u = random.nextUniform()
-            var next = choices[choices.count - 1].node, cumulative = 0.0
-            for choice in choices {
-                cumulative += choice.probability
-                if u < cumulative {
-                    next = choice.node
-                    break
+        let walkStep = (step - 1) * settings.walkSteps + move, width = ParticleParameters.laneWidth
+        for first in stride(from: 0, to: source.count, by: width) {
+            let lanes = min(width, source.count - first)
+            var indices = SIMD8<UInt32>(repeating: 0)
+            for k in 0..<lanes { indices[k] = UInt32(source.ids[first + k]) }
+            // Particle i's draw is the first uniform of its stream (seed, node, walk step, walk, id).
+            let uniforms = RandomStream.firstUniforms(
+                seed: settings.seed, node: node, step: walkStep, purpose: .walk, indices: indices)
+            for k in 0..<lanes {
+                let u = uniforms[k]
+                var next = choices[choices.count - 1].node, cumulative = 0.0
+                for choice in choices {
+                    cumulative += choice.probability
+                    if u < cumulative {
+                        next = choice.node
+                        break
+                    }
                 }
-            }
-            if next == node {
-                staying[a].append(i)
-            } else {
-                leaving[a][neighbours.firstIndex(of: next)!].append(i)
+                if next == node {
+                    stays.append(first + k)
+                } else {
+                    leaves[neighbours.firstIndex(of: next)!].append(first + k)
+                }
             }
         }
         for b in outgoing[a].indices {
-            leaving[a][b].withUnsafeBufferPointer { source.pack($0, into: &outgoing[a][b]) }
+            leaves[b].withUnsafeBufferPointer { source.pack($0, into: &outgoing[a][b]) }
         }
     }
 
@@ -260,25 +275,33 @@ public final class DistributedParticleFilter: DistributedTrainer {
                 from: network.topology.neighbors[node][b],
                 what: "\(message.count) numbers, not a whole number of particles")
         }
-        mergeOrder[a].removeAll(keepingCapacity: true)
-        for b in messages.indices { mergeCursors[a][b] = 0 }
+        // Taken out of the class's arrays while in use (as in `route`).
+        var order: [(from: Int, at: Int)] = [], cursors: [Int] = []
+        swap(&order, &mergeOrder[a])
+        swap(&cursors, &mergeCursors[a])
+        defer {
+            swap(&order, &mergeOrder[a])
+            swap(&cursors, &mergeCursors[a])
+        }
+        let stays = staying[a]
+        order.removeAll(keepingCapacity: true)
+        for b in messages.indices { cursors[b] = 0 }
         var stay = 0
         while true {
             // The smallest id among the next staying particle and each message's next particle.
-            var best = stay < staying[a].count ? source.ids[staying[a][stay]] : Int.max, from = -1
-            for b in messages.indices where mergeCursors[a][b] < messages[b].count {
-                guard let id = Int(exactly: messages[b][mergeCursors[a][b]]), id >= 0 else {
+            var best = stay < stays.count ? source.ids[stays[stay]] : Int.max, from = -1
+            for b in messages.indices where cursors[b] < messages[b].count {
+                guard let id = Int(exactly: messages[b][cursors[b]]), id >= 0 else {
                     throw TrainerError.malformedMessage(
-                        from: network.topology.neighbors[node][b],
-                        what: "particle id \(messages[b][mergeCursors[a][b]])")
+                        from: network.topology.neighbors[node][b], what: "particle id \(messages[b][cursors[b]])")
                 }
                 if id < best { (best, from) = (id, b) }
             }
             if from >= 0 {
-                mergeOrder[a].append((from, mergeCursors[a][from]))
-                mergeCursors[a][from] += record
-            } else if stay < staying[a].count {
-                mergeOrder[a].append((-1, staying[a][stay]))
+                order.append((from, cursors[from]))
+                cursors[from] += record
+            } else if stay < stays.count {
+                order.append((-1, stays[stay]))
                 stay += 1
             } else {
                 break

@@ -59,6 +59,22 @@ public struct RandomStream: Sendable {
         return Double(high << 26 | low) * 0x1p-53
     }
 
+    /// The first `nextUniform()` of each of eight streams (seed, node, step, purpose, indices[k]) at
+    /// once, the same bits: block 0 of the eight streams is one SIMD Philox call. The walk draws one
+    /// uniform per particle and move, and a scalar block each cost more than the rest of its move.
+    public static func firstUniforms(
+        seed: UInt64, node: Int, step: Int, purpose: RandomPurpose, indices: SIMD8<UInt32>
+    ) -> SIMD8<Double> {
+        precondition(node >= 0 && node < 1 << 24, "node id \(node) outside 0..<2^24")
+        precondition(step >= 0 && step <= Int(UInt32.max), "step \(step) outside 32 bits")
+        let generator = Philox4x32(key: (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
+        let (w0, w1, _, _) = generator.blocks8(
+            counters: SIMD8(repeating: 0), indices, UInt32(step), purpose.rawValue << 24 | UInt32(node))
+        var uniforms = SIMD8<Double>()
+        for k in 0..<8 { uniforms[k] = Double(UInt64(w0[k] >> 5) << 26 | UInt64(w1[k] >> 6)) * 0x1p-53 }
+        return uniforms
+    }
+
     /// Uniform on (0, 1): never exactly 0, for logarithms.
     public mutating func nextOpenUniform() -> Double {
         let high = UInt64(nextUInt32() >> 5), low = UInt64(nextUInt32() >> 6)

@@ -180,3 +180,19 @@ struct GaussianLanesTests {
         #expect((0..<8).map { a.addressedGaussian($0) } != (0..<8).map { b.addressedGaussian($0) })
     }
 }
+
+@Suite("eight streams' first uniforms")
+struct FirstUniformsTests {
+    /// The DPF's walk draws a group's eight uniforms at once; they must be each stream's own first draw.
+    @Test("firstUniforms are each stream's first nextUniform()")
+    func firstUniformsAreScalarDraws() {
+        for (seed, node, step) in [(UInt64(7), 0, 1), (0xDEAD_BEEF_1234, 5, 999), (1, 1 << 20, Int(UInt32.max))] {
+            let indices = SIMD8<UInt32>(0, 1, 80, 81, 4_000_000, .max, 12, 13)
+            let lanes = RandomStream.firstUniforms(seed: seed, node: node, step: step, purpose: .walk, indices: indices)
+            for k in 0..<8 {
+                var stream = RandomStream(seed: seed, node: node, step: step, purpose: .walk, index: Int(indices[k]))
+                #expect(lanes[k] == stream.nextUniform())
+            }
+        }
+    }
+}
