@@ -248,7 +248,7 @@ public final class DistributedParticleFilter: DistributedTrainer {
         let source = move == 0 ? nodeStores[a].home : nodeStores[a].held
         try merge(messages, a, source: source, record: record)
         let order = mergeOrder[a]
-        let nTheta = settings.model.shape.parameterCount, width = ParticleParameters.laneWidth
+        let width = ParticleParameters.laneWidth
         source.parameters.values.withUnsafeBufferPointer { staying in
             withBaseAddresses(of: messages) { messages in
                 nodeStores[a].next.assemble(count: order.count) { k in
@@ -256,7 +256,8 @@ public final class DistributedParticleFilter: DistributedTrainer {
                     if from < 0 {
                         return ParticleSource(
                             id: source.ids[at], logWeight: source.logWeights[at],
-                            theta: staying.baseAddress! + ParticleStore.start(of: at, nTheta: nTheta), stride: width)
+                            theta: staying.baseAddress! + source.parameters.index(parameter: 0, particle: at),
+                            stride: width)
                     }
                     let message = messages[from]
                     return ParticleSource(

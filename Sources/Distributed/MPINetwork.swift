@@ -74,23 +74,8 @@ public final class MPINetwork: Network {
         pointToPoint.free()
     }
 
-    public func exchange(_ outgoing: [[[Double]]]) throws -> [[[Double]]] {
-        guard oneNodePerRank else { return try blockExchange(outgoing) }
-        let start = MPI.wallTime()
-        defer { chargeCommunication(since: start) }
-        let messages = outgoing[0]
-        for message in messages { traffic[0].recordSent(doubles: message.count) }
-        var flat = [Double]()
-        flat.reserveCapacity(messages.reduce(0) { $0 + $1.count })
-        for message in messages { flat.append(contentsOf: message) }
-        try flat.withUnsafeBufferPointer {
-            try graph.neighborAlltoallv(flat: $0, counts: messages.map(\.count), into: &buffers)
-        }
-        return [(0..<graph.inNeighbors.count).map { Array(buffers.values(from: $0)) }]
-    }
-
     /// One node per rank: the messages are joined into a kept send buffer and what arrives is copied
-    /// into `incoming`'s kept arrays. Several nodes per rank go by the allocating exchange.
+    /// into `incoming`'s kept arrays. Several nodes per rank go by `blockExchange`, which allocates.
     public func exchange(_ outgoing: inout [[[Double]]], into incoming: inout [[[Double]]]) throws {
         guard oneNodePerRank else {
             incoming = try blockExchange(outgoing)

@@ -55,12 +55,10 @@ public protocol Network: AnyObject {
     /// "mpi" or "in-process".
     var transportName: String { get }
 
-    /// Neighbour exchange: `outgoing[a][b]` goes from local node a to its b-th neighbour
-    /// (`topology.neighbors[node][b]`); the result's `[a][b]` came from that neighbour.
-    func exchange(_ outgoing: [[[Double]]]) throws -> [[[Double]]]
-    /// The same exchange into kept arrays, for a trainer's step in steady state: `incoming[a][b]`
-    /// becomes what node a's b-th neighbour sent, and `outgoing`'s arrays may come back holding
-    /// anything (their room is what is kept). Once the arrays have grown, nothing is allocated.
+    /// Neighbour exchange into kept arrays: `outgoing[a][b]` goes from local node a to its b-th
+    /// neighbour (`topology.neighbors[node][b]`), and `incoming[a][b]` becomes what that neighbour
+    /// sent; `outgoing`'s arrays may come back holding anything (their room is what is kept). Once
+    /// the arrays have grown, a trainer's step in steady state allocates nothing here.
     func exchange(_ outgoing: inout [[[Double]]], into incoming: inout [[[Double]]]) throws
     /// One message to every neighbour: `messages[a]` goes from local node a to each of its
     /// neighbours, and every node's message has the same length; the result's `[a][b]` came from
@@ -87,9 +85,12 @@ public protocol Network: AnyObject {
 }
 
 extension Network {
-    /// By the allocating exchange, for a transport without a kept-array path.
-    public func exchange(_ outgoing: inout [[[Double]]], into incoming: inout [[[Double]]]) throws {
-        incoming = try exchange(outgoing)
+    /// The neighbour exchange for a caller that keeps no arrays: the result's `[a][b]` came from
+    /// local node a's b-th neighbour.
+    public func exchange(_ outgoing: [[[Double]]]) throws -> [[[Double]]] {
+        var outgoing = outgoing, incoming: [[[Double]]] = []
+        try exchange(&outgoing, into: &incoming)
+        return incoming
     }
 }
 
@@ -106,20 +107,6 @@ public final class InProcessNetwork: Network {
         self.topology = topology
         self.localNodes = Array(0..<topology.nodeCount)
         self.traffic = [Traffic](repeating: Traffic(), count: topology.nodeCount)
-    }
-
-    public func exchange(_ outgoing: [[[Double]]]) throws -> [[[Double]]] {
-        let start = DispatchTime.now().uptimeNanoseconds
-        precondition(outgoing.count == topology.nodeCount)
-        var incoming = [[[Double]]]()
-        for k in 0..<topology.nodeCount {
-            precondition(outgoing[k].count == topology.neighbors[k].count, "node \(k): one message per neighbour")
-            for message in outgoing[k] { traffic[k].recordSent(doubles: message.count) }
-            // From neighbour l, the message l addressed to k.
-            incoming.append(topology.neighbors[k].map { l in outgoing[l][topology.neighbors[l].firstIndex(of: k)!] })
-        }
-        chargeCommunication(since: start)
-        return incoming
     }
 
     /// Hands each message over by swapping arrays: no copy, and nothing allocated once `incoming`

@@ -31,12 +31,9 @@ public struct GaussianLanes: Sendable {
 
     /// Lane k draws from the stream (seed, node, step, purpose, indices[k]).
     public init(seed: UInt64, node: Int, step: Int, purpose: RandomPurpose, indices: SIMD8<UInt32>) {
-        precondition(node >= 0 && node < 1 << 24, "node id \(node) outside 0..<2^24")
-        precondition(step >= 0 && step <= Int(UInt32.max), "step \(step) outside 32 bits")
-        generator = Philox4x32(key: (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
+        generator = Philox4x32(seed: seed)
         self.indices = indices
-        self.step = UInt32(step)
-        tail = purpose.rawValue << 24 | UInt32(node)
+        (self.step, tail) = RandomStream.counterWords(node: node, step: step, purpose: purpose)
         (self.seed, self.node, self.purpose) = (seed, node, purpose)
     }
 

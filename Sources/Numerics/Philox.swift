@@ -8,6 +8,11 @@ public struct Philox4x32: Sendable {
 
     public init(key: (UInt32, UInt32)) { self.key = key }
 
+    /// The key of a 64-bit seed: its low and high words.
+    public init(seed: UInt64) {
+        self.init(key: (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
+    }
+
     @inline(__always)
     private static func mulhilo(_ a: UInt32, _ b: UInt32) -> (hi: UInt32, lo: UInt32) {
         let product = UInt64(a) &* UInt64(b)

@@ -26,13 +26,24 @@ public struct RandomStream: Sendable {
     private var used = 4
 
     public init(seed: UInt64, node: Int = 0, step: Int = 0, purpose: RandomPurpose, index: Int = 0) {
+        precondition(index >= 0 && index <= Int(UInt32.max), "index \(index) outside 32 bits")
+        generator = Philox4x32(seed: seed)
+        self.index = UInt32(index)
+        (self.step, tail) = Self.counterWords(node: node, step: step, purpose: purpose)
+    }
+
+    /// The counter's last two words, (step, purpose << 24 | node), for every stream of (node, step,
+    /// purpose) whatever its index: one stream here, eight in SIMD lanes elsewhere.
+    static func counterWords(node: Int, step: Int, purpose: RandomPurpose) -> (step: UInt32, tail: UInt32) {
         precondition(node >= 0 && node < 1 << 24, "node id \(node) outside 0..<2^24")
         precondition(step >= 0 && step <= Int(UInt32.max), "step \(step) outside 32 bits")
-        precondition(index >= 0 && index <= Int(UInt32.max), "index \(index) outside 32 bits")
-        generator = Philox4x32(key: (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
-        self.index = UInt32(index)
-        self.step = UInt32(step)
-        self.tail = purpose.rawValue << 24 | UInt32(node)
+        return (UInt32(step), purpose.rawValue << 24 | UInt32(node))
+    }
+
+    /// The 53-bit uniform on [0, 1) of two words, as `nextUniform()` makes it.
+    @inline(__always)
+    static func uniform(_ high: UInt32, _ low: UInt32) -> Double {
+        Double(UInt64(high >> 5) << 26 | UInt64(low >> 6)) * 0x1p-53
     }
 
     /// Moves to the start of block b: the next word drawn is its first.
@@ -55,8 +66,8 @@ public struct RandomStream: Sendable {
 
     /// Uniform on [0, 1) with 53 random bits.
     public mutating func nextUniform() -> Double {
-        let high = UInt64(nextUInt32() >> 5), low = UInt64(nextUInt32() >> 6)
-        return Double(high << 26 | low) * 0x1p-53
+        let high = nextUInt32()
+        return Self.uniform(high, nextUInt32())
     }
 
     /// The first `nextUniform()` of each of eight streams (seed, node, step, purpose, indices[k]) at
@@ -65,13 +76,10 @@ public struct RandomStream: Sendable {
     public static func firstUniforms(
         seed: UInt64, node: Int, step: Int, purpose: RandomPurpose, indices: SIMD8<UInt32>
     ) -> SIMD8<Double> {
-        precondition(node >= 0 && node < 1 << 24, "node id \(node) outside 0..<2^24")
-        precondition(step >= 0 && step <= Int(UInt32.max), "step \(step) outside 32 bits")
-        let generator = Philox4x32(key: (UInt32(truncatingIfNeeded: seed), UInt32(truncatingIfNeeded: seed >> 32)))
-        let (w0, w1, _, _) = generator.blocks8(
-            counters: SIMD8(repeating: 0), indices, UInt32(step), purpose.rawValue << 24 | UInt32(node))
+        let (step, tail) = counterWords(node: node, step: step, purpose: purpose)
+        let (w0, w1, _, _) = Philox4x32(seed: seed).blocks8(counters: SIMD8(repeating: 0), indices, step, tail)
         var uniforms = SIMD8<Double>()
-        for k in 0..<8 { uniforms[k] = Double(UInt64(w0[k] >> 5) << 26 | UInt64(w1[k] >> 6)) * 0x1p-53 }
+        for k in 0..<8 { uniforms[k] = uniform(w0[k], w1[k]) }
         return uniforms
     }
 

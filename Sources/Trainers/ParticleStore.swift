@@ -172,11 +172,10 @@ public struct ParticleStore {
     /// The normalised weights, `count` of them (after `normalizeWeights()`).
     public var normalizedWeights: [Double] { weights }
 
-    /// sum_i w_i theta_i (eq. 18), accumulated in particle order.
-    /// A group's eight particles are read together, element j of all eight one cache line and one
-    /// vector: each group's eight terms are summed pairwise, (0 + 4) + (2 + 6) + (1 + 5) + (3 + 7), and
-    /// the groups in order, a fixed order on every transport. A particle of weight 0 adds nothing, not
-    /// even the NaN of a diverged theta.
+    /// sum_i w_i theta_i (eq. 18). A group's eight particles are read together, element j of all eight
+    /// one cache line and one vector: a group's eight terms are summed pairwise,
+    /// ((0 + 4) + (2 + 6)) + ((1 + 5) + (3 + 7)), and the groups in order, a fixed order on every
+    /// transport. A particle of weight 0 adds nothing, not even the NaN of a diverged theta.
     public func weightedMean(_ w: [Double], into mean: inout [Double]) {
         let nTheta = shape.parameterCount, width = ParticleParameters.laneWidth, n = count
         for j in 0..<nTheta { mean[j] = 0 }
@@ -321,10 +320,9 @@ public struct ParticleStore {
     /// Numbers per particle in a message.
     public var packedSize: Int { 2 + shape.parameterCount }
 
-    /// Where particle i's first parameter is in the layout (`ParticleParameters.index`); its element j
-    /// is `laneWidth` further on per j.
+    /// Where particle i's first parameter is in the layout (`ParticleParameters.index`).
     @inline(__always)
-    public static func start(of i: Int, nTheta: Int) -> Int {
+    private static func start(of i: Int, nTheta: Int) -> Int {
         let width = ParticleParameters.laneWidth
         return (i / width) * nTheta * width + i % width
     }

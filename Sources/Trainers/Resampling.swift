@@ -22,38 +22,28 @@ public enum ResamplingScheme: String, CaseIterable, Codable, Sendable {
     /// The same ancestors into `result` (its room kept): systematic resampling, the default, then
     /// allocates nothing, which a filter's step in steady state relies on.
     public func ancestors(weights: [Double], count: Int, random: inout RandomStream, into result: inout [Int]) {
-        guard self == .systematic else {
-            result = ancestorsOfOtherSchemes(weights: weights, count: count, random: &random)
-            return
-        }
-        // `invert` on the points (k + u) / count, the cumulative sum formed as it goes: the same
-        // additions in the same order, so the same ancestors.
-        result.removeAll(keepingCapacity: true)
-        guard !weights.isEmpty else { return }
-        let u = random.nextUniform()
-        var i = 0, cumulative = weights[0]
-        for k in 0..<count {
-            let point = (Double(k) + u) / Double(count)
-            while i < weights.count - 1 && cumulative <= point {
-                i += 1
-                cumulative += weights[i]
-            }
-            result.append(i)
-        }
-    }
-
-    private func ancestorsOfOtherSchemes(weights: [Double], count: Int, random: inout RandomStream) -> [Int] {
         switch self {
         case .systematic:
+            // `invert` on the points (k + u) / count, the cumulative sum formed as it goes: the same
+            // additions in the same order, so the same ancestors.
+            result.removeAll(keepingCapacity: true)
             let u = random.nextUniform()
-            return Self.invert(weights: weights, points: (0..<count).map { (Double($0) + u) / Double(count) })
+            var i = 0, cumulative = weights.first ?? 0
+            for k in 0..<count {
+                let point = (Double(k) + u) / Double(count)
+                while i < weights.count - 1 && cumulative <= point {
+                    i += 1
+                    cumulative += weights[i]
+                }
+                result.append(i)
+            }
         case .stratified:
-            return Self.invert(
+            result = Self.invert(
                 weights: weights, points: (0..<count).map { (Double($0) + random.nextUniform()) / Double(count) })
         case .multinomial:
-            return Self.invert(weights: weights, points: (0..<count).map { _ in random.nextUniform() }.sorted())
+            result = Self.invert(weights: weights, points: (0..<count).map { _ in random.nextUniform() }.sorted())
         case .residual:
-            var result = [Int]()
+            result = []
             result.reserveCapacity(count)
             var residual = [Double](repeating: 0, count: weights.count)
             for (i, w) in weights.enumerated() {
@@ -71,7 +61,6 @@ public enum ResamplingScheme: String, CaseIterable, Codable, Sendable {
                 result.append(contentsOf: drawn)
                 result.sort()
             }
-            return result
         }
     }
 

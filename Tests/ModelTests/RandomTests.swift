@@ -96,20 +96,25 @@ struct RandomTests {
     @Test("Gaussians follow the normal CDF, tails included (the ziggurat's layers and its tail sampler)")
     func normalDistribution() {
         var stream = RandomStream(seed: 3, purpose: .testing)
-        let count = 1_000_000
-        let points: [Double] = [-4, -3.5, -3, -2, -1, -0.3, 0, 0.3, 1, 2, 3, 3.5, 4]
-        var below = [Int](repeating: 0, count: points.count)
-        for _ in 0..<count {
-            let g = stream.nextGaussian()
-            for (k, x) in points.enumerated() where g < x { below[k] += 1 }
-        }
-        for (k, x) in points.enumerated() {
-            let p = 0.5 * erfc(-x / 2.0.squareRoot())
-            let observed = Double(below[k]) / Double(count)
-            #expect(
-                abs(observed - p) < 5 * (p * (1 - p) / Double(count)).squareRoot() + 1e-6,
-                "P(g < \(x)) = \(observed), expected \(p)")
-        }
+        expectNormalCDF((0..<1_000_000).map { _ in stream.nextGaussian() })
+    }
+}
+
+/// P(g < x) of `draws` against the standard normal's at 13 points, tails included, within five
+/// standard errors.
+func expectNormalCDF(_ draws: [Double]) {
+    let points: [Double] = [-4, -3.5, -3, -2, -1, -0.3, 0, 0.3, 1, 2, 3, 3.5, 4]
+    var below = [Int](repeating: 0, count: points.count)
+    for g in draws {
+        for (k, x) in points.enumerated() where g < x { below[k] += 1 }
+    }
+    let count = Double(draws.count)
+    for (k, x) in points.enumerated() {
+        let p = 0.5 * erfc(-x / 2.0.squareRoot())
+        let observed = Double(below[k]) / count
+        #expect(
+            abs(observed - p) < 5 * (p * (1 - p) / count).squareRoot() + 1e-6,
+            "P(g < \(x)) = \(observed), expected \(p)")
     }
 }
 
@@ -147,35 +152,20 @@ struct GaussianLanesTests {
         words.seek(toBlock: UInt32(j / 2))
         if j % 2 == 1 { _ = (words.nextUInt32(), words.nextUInt32()) }
         let bits = UInt64(words.nextUInt32()) << 32 | UInt64(words.nextUInt32())
-        let u = 2 * Double(bitPattern: bits >> 12 | 0x3FF0_0000_0000_0000) - 3
-        return u * Ziggurat.shared.x[Int(bits & 0x7F)]
+        return Ziggurat.signedUniform(bits) * Ziggurat.shared.x[Int(bits & 0x7F)]
     }
 
     @Test("addressed Gaussians follow the normal CDF, tails included, and differ between streams")
     func normalDistribution() {
-        let count = 1_000_000
-        let points: [Double] = [-4, -3.5, -3, -2, -1, -0.3, 0, 0.3, 1, 2, 3, 3.5, 4]
-        var below = [Int](repeating: 0, count: points.count)
-        var sum = 0.0, sumSquares = 0.0
-        for index in 0..<10 {
+        let draws = (0..<10).flatMap { index in
             let stream = RandomStream(seed: 3, node: 1, step: 2, purpose: .jitter, index: index)
-            for j in 0..<(count / 10) {
-                let g = stream.addressedGaussian(j)
-                sum += g
-                sumSquares += g * g
-                for (k, x) in points.enumerated() where g < x { below[k] += 1 }
-            }
+            return (0..<100_000).map { stream.addressedGaussian($0) }
         }
-        for (k, x) in points.enumerated() {
-            let p = 0.5 * erfc(-x / 2.0.squareRoot())
-            let observed = Double(below[k]) / Double(count)
-            #expect(
-                abs(observed - p) < 5 * (p * (1 - p) / Double(count)).squareRoot() + 1e-6,
-                "P(g < \(x)) = \(observed), expected \(p)")
-        }
-        let mean = sum / Double(count)
-        #expect(abs(mean) < 5 / Double(count).squareRoot())
-        #expect(abs(sumSquares / Double(count) - mean * mean - 1) < 5 * (2 / Double(count)).squareRoot())
+        expectNormalCDF(draws)
+        let count = Double(draws.count), mean = draws.reduce(0, +) / count
+        let meanSquare = draws.reduce(0) { $0 + $1 * $1 } / count
+        #expect(abs(mean) < 5 / count.squareRoot())
+        #expect(abs(meanSquare - mean * mean - 1) < 5 * (2 / count).squareRoot())
         let a = RandomStream(seed: 3, purpose: .jitter, index: 0), b = RandomStream(seed: 3, purpose: .jitter, index: 1)
         #expect((0..<8).map { a.addressedGaussian($0) } != (0..<8).map { b.addressedGaussian($0) })
     }

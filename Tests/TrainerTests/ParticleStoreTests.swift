@@ -27,7 +27,7 @@ struct ParticleStoreTests {
         let order: [(fromMessage: Bool, at: Int)] =
             [(false, 0)] + selected.indices.map { (true, $0) } + [(false, 19)] + selected.indices.map { (true, $0) }
         var target = ParticleStore(emptyLike: source)
-        let nTheta = source.shape.parameterCount, record = source.packedSize
+        let record = source.packedSize
         message.withUnsafeBufferPointer { m in
             source.parameters.values.withUnsafeBufferPointer { values in
                 target.assemble(count: order.count) { k in
@@ -38,7 +38,7 @@ struct ParticleStoreTests {
                     }
                     return ParticleSource(
                         id: source.ids[at], logWeight: source.logWeights[at],
-                        theta: values.baseAddress! + ParticleStore.start(of: at, nTheta: nTheta),
+                        theta: values.baseAddress! + source.parameters.index(parameter: 0, particle: at),
                         stride: ParticleParameters.laneWidth)
                 }
             }
