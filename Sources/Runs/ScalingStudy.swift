@@ -28,6 +28,9 @@ public struct ScalingStudy {
     public var launcher: String
     public var trainArguments: [String]
     public var directory: String
+    /// A fixed graph of this many nodes on every rank count (`--nodes`, strong scaling only); nil: one
+    /// node per rank.
+    public var nodes: Int?
 
     public init(
         modes: [ScalingMode], rankCounts: [Int], repeats: Int, totalSamples: Int, samplesPerNode: Int,
@@ -43,9 +46,11 @@ public struct ScalingStudy {
         for mode in modes {
             for r in rankCounts {
                 for repeat_ in 1...repeats {
-                    let steps = mode == .strong ? totalSamples / r : samplesPerNode
+                    let steps = mode == .strong ? totalSamples / (nodes ?? r) : samplesPerNode
                     let out = "\(directory)/\(mode.rawValue)-r\(r)-\(repeat_)"
-                    let arguments = command.words + trainArguments + ["--samples", "\(steps)", "--out", out, "--quiet"]
+                    let arguments =
+                        command.words + trainArguments + ["--samples", "\(steps)", "--out", out, "--quiet"]
+                        + (nodes.map { ["--nodes", "\($0)"] } ?? [])
                     let words = launcher.replacingOccurrences(of: "{ranks}", with: "\(r)").split(separator: " ").map(
                         String.init)
                     let command = (words + ["dlstm"] + arguments).joined(separator: " ")
@@ -103,7 +108,7 @@ public func writeScalingTable(directory: String) throws -> String {
             let efficiency = mode == "strong" ? Double(r0) * baseline / wall / Double(r) : baseline / wall
             let bytes = runs.map { (($0["bytes_per_node"] as? [NSNumber]) ?? []).map(\.doubleValue) }.map(mean)
             return [
-                "ranks": r, "repeats": runs.count, "samples_per_node": steps,
+                "ranks": r, "nodes": number(runs[0], "nodes"), "repeats": runs.count, "samples_per_node": steps,
                 "seconds_per_step": ["min": perStep.min()!, "mean": mean(perStep), "max": perStep.max()!],
                 "compute_seconds_per_step": mean(runs.map { number($0, "compute_seconds", "mean") / steps }),
                 "communication_seconds_per_step": mean(
@@ -127,12 +132,12 @@ public func plotScaling(in directory: String) throws -> (table: String?, files: 
         throw RunError("\(directory)/scaling.json: cannot read it as a scaling study")
     }
     var markdown =
-        "| mode | ranks | ms/step min | mean | max | compute ms/step | communication ms/step | speedup | efficiency "
-        + "| bytes per node |\n"
-        + "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+        "| mode | ranks | nodes | ms/step min | mean | max | compute ms/step | communication ms/step | speedup "
+        + "| efficiency | bytes per node |\n"
+        + "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
     var csv =
-        "mode,ranks,repeats,seconds_per_step_min,seconds_per_step_mean,seconds_per_step_max,compute_seconds_per_step,"
-        + "communication_seconds_per_step,speedup,efficiency,bytes_per_node\n"
+        "mode,ranks,nodes,repeats,seconds_per_step_min,seconds_per_step_mean,seconds_per_step_max,"
+        + "compute_seconds_per_step,communication_seconds_per_step,speedup,efficiency,bytes_per_node\n"
     var speedups = [Series](), efficiencies = [Series]()
     var allRanks = Set<Double>()
     for mode in study.keys.sorted() {
@@ -146,12 +151,13 @@ public func plotScaling(in directory: String) throws -> (table: String?, files: 
                 number(row, "compute_seconds_per_step"), number(row, "communication_seconds_per_step"),
             ]
             markdown +=
-                "| \(mode) | \(r) | " + cells.map { String(format: "%.3g", $0 * 1000) }.joined(separator: " | ")
+                "| \(mode) | \(r) | \(wholeOrExact(number(row, "nodes"))) | "
+                + cells.map { String(format: "%.3g", $0 * 1000) }.joined(separator: " | ")
                 + String(format: " | %.2f | %.2f | ", number(row, "speedup"), number(row, "efficiency"))
                 + compact(number(row, "bytes_per_node")) + " |\n"
             csv +=
-                "\(mode),\(r),\(Int(number(row, "repeats"))),\(cells.map(exact).joined(separator: ",")),"
-                + "\(exact(number(row, "speedup"))),"
+                "\(mode),\(r),\(wholeOrExact(number(row, "nodes"))),\(Int(number(row, "repeats"))),"
+                + "\(cells.map(exact).joined(separator: ",")),\(exact(number(row, "speedup"))),"
                 + "\(exact(number(row, "efficiency"))),\(exact(number(row, "bytes_per_node")))\n"
         }
         let points = rows.map { (x: number($0, "ranks"), y: number($0, "speedup")) }

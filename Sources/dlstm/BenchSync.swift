@@ -6,9 +6,9 @@ struct BenchSync: ParsableCommand {
         commandName: "sync",
         abstract: "What GM's and FGM's monitoring adds to a learner's step when nothing is violated.",
         discussion: """
-            In one process (no MPI), 4 nodes, Adam: the time per node-step of the bare learners, and of GM and FGM \\
-            checking their local condition after every step with a threshold never reached, at D = 42 (n = 2) and \\
-            D = 1232 (n = 16). Under MPI each check also costs one nonblocking consensus (an allreduce of one \\
+            In one process (no MPI), 4 nodes, Adam: the time per node-step of the bare learners, and of GM and FGM \
+            checking their local condition after every step with a threshold never reached, at D = 42 (n = 2) and \
+            D = 1232 (n = 16). Under MPI each check also costs one nonblocking consensus (an allreduce of one \
             integer); that is the lockstep simulation's clock, measured by `bench mpi`, not the protocol's cost.
 
               .build/release/dlstm bench sync

@@ -14,26 +14,27 @@ struct ELMFit: ParsableCommand {
         commandName: "fit",
         abstract: "Fit an ELM-LSTM's readout over every rank's samples by TSQR; train and held-out RMSE.",
         discussion: """
-            The samples are dealt to the ranks as `train` deals them (--partition). Each rank builds the feature \\
-            rows of its samples (M = --hidden fixed random LSTM units, the seed's weights, batched through dgemm) \\
-            and factors [H | T] into a QR triangle; the triangles are merged up a breadth-first spanning tree of \\
-            --topology (every message between neighbours), the root solves for the readout (with --ridge) and \\
-            sends it back down. The last --test-fraction of each rank's samples are held out. Prints the time of \\
-            each phase at the slowest rank; --out DIR writes DIR/summary.json, DIR/config.toml and the fitted model \\
+            The samples are dealt to the graph's nodes as `train` deals them (--partition); each rank runs one node, \
+            or a block of them with --nodes (the same bits on any rank count). Each node builds the feature rows of \
+            its samples (M = --hidden fixed random LSTM units, the seed's weights, batched through dgemm) and factors \
+            [H | T] into a QR triangle; the triangles are merged up a breadth-first spanning tree of --topology \
+            (every message between neighbours), the root solves for the readout (with --ridge) and sends it back \
+            down. The last --test-fraction of each node's samples are held out. Prints the time of each phase at \
+            the slowest node; --out DIR writes DIR/summary.json, DIR/config.toml and the fitted model \
             (DIR/model.safetensors and model.json, for dlstm predict).
 
               mpirun -np 4 dlstm elm fit --hidden 256 --data data/fx/garch_daily_usd_1980_1987.csv --column bp
+              mpirun -np 4 dlstm elm fit --hidden 256 --nodes 64 --topology ring   # 64 nodes on 4 ranks
             """)
 
     @OptionGroup(title: "Model and data") var options: ConfigurationOptions
     @OptionGroup(title: "Output") var output: OutputOptions
     @Option(help: ArgumentHelp("Run K ranks' shares in one process instead of under MPI.", valueName: "K"))
     var inProcess: Int?
+    @Option(help: LaunchOptions.nodesHelp) var nodes: Int?
     @Option(help: "The share of each rank's samples held out, at the end of its stream.") var testFraction = 0.1
 
-    func validate() throws {
-        if let k = inProcess, k < 1 { throw ValidationError("--in-process \(k): must be at least 1") }
-    }
+    func validate() throws { try LaunchOptions.validate(inProcess: inProcess, nodes: nodes) }
 
     func run() throws {
         useOneBLASThreadPerProcess()
@@ -66,7 +67,9 @@ struct ELMFit: ParsableCommand {
         } else {
             runUnderMPI { world in
                 try report(
-                    try fit.run(on: try makeMPINetwork(world: world, topology: options.topology, seed: options.seed)))
+                    try fit.run(
+                        on: try makeMPINetwork(
+                            world: world, topology: options.topology, seed: options.seed, nodes: nodes)))
             }
         }
     }

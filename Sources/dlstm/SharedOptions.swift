@@ -27,13 +27,7 @@ struct LaunchOptions: ParsableArguments {
             valueName: "K"))
     var inProcess: Int?
 
-    @Option(
-        help: ArgumentHelp(
-            """
-            Under MPI: K graph nodes on the job's ranks (at least one each), dealt in blocks, the first K mod R \
-            ranks one more (default: one node per rank). The same results, bit for bit, on any number of ranks.
-            """, valueName: "K"))
-    var nodes: Int?
+    @Option(help: LaunchOptions.nodesHelp) var nodes: Int?
 
     @Option(
         help: ArgumentHelp(
@@ -52,7 +46,16 @@ struct LaunchOptions: ParsableArguments {
             """, valueName: "FILE"))
     var config: String?
 
-    func validate() throws {
+    static let nodesHelp = ArgumentHelp(
+        """
+        Under MPI: K graph nodes on the job's ranks (at least one each), dealt in blocks, the first K mod R \
+        ranks one more (default: one node per rank). The same results, bit for bit, on any number of ranks.
+        """, valueName: "K")
+
+    func validate() throws { try LaunchOptions.validate(inProcess: inProcess, nodes: nodes) }
+
+    /// `train`'s, `experiment`'s and `elm fit`'s check of the two ways to give the node count.
+    static func validate(inProcess: Int?, nodes: Int?) throws {
         if let k = inProcess, k < 1 { throw ValidationError("--in-process \(k): must be at least 1 node") }
         if let k = nodes, k < 1 || inProcess != nil {
             throw ValidationError("--nodes \(k): at least 1, and not with --in-process (which gives the node count)")

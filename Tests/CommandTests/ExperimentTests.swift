@@ -206,6 +206,42 @@ struct ExperimentTests {
         }
     }
 
+    @Test("scale --nodes 4: one 4-node graph at 1, 2 and 3 ranks, strong scaling only; bad combinations are refused")
+    func scaleFixedGraph() throws {
+        let study = try Job.scratchDirectory().appendingPathComponent("scale")
+        let launcher = Job.repositoryRoot.appendingPathComponent("scripts/mpirun-local").path + " -np {ranks}"
+        let outcome = try Job.dlstm(
+            [
+                "scale", "--nodes", "4", "--ranks", "1,2,3", "--repeats", "1", "--launcher", launcher,
+                "--total-samples", "240", "--out", study.path, "--quiet", "--", "--algorithm", "dekf",
+            ], ranks: nil)
+        #expect(outcome.status == 0, "\(outcome.errors)")
+        let table =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: study.appendingPathComponent("scaling.json"))) as! [String: [[String: Any]]]
+        #expect(table.keys.sorted() == ["strong"])
+        let rows = try #require(table["strong"])
+        #expect(rows.map { $0["ranks"] as? Int } == [1, 2, 3])
+        #expect(rows.allSatisfy { $0["nodes"] as? Int == 4 && $0["samples_per_node"] as? Int == 60 })
+        // The same graph and samples on every rank count: the same curves.
+        let curves = try [1, 2, 3].map { r in
+            try String(contentsOf: study.appendingPathComponent("strong-r\(r)-1/node-3.csv"), encoding: .utf8)
+        }
+        #expect(curves[1] == curves[0] && curves[2] == curves[0])
+        #expect(
+            try String(contentsOf: study.appendingPathComponent("scaling.csv"), encoding: .utf8).contains(
+                "\nstrong,3,4,1,"))
+
+        for (arguments, expected) in [
+            (["--nodes", "4", "--mode", "weak"], "--mode weak: --nodes fixes the graph"),
+            (["--nodes", "2", "--ranks", "1,4"], "--nodes 2: fewer graph nodes than the 4 ranks"),
+        ] {
+            let refused = try Job.dlstm(["scale"] + arguments, ranks: nil)
+            #expect(refused.status == 2, "\(refused.errors)")
+            #expect(refused.errors.contains(expected), "\(refused.errors)")
+        }
+    }
+
     @Test("a TOML configuration runs, the command line overrides it, and the config.toml a run writes reproduces it")
     func configurationFile() throws {
         let scratch = try Job.scratchDirectory()

@@ -167,6 +167,35 @@ struct TransportTests {
         #expect(try model("mpi").count > 8 * 24)
     }
 
+    @Test("elm fit with --nodes 6 on 1, 2 and 4 ranks: the in-process model and RMSE, bit for bit")
+    func elmFitNodesOnFewerRanks() throws {
+        let arguments = ["elm", "fit", "--hidden", "12", "--samples", "60", "--topology", "ring"]
+        let scratch = try Job.scratchDirectory()
+        func fitted(_ name: String) throws -> (model: Data, summary: [String: Any]) {
+            let directory = scratch.appendingPathComponent(name)
+            return (
+                try Data(contentsOf: directory.appendingPathComponent("model.safetensors")),
+                try JSONSerialization.jsonObject(
+                    with: Data(contentsOf: directory.appendingPathComponent("summary.json"))) as! [String: Any]
+            )
+        }
+        let local = try Job.dlstm(
+            arguments + ["--out", scratch.appendingPathComponent("local").path, "--in-process", "6"], ranks: nil)
+        expectSuccess(local)
+        let expected = try fitted("local")
+        #expect(expected.summary["nodes"] as? Int == 6)
+        for ranks in [1, 2, 4] {
+            let mpi = try Job.dlstm(
+                arguments + ["--out", scratch.appendingPathComponent("r\(ranks)").path, "--nodes", "6"], ranks: ranks)
+            expectSuccess(mpi)
+            let got = try fitted("r\(ranks)")
+            #expect(got.model == expected.model, "\(ranks) ranks")
+            #expect(got.summary["nodes"] as? Int == 6)
+            #expect(got.summary["train_rmse"] as? Double == expected.summary["train_rmse"] as? Double)
+            #expect(got.summary["bytes_per_node"] as? [Int] == expected.summary["bytes_per_node"] as? [Int])
+        }
+    }
+
     @Test(
         "bad topologies: one clear line from rank 0, every rank exits 4, no hang",
         arguments: [
