@@ -107,6 +107,9 @@ let package = Package(
             ],
             swiftSettings: crossModuleOptimization
         ),
+        // A failed allocation anywhere in dlstm as one line and status 2, not a crash trace (C: the
+        // allocation functions themselves, which only an executable can define). dlstm links it.
+        .target(name: "OutOfMemory"),
         // Multi-rank checks of the binding, run under mpirun by the test suite.
         .executableTarget(name: "MPIScenarios", dependencies: ["MPI"]),
         .executableTarget(
@@ -123,6 +126,7 @@ let package = Package(
                 "Plots",
                 "ConfigFiles",
                 "Runs",
+                "OutOfMemory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -138,6 +138,31 @@ struct ReliabilityTests {
             "\(outcome.errors)")
     }
 
+    @Test(
+        "an allocation that fails past the up-front check (ulimit -v): one line, status 2, no crash trace",
+        arguments: [nil, 3] as [Int?])
+    func failedAllocation(ranks: Int?) throws {
+        // P of DEKF at n = 60 is 1.87 GB: within this machine's memory, so the estimate lets the run
+        // start, and beyond the 1.5 GB of address space each dlstm process is given.
+        let limited = ["-c", "ulimit -v 1500000 && exec \"$0\" \"$@\"", Job.dlstmBinary]
+        let train = ["train", "--algorithm", "dekf", "--hidden", "60", "--samples", "5", "--quiet"]
+        let start = Date()
+        let outcome = try Job.run(
+            "/bin/sh", limited + train + (ranks == nil ? ["--in-process", "1"] : []), ranks: ranks, timeout: 60)
+        #expect(outcome.status == 2, "exit \(outcome.status): \(outcome.errors)")
+        let lines = outcome.errorLines
+        // Each rank fails on its own; mpirun may end the others before they say so.
+        #expect(!lines.isEmpty && lines.count <= (ranks ?? 1), "\(outcome.errors)")
+        for line in lines {
+            #expect(line.hasPrefix("dlstm: error: out of memory: an allocation of 1872720032 bytes failed"), "\(line)")
+            if let ranks {
+                #expect((0..<ranks).contains { line.contains("failed on rank \($0) (") }, "\(line)")
+            }
+        }
+        #expect(!outcome.errors.contains("Fatal error") && !outcome.errors.contains("Backtracing"), "\(outcome.errors)")
+        #expect(Date().timeIntervalSince(start) < 30)
+    }
+
     @Test("a rank that fails mid-run ends the whole job promptly, with the reason", arguments: [3, 4])
     func injectedFailure(ranks: Int) throws {
         let start = Date()
