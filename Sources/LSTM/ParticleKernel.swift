@@ -1,4 +1,3 @@
-import CBLAS
 import Dispatch
 
 /// The parameter vectors of many particles, in groups of 8 (one SIMD lane per particle): particle
@@ -96,16 +95,15 @@ public struct KernelOutput: Sendable {
 }
 
 /// Evaluates many parameter vectors (particles) on one sequence: the hot kernel of every particle
-/// filter. The input projections W x^(l) of a group's particles for all columns are one matrix
-/// product (BLAS); the recurrent part runs 8 particles per SIMD operation, in double, or in single
-/// precision when asked (`Precision.single`: the particles and the sequence are rounded to Float once
-/// per evaluation; eight Float lanes are one AVX register where eight Double lanes are two).
+/// filter. The input projections W x^(l) + b of a group's particles for all columns come first
+/// (`project`); the recurrent part follows column by column; both run 8 particles per SIMD
+/// operation, in double, or in single precision when asked (`Precision.single`: the particles and
+/// the sequence are rounded to Float once per evaluation; eight Float lanes are one AVX register
+/// where eight Double lanes are two).
 public final class ParticleKernel {
     public let shape: LSTMShape
     public let pooling: Pooling
     public let precision: Precision
-    /// Below this input size the projections are computed in the SIMD loop: a BLAS call costs more.
-    public static let gemmMinimumInput = 4
     private var projections: [Double] = []
     /// Per lane group: preactivations (4n), c (n), y (n), pooled c (n), pooled y (n).
     private let scratch: UnsafeMutablePointer<Lanes>
@@ -195,32 +193,116 @@ public final class ParticleKernel {
         projections: inout [L.Scalar], scratch: UnsafeMutablePointer<L>, state: CarriedState, padded: Int,
         into output: inout KernelOutput
     ) {
-        let useGEMM = shape.input >= Self.gemmMinimumInput
         let width = shape.gateRows * ParticleParameters.laneWidth
         let groupSize = shape.parameterCount * ParticleParameters.laneWidth
-        if useGEMM && projections.count < m * width { projections = [L.Scalar](repeating: 0, count: m * width) }
+        if projections.count < m * width { projections = [L.Scalar](repeating: 0, count: m * width) }
         projections.withUnsafeMutableBufferPointer { u in
             output.estimates.withUnsafeMutableBufferPointer { estimates in
                 output.pooledCell.withUnsafeMutableBufferPointer { pooledCell in
                     output.pooledOutput.withUnsafeMutableBufferPointer { pooledOutput in
                         for group in 0..<groups {
                             let theta = all + group * groupSize
-                            if useGEMM {
-                                // u (m x 4n*8) = X (m x p) * W' (p x 4n*8): row q of W' is W^T's row q for the
-                                // group's 8 particles, contiguous.
-                                L.gemm(
-                                    rows: m, columns: width, inner: shape.input, x,
-                                    theta + shape.inputWeightsOffset * ParticleParameters.laneWidth,
-                                    into: u.baseAddress!)
-                            }
+                            project(theta: theta, inputs: x, length: m, into: u.baseAddress!, as: L.self)
                             runLaneGroup(
                                 lane: group * ParticleParameters.laneWidth, theta: theta, inputs: x,
-                                projections: useGEMM ? UnsafePointer(u.baseAddress) : nil, length: m, padded: padded,
+                                projections: UnsafePointer(u.baseAddress!), length: m, padded: padded,
                                 state: state, scratch: scratch, estimates: estimates.baseAddress!,
                                 pooledCell: pooledCell.baseAddress!, pooledOutput: pooledOutput.baseAddress!)
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// The group's gate preactivations from the input, W x^(l) + b, for every column l before the
+    /// recurrence starts: lanes (l, r) at (l * 4n + r) * 8. Each weight vector is loaded once per three
+    /// columns and feeds six fused multiply-adds: for the short sequences of the filters (1 to 8
+    /// columns) this beats a BLAS product, whose packing costs as much as its arithmetic here.
+    private func project<L: KernelLanes>(
+        theta: UnsafePointer<L.Scalar>, inputs x: UnsafePointer<L.Scalar>, length m: Int,
+        into u: UnsafeMutablePointer<L.Scalar>, as: L.Type
+    ) {
+        var first = 0
+        while first < m {
+            // Constant column counts, so that each block's accumulators stay in registers.
+            switch m - first {
+            case 1: projectColumn(first, theta: theta, inputs: x, into: u, as: L.self)
+            case 2: projectColumns(2, from: first, theta: theta, inputs: x, into: u, as: L.self)
+            default: projectColumns(3, from: first, theta: theta, inputs: x, into: u, as: L.self)
+            }
+            first += 3
+        }
+    }
+
+    /// `project` for one column, four gate rows at a time: eight independent accumulation chains
+    /// where two rows would leave the FMA units waiting on their latency.
+    private func projectColumn<L: KernelLanes>(
+        _ column: Int, theta: UnsafePointer<L.Scalar>, inputs x: UnsafePointer<L.Scalar>,
+        into u: UnsafeMutablePointer<L.Scalar>, as: L.Type
+    ) {
+        let p = shape.input, rows = shape.gateRows, width = ParticleParameters.laneWidth
+        let bias = theta + shape.biasOffset * width, weights = theta + shape.inputWeightsOffset * width
+        let xl = x + column * p
+        @inline(__always) func load(_ pointer: UnsafePointer<L.Scalar>) -> L { L(loading: pointer) }
+        for r in Swift.stride(from: 0, to: rows, by: 4) {
+            var s0 = load(bias + r * width), s1 = load(bias + (r + 1) * width)
+            var s2 = load(bias + (r + 2) * width), s3 = load(bias + (r + 3) * width)
+            for q in 0..<p {
+                let w = weights + (q * rows + r) * width, a = L(repeating: xl[q])
+                s0 = L.multiplyAdd(load(w), a, s0)
+                s1 = L.multiplyAdd(load(w + width), a, s1)
+                s2 = L.multiplyAdd(load(w + 2 * width), a, s2)
+                s3 = L.multiplyAdd(load(w + 3 * width), a, s3)
+            }
+            let out = u + (column * rows + r) * width
+            s0.store(out)
+            s1.store(out + width)
+            s2.store(out + 2 * width)
+            s3.store(out + 3 * width)
+        }
+    }
+
+    /// `project` for columns first ..< first + count (count 2 or 3), two gate rows at a time.
+    @inline(__always)
+    private func projectColumns<L: KernelLanes>(
+        _ count: Int, from first: Int, theta: UnsafePointer<L.Scalar>, inputs x: UnsafePointer<L.Scalar>,
+        into u: UnsafeMutablePointer<L.Scalar>, as: L.Type
+    ) {
+        let p = shape.input, rows = shape.gateRows, width = ParticleParameters.laneWidth
+        let bias = theta + shape.biasOffset * width, weights = theta + shape.inputWeightsOffset * width
+        let x0 = x + first * p, x1 = x0 + p, x2 = x1 + p
+        @inline(__always) func load(_ pointer: UnsafePointer<L.Scalar>) -> L { L(loading: pointer) }
+        for r in Swift.stride(from: 0, to: rows, by: 2) {
+            let b0 = load(bias + r * width), b1 = load(bias + (r + 1) * width)
+            var s00 = b0, s01 = b1, s10 = b0, s11 = b1, s20 = b0, s21 = b1
+            for q in 0..<p {
+                let w = weights + (q * rows + r) * width
+                let w0 = load(w), w1 = load(w + width)
+                let a = L(repeating: x0[q])
+                s00 = L.multiplyAdd(w0, a, s00)
+                s01 = L.multiplyAdd(w1, a, s01)
+                if count > 1 {
+                    let b = L(repeating: x1[q])
+                    s10 = L.multiplyAdd(w0, b, s10)
+                    s11 = L.multiplyAdd(w1, b, s11)
+                }
+                if count > 2 {
+                    let c = L(repeating: x2[q])
+                    s20 = L.multiplyAdd(w0, c, s20)
+                    s21 = L.multiplyAdd(w1, c, s21)
+                }
+            }
+            let out = u + (first * rows + r) * width
+            s00.store(out)
+            s01.store(out + width)
+            if count > 1 {
+                s10.store(out + rows * width)
+                s11.store(out + rows * width + width)
+            }
+            if count > 2 {
+                s20.store(out + 2 * rows * width)
+                s21.store(out + 2 * rows * width + width)
             }
         }
     }
@@ -236,15 +318,13 @@ public final class ParticleKernel {
     /// (j, lane) at j * 8 + lane; `lane` is the group's first particle.
     private func runLaneGroup<L: KernelLanes>(
         lane: Int, theta: UnsafePointer<L.Scalar>, inputs: UnsafePointer<L.Scalar>,
-        projections: UnsafePointer<L.Scalar>?, length m: Int, padded: Int, state: CarriedState,
+        projections: UnsafePointer<L.Scalar>, length m: Int, padded: Int, state: CarriedState,
         scratch: UnsafeMutablePointer<L>, estimates: UnsafeMutablePointer<Double>,
         pooledCell: UnsafeMutablePointer<Double>, pooledOutput: UnsafeMutablePointer<Double>
     ) {
         let n = shape.hidden, p = shape.input, rows = shape.gateRows, width = ParticleParameters.laneWidth
         let pre = scratch, c = scratch + rows, y = c + n, cPool = y + n, yPool = cPool + n
-        let bias = theta + shape.biasOffset * width
         let recurrent = theta + shape.recurrentWeightsOffset * width
-        let inputWeights = theta + shape.inputWeightsOffset * width
         @inline(__always) func load(_ pointer: UnsafePointer<L.Scalar>) -> L { L(loading: pointer) }
         for k in 0..<n {
             c[k] = loadState(state.cell, k * padded + lane)
@@ -253,16 +333,8 @@ public final class ParticleKernel {
             yPool[k] = cPool[k]
         }
         for l in 0..<m {
-            if let projections {
-                let u = projections + l * rows * width
-                for r in 0..<rows { pre[r] = load(u + r * width) + load(bias + r * width) }
-            } else {
-                for r in 0..<rows { pre[r] = load(bias + r * width) }
-                for q in 0..<p {
-                    let xq = L(repeating: inputs[l * p + q]), weights = inputWeights + q * rows * width
-                    for r in 0..<rows { pre[r] = L.multiplyAdd(load(weights + r * width), xq, pre[r]) }
-                }
-            }
+            let u = projections + l * rows * width
+            for r in 0..<rows { pre[r] = load(u + r * width) }
             // Four gate rows at a time: four independent accumulation chains instead of one
             // serial chain of dependent adds, and each y_j loaded once for four rows.
             for r in Swift.stride(from: 0, to: rows, by: 4) {
@@ -319,7 +391,7 @@ public final class ParticleKernel {
 
 /// Eight particles' lanes in the kernel's precision: SIMD8<Double>, or SIMD8<Float> for
 /// `Precision.single`. What the kernel needs beyond SIMD arithmetic: fused multiply-add, tanh and
-/// the sigmoid, the BLAS product of the input projections, and loads and stores of Double arrays.
+/// the sigmoid, and loads and stores.
 protocol KernelLanes: SIMD where Scalar: BinaryFloatingPoint {
     init(loading pointer: UnsafePointer<Scalar>)
     /// Eight Doubles at `pointer`, rounded to the lanes' precision.
@@ -329,10 +401,8 @@ protocol KernelLanes: SIMD where Scalar: BinaryFloatingPoint {
     static func multiplyAdd(_ a: Self, _ b: Self, _ c: Self) -> Self
     static func tanh(_ x: Self) -> Self
     static func sigmoid(_ x: Self) -> Self
-    /// c (rows x columns) = a (rows x inner) b (inner x columns), row-major.
-    static func gemm(
-        rows: Int, columns: Int, inner: Int, _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>,
-        into c: UnsafeMutablePointer<Scalar>)
+    /// Writes the lanes at `pointer`, in their own precision.
+    func store(_ pointer: UnsafeMutablePointer<Scalar>)
 }
 
 extension SIMD8: KernelLanes where Scalar: KernelScalar {
@@ -354,22 +424,19 @@ extension SIMD8: KernelLanes where Scalar: KernelScalar {
     @inline(__always)
     static func sigmoid(_ x: Self) -> Self { Scalar.sigmoid(x) }
 
-    static func gemm(
-        rows: Int, columns: Int, inner: Int, _ a: UnsafePointer<Scalar>, _ b: UnsafePointer<Scalar>,
-        into c: UnsafeMutablePointer<Scalar>
-    ) { Scalar.gemm(rows: rows, columns: columns, inner: inner, a, b, into: c) }
+    @inline(__always)
+    func store(_ pointer: UnsafeMutablePointer<Scalar>) {
+        UnsafeMutableRawPointer(pointer).storeBytes(of: self, as: Self.self)
+    }
 }
 
-/// Double and Float: the vector functions of each precision (VectorMath.swift) and its BLAS product.
+/// Double and Float: the vector functions of each precision (VectorMath.swift).
 protocol KernelScalar: BinaryFloatingPoint, SIMDScalar {
     static func lanes(_ doubles: SIMD8<Double>) -> SIMD8<Self>
     static func doubles(_ lanes: SIMD8<Self>) -> SIMD8<Double>
     static func multiplyAdd(_ a: SIMD8<Self>, _ b: SIMD8<Self>, _ c: SIMD8<Self>) -> SIMD8<Self>
     static func tanh(_ x: SIMD8<Self>) -> SIMD8<Self>
     static func sigmoid(_ x: SIMD8<Self>) -> SIMD8<Self>
-    static func gemm(
-        rows: Int, columns: Int, inner: Int, _ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>,
-        into c: UnsafeMutablePointer<Self>)
 }
 
 extension Double: KernelScalar {
@@ -379,14 +446,6 @@ extension Double: KernelScalar {
     static func multiplyAdd(_ a: Lanes, _ b: Lanes, _ c: Lanes) -> Lanes { LSTM.multiplyAdd(a, b, c) }
     @inline(__always) static func tanh(_ x: Lanes) -> Lanes { LSTM.tanh(x) }
     @inline(__always) static func sigmoid(_ x: Lanes) -> Lanes { LSTM.sigmoid(x) }
-    static func gemm(
-        rows: Int, columns: Int, inner: Int, _ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>,
-        into c: UnsafeMutablePointer<Double>
-    ) {
-        cblas_dgemm(
-            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(columns), Int32(inner), 1, a, Int32(inner),
-            b, Int32(columns), 0, c, Int32(columns))
-    }
 }
 
 extension Float: KernelScalar {
@@ -408,12 +467,4 @@ extension Float: KernelScalar {
     }
     @inline(__always) static func tanh(_ x: SIMD8<Float>) -> SIMD8<Float> { LSTM.tanh(x) }
     @inline(__always) static func sigmoid(_ x: SIMD8<Float>) -> SIMD8<Float> { LSTM.sigmoid(x) }
-    static func gemm(
-        rows: Int, columns: Int, inner: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-        into c: UnsafeMutablePointer<Float>
-    ) {
-        cblas_sgemm(
-            CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(columns), Int32(inner), 1, a, Int32(inner),
-            b, Int32(columns), 0, c, Int32(columns))
-    }
 }

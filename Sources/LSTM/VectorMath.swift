@@ -13,21 +13,23 @@ public func exp(_ x: Lanes) -> Lanes {
     let magic = Lanes(repeating: 0x1.8p52)
     let shifted = clamped * 1.4426950408889634 + magic
     let k = shifted - magic
-    let r = (clamped - k * 6.93145751953125e-1) - k * 1.42860682030941723212e-6
+    let high = multiplyAdd(k, Lanes(repeating: -6.93145751953125e-1), clamped)
+    let r = multiplyAdd(k, Lanes(repeating: -1.42860682030941723212e-6), high)
+    // Horner's rule in fused multiply-adds: half the instructions, one rounding a coefficient.
     var p = Lanes(repeating: 1.0 / 6227020800)
-    p = p * r + 1.0 / 479001600
-    p = p * r + 1.0 / 39916800
-    p = p * r + 1.0 / 3628800
-    p = p * r + 1.0 / 362880
-    p = p * r + 1.0 / 40320
-    p = p * r + 1.0 / 5040
-    p = p * r + 1.0 / 720
-    p = p * r + 1.0 / 120
-    p = p * r + 1.0 / 24
-    p = p * r + 1.0 / 6
-    p = p * r + 0.5
-    p = p * r + 1
-    p = p * r + 1
+    p = multiplyAdd(p, r, Lanes(repeating: 1.0 / 479001600))
+    p = multiplyAdd(p, r, Lanes(repeating: 1.0 / 39916800))
+    p = multiplyAdd(p, r, Lanes(repeating: 1.0 / 3628800))
+    p = multiplyAdd(p, r, Lanes(repeating: 1.0 / 362880))
+    p = multiplyAdd(p, r, Lanes(repeating: 1.0 / 40320))
+    p = multiplyAdd(p, r, Lanes(repeating: 1.0 / 5040))
+    p = multiplyAdd(p, r, Lanes(repeating: 1.0 / 720))
+    p = multiplyAdd(p, r, Lanes(repeating: 1.0 / 120))
+    p = multiplyAdd(p, r, Lanes(repeating: 1.0 / 24))
+    p = multiplyAdd(p, r, Lanes(repeating: 1.0 / 6))
+    p = multiplyAdd(p, r, Lanes(repeating: 0.5))
+    p = multiplyAdd(p, r, Lanes(repeating: 1))
+    p = multiplyAdd(p, r, Lanes(repeating: 1))
     // The sum's bits are 0x4338_0000_0000_0000 + k; the exponent field of 2^k is k + 1023.
     let bits = unsafeBitCast(shifted, to: SIMD8<Int64>.self) &- (0x4338_0000_0000_0000 - 1023)
     return p * unsafeBitCast(bits &<< 52, to: Lanes.self)
@@ -71,15 +73,16 @@ public func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let magic = SIMD8<Float>(repeating: 0x1.8p23)
     let shifted = clamped * 1.442_695_04 + magic
     let k = shifted - magic
-    let r = (clamped - k * 6.931_457_519_531_25e-1) - k * 1.428_606_765_330_187e-6
+    let high = multiplyAdd(k, SIMD8<Float>(repeating: -6.931_457_519_531_25e-1), clamped)
+    let r = multiplyAdd(k, SIMD8<Float>(repeating: -1.428_606_765_330_187e-6), high)
     var p = SIMD8<Float>(repeating: 1.0 / 5040)
-    p = p * r + 1.0 / 720
-    p = p * r + 1.0 / 120
-    p = p * r + 1.0 / 24
-    p = p * r + 1.0 / 6
-    p = p * r + 0.5
-    p = p * r + 1
-    p = p * r + 1
+    p = multiplyAdd(p, r, SIMD8<Float>(repeating: 1.0 / 720))
+    p = multiplyAdd(p, r, SIMD8<Float>(repeating: 1.0 / 120))
+    p = multiplyAdd(p, r, SIMD8<Float>(repeating: 1.0 / 24))
+    p = multiplyAdd(p, r, SIMD8<Float>(repeating: 1.0 / 6))
+    p = multiplyAdd(p, r, SIMD8<Float>(repeating: 0.5))
+    p = multiplyAdd(p, r, SIMD8<Float>(repeating: 1))
+    p = multiplyAdd(p, r, SIMD8<Float>(repeating: 1))
     // The sum's bits are 0x4B40_0000 + k; the exponent field of 2^k is k + 127.
     let bits = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- (0x4B40_0000 - 127)
     return p * unsafeBitCast(bits &<< 23, to: SIMD8<Float>.self)
