@@ -238,6 +238,26 @@ public struct ParticleStore {
                     // Eight elements at a time: a 512-byte block of the group out, eight elements of
                     // each source in.
                     var j = 0
+                    if count == width {
+                        // A full group: each line is built in a register from its eight sources and
+                        // stored once, not written a lane at a time.
+                        let s = (
+                            lanes[0].stride, lanes[1].stride, lanes[2].stride, lanes[3].stride, lanes[4].stride,
+                            lanes[5].stride, lanes[6].stride, lanes[7].stride
+                        )
+                        let f = (
+                            lanes[0].theta, lanes[1].theta, lanes[2].theta, lanes[3].theta, lanes[4].theta,
+                            lanes[5].theta, lanes[6].theta, lanes[7].theta
+                        )
+                        let to = UnsafeMutableRawPointer(base)
+                        while j < nTheta {
+                            let line = SIMD8(
+                                f.0[j * s.0], f.1[j * s.1], f.2[j * s.2], f.3[j * s.3], f.4[j * s.4], f.5[j * s.5],
+                                f.6[j * s.6], f.7[j * s.7])
+                            to.storeBytes(of: line, toByteOffset: j * width * 8, as: SIMD8<Double>.self)
+                            j += 1
+                        }
+                    }
                     while j < nTheta {
                         let tile = min(8, nTheta - j)
                         for k in 0..<count {
@@ -303,6 +323,19 @@ public struct ParticleStore {
                     // Eight elements at a time: eight lines of the group (512 contiguous bytes) in, one
                     // line of each record out.
                     var j = 0
+                    // Eight elements of a record as one register: eight loads, one store.
+                    while j + 8 <= nTheta {
+                        let lines = base + j * width
+                        for q in r..<end {
+                            let from = lines + selected[q] % width
+                            let tile = SIMD8(
+                                from[0], from[width], from[2 * width], from[3 * width], from[4 * width],
+                                from[5 * width], from[6 * width], from[7 * width])
+                            UnsafeMutableRawPointer(records + q * record + 2 + j).storeBytes(
+                                of: tile, as: SIMD8<Double>.self)
+                        }
+                        j += 8
+                    }
                     while j < nTheta {
                         let tile = min(8, nTheta - j)
                         for q in r..<end {
