@@ -233,7 +233,8 @@ struct Ziggurat: Sendable {
     static let shared = Ziggurat()
     let x: [Double]
     let ratio: [Double]
-    /// x and ratio interleaved, for `GaussianLanes`' eight lookups per draw.
+    /// x and ratio interleaved, for `GaussianLanes`' eight lookups per draw; entry 128 is x_128 = 0,
+    /// the inner edge of the top layer's wedge.
     let layerTable: [Layer]
 
     init() {
@@ -248,7 +249,7 @@ struct Ziggurat: Sendable {
         self.x = x
         let ratio = (0..<Self.layers).map { x[$0 + 1] / x[$0] }
         self.ratio = ratio
-        layerTable = (0..<Self.layers).map { Layer(edge: x[$0], ratio: ratio[$0]) }
+        layerTable = (0...Self.layers).map { Layer(edge: x[$0], ratio: $0 < Self.layers ? ratio[$0] : 0) }
     }
 }
 
