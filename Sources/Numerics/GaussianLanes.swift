@@ -145,7 +145,9 @@ public struct GaussianLanes: Sendable {
     /// kept on the stack until `finish` completes them: per draw, j, the rejected lanes as bits, and
     /// the eight lanes' first bits.
     struct Rejected {
-        static let capacity = 32
+        // 12 records and the count fit the 1 KB that withUnsafeTemporaryAllocation keeps on the stack
+        // (beyond it, or above 16-byte alignment, it calls malloc: a test counts the allocations).
+        static let capacity = 12
         static let words = 10
         let count: UnsafeMutablePointer<Int>
         let records: UnsafeMutablePointer<Int64>
@@ -178,7 +180,7 @@ public struct GaussianLanes: Sendable {
     ) {
         // The lanes' scalars live in memory, not in SIMD values: writing one lane of a vector and then
         // reading the vector stalls on store forwarding, which cost more than the arithmetic here.
-        withUnsafeTemporaryAllocation(byteCount: 640, alignment: 64) { room in
+        withUnsafeTemporaryAllocation(byteCount: 640, alignment: 16) { room in
             let base = room.baseAddress!
             let slots = base.bindMemory(to: Int.self, capacity: 8)
             let bits = (base + 64).bindMemory(to: UInt64.self, capacity: 8)
