@@ -73,14 +73,13 @@ public func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let k = shifted - magic
     let high = multiplyAdd(k, SIMD8<Float>(repeating: -6.931_457_519_531_25e-1), clamped)
     let r = multiplyAdd(k, SIMD8<Float>(repeating: -1.428_606_765_330_187e-6), high)
-    var p = SIMD8<Float>(repeating: 1.0 / 5040)
-    p = multiplyAdd(p, r, SIMD8<Float>(repeating: 1.0 / 720))
-    p = multiplyAdd(p, r, SIMD8<Float>(repeating: 1.0 / 120))
-    p = multiplyAdd(p, r, SIMD8<Float>(repeating: 1.0 / 24))
-    p = multiplyAdd(p, r, SIMD8<Float>(repeating: 1.0 / 6))
-    p = multiplyAdd(p, r, SIMD8<Float>(repeating: 0.5))
-    p = multiplyAdd(p, r, SIMD8<Float>(repeating: 1))
-    p = multiplyAdd(p, r, SIMD8<Float>(repeating: 1))
+    // Estrin's scheme, as in double.
+    let r2 = r * r, r4 = r2 * r2
+    let q0 = multiplyAdd(r, SIMD8<Float>(repeating: 1), SIMD8<Float>(repeating: 1))
+    let q1 = multiplyAdd(r, SIMD8<Float>(repeating: 1.0 / 6), SIMD8<Float>(repeating: 0.5))
+    let q2 = multiplyAdd(r, SIMD8<Float>(repeating: 1.0 / 120), SIMD8<Float>(repeating: 1.0 / 24))
+    let q3 = multiplyAdd(r, SIMD8<Float>(repeating: 1.0 / 5040), SIMD8<Float>(repeating: 1.0 / 720))
+    let p = multiplyAdd(multiplyAdd(q3, r2, q2), r4, multiplyAdd(q1, r2, q0))
     // The sum's bits are 0x4B40_0000 + k; the exponent field of 2^k is k + 127.
     let bits = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- (0x4B40_0000 - 127)
     return p * unsafeBitCast(bits &<< 23, to: SIMD8<Float>.self)
