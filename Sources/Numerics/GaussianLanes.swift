@@ -83,7 +83,6 @@ public struct GaussianLanes: Sendable {
             let rejected = Rejected(room.baseAddress!)
             Ziggurat.shared.layerTable.withUnsafeBufferPointer { table in
                 let layers = table.baseAddress!
-                rejected.count.pointee = 0
                 addBlocks(blocks, layers, rejected)
                 finish(rejected, scale: scale, layers: layers, to: destination)
             }
@@ -155,6 +154,7 @@ public struct GaussianLanes: Sendable {
         /// `room`: capacity records and the count.
         init(_ room: UnsafeMutablePointer<Int64>) {
             count = UnsafeMutableRawPointer(room).assumingMemoryBound(to: Int.self)
+            count.pointee = 0
             records = room + 1
         }
 
@@ -185,9 +185,7 @@ public struct GaussianLanes: Sendable {
             let slots = base.bindMemory(to: Int.self, capacity: 8)
             let bits = (base + 64).bindMemory(to: UInt64.self, capacity: 8)
             let z = (base + 128).bindMemory(to: Double.self, capacity: 8)
-            let wedge = (base + 192).bindMemory(to: Double.self, capacity: 8)
-            let f0 = (base + 256).bindMemory(to: Double.self, capacity: 8)
-            let f1 = (base + 320).bindMemory(to: Double.self, capacity: 8)
+            let wedges = (base + 192).bindMemory(to: Ziggurat.Wedge.self, capacity: 8)
             let block = (base + 384).bindMemory(to: UInt32.self, capacity: 8)
             let index = (base + 416).bindMemory(to: UInt32.self, capacity: 8)
             let words = (base + 448).bindMemory(to: UInt32.self, capacity: 32)
@@ -213,21 +211,17 @@ public struct GaussianLanes: Sendable {
                 while true {
                     for i in 0..<lanes where pending & (1 << i) != 0 {
                         let layer = Int(truncatingIfNeeded: bits[i] & 0x7F)
-                        let u = Ziggurat.signedUniform(bits[i]), edge = layers[layer].edge
-                        if abs(u) < layers[layer].ratio {
-                            z[i] = u * edge
+                        switch Ziggurat.attempt(Ziggurat.signedUniform(bits[i]), layer: layer, layers) {
+                        case .accepted(let normal):
+                            z[i] = normal
                             pending &= ~(1 << i)
-                        } else if layer == 0 {
+                        case .tail(let negative):
                             var stream = RandomStream(
                                 seed: seed, node: node, step: Int(step), purpose: purpose, index: Int(index[i]))
                             stream.seek(toBlock: block[i])
-                            z[i] = stream.tail(negative: u < 0)
+                            z[i] = stream.tail(negative: negative)
                             pending &= ~(1 << i)
-                        } else {
-                            let candidate = u * edge, inner = layers[layer + 1].edge
-                            wedge[i] = candidate
-                            f0[i] = exp(-0.5 * (edge * edge - candidate * candidate))
-                            f1[i] = exp(-0.5 * (inner * inner - candidate * candidate))
+                        case .wedge(let wedge): wedges[i] = wedge
                         }
                     }
                     if pending == 0 { break }
@@ -241,8 +235,8 @@ public struct GaussianLanes: Sendable {
                     out.storeBytes(of: w2, toByteOffset: 64, as: SIMD8<UInt32>.self)
                     out.storeBytes(of: w3, toByteOffset: 96, as: SIMD8<UInt32>.self)
                     for i in 0..<lanes where pending & (1 << i) != 0 {
-                        if f1[i] + RandomStream.uniform(words[i], words[8 + i]) * (f0[i] - f1[i]) < 1 {
-                            z[i] = wedge[i]
+                        if wedges[i].accepts(RandomStream.uniform(words[i], words[8 + i])) {
+                            z[i] = wedges[i].z
                             pending &= ~(1 << i)
                         } else {
                             bits[i] = UInt64(words[16 + i]) << 32 | UInt64(words[24 + i])
@@ -273,30 +267,21 @@ extension RandomStream {
 
     /// The ziggurat from a first attempt's 64 bits on, further draws from this stream.
     mutating func finishGaussian(_ first: UInt64) -> Double {
-        let table = Ziggurat.shared
-        var bits = first
-        while true {
-            let layer = Int(bits & 0x7F)
-            let u = Ziggurat.signedUniform(bits)
-            let edge = table.x[layer]
-            if abs(u) < table.ratio[layer] { return u * edge }
-            if layer == 0 { return tail(negative: u < 0) }
-            let z = u * edge
-            let f0 = exp(-0.5 * (edge * edge - z * z))
-            let f1 = exp(-0.5 * (table.x[layer + 1] * table.x[layer + 1] - z * z))
-            if f1 + nextUniform() * (f0 - f1) < 1 { return z }
-            bits = UInt64(nextUInt32()) << 32 | UInt64(nextUInt32())
+        Ziggurat.shared.layerTable.withUnsafeBufferPointer { layers in
+            var bits = first
+            while true {
+                switch Ziggurat.attempt(Ziggurat.signedUniform(bits), layer: Int(bits & 0x7F), layers.baseAddress!) {
+                case .accepted(let z): return z
+                case .tail(let negative): return tail(negative: negative)
+                case .wedge(let wedge): if wedge.accepts(nextUniform()) { return wedge.z }
+                }
+                bits = UInt64(nextUInt32()) << 32 | UInt64(nextUInt32())
+            }
         }
     }
 }
 
 extension Ziggurat {
-    /// A layer's edge x_i and ratio x_(i+1) / x_i side by side: one cache line holds four layers'.
-    struct Layer: Sendable {
-        let edge: Double
-        let ratio: Double
-    }
-
     /// u = 2 m - 3 in [-1, 1) for m in [1, 2) built from the top 52 bits (the layer takes the low 7).
     @inline(__always)
     static func signedUniform(_ bits: SIMD4<UInt64>) -> SIMD4<Double> {

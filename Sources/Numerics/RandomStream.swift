@@ -94,17 +94,16 @@ public struct RandomStream: Sendable {
     /// Box-Muller needs a log, a sine and a cosine. Particle jitter draws n_theta of these per
     /// particle and step, so this is the particle filters' largest cost after the kernel.
     public mutating func nextGaussian() -> Double {
-        let table = Ziggurat.shared
-        while true {
-            let bits = UInt64(nextUInt32()) << 32 | UInt64(nextUInt32())
-            let layer = Int(bits & 0x7F)
-            let u = 2 * (Double(bits >> 11) * 0x1p-53) - 1
-            if abs(u) < table.ratio[layer] { return u * table.x[layer] }
-            if layer == 0 { return tail(negative: u < 0) }
-            let x = u * table.x[layer]
-            let f0 = exp(-0.5 * (table.x[layer] * table.x[layer] - x * x))
-            let f1 = exp(-0.5 * (table.x[layer + 1] * table.x[layer + 1] - x * x))
-            if f1 + nextUniform() * (f0 - f1) < 1 { return x }
+        Ziggurat.shared.layerTable.withUnsafeBufferPointer { layers in
+            while true {
+                let bits = UInt64(nextUInt32()) << 32 | UInt64(nextUInt32())
+                let u = 2 * (Double(bits >> 11) * 0x1p-53) - 1
+                switch Ziggurat.attempt(u, layer: Int(bits & 0x7F), layers.baseAddress!) {
+                case .accepted(let z): return z
+                case .tail(let negative): return tail(negative: negative)
+                case .wedge(let wedge): if wedge.accepts(nextUniform()) { return wedge.z }
+                }
+            }
         }
     }
 
@@ -117,19 +116,16 @@ public struct RandomStream: Sendable {
         scale: Double, to destination: UnsafeMutablePointer<Double>, count: Int, stride: Int = 1
     ) {
         guard count > 0 else { return }
-        let table = Ziggurat.shared
         // The next word's position in the stream: block b holds words 4b..<4b+4.
         let start = Int(block) * 4 - (4 - used)
         let end = withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 32) { buffer in
-            table.x.withUnsafeBufferPointer { x in
-                table.ratio.withUnsafeBufferPointer { ratio in
-                    var words = EightBlocks(
-                        generator: generator, rest: (index, step, tail), buffer: buffer.baseAddress!, position: start)
-                    for i in 0..<count {
-                        destination[i * stride] += scale * words.gaussian(x: x.baseAddress!, ratio: ratio.baseAddress!)
-                    }
-                    return words.position
+            Ziggurat.shared.layerTable.withUnsafeBufferPointer { layers in
+                var words = EightBlocks(
+                    generator: generator, rest: (index, step, tail), buffer: buffer.baseAddress!, position: start)
+                for i in 0..<count {
+                    destination[i * stride] += scale * words.gaussian(layers.baseAddress!)
                 }
+                return words.position
             }
         }
         // Leave the stream where `count` calls of nextGaussian() would have.
@@ -143,12 +139,7 @@ public struct RandomStream: Sendable {
 
     /// The normal tail beyond R (Marsaglia's method).
     mutating func tail(negative: Bool) -> Double {
-        var x = 0.0, y = 0.0
-        repeat {
-            x = log(nextOpenUniform()) / Ziggurat.r
-            y = log(nextOpenUniform())
-        } while -2 * y < x * x
-        return negative ? x - Ziggurat.r : Ziggurat.r - x
+        Ziggurat.tail(negative: negative) { nextOpenUniform() }
     }
 
     /// An integer uniform on 0..<bound, without modulo bias (Lemire's method).
@@ -203,39 +194,34 @@ struct EightBlocks {
     }
 
     @inline(__always)
-    mutating func gaussian(x: UnsafePointer<Double>, ratio: UnsafePointer<Double>) -> Double {
+    mutating func gaussian(_ layers: UnsafePointer<Ziggurat.Layer>) -> Double {
         while true {
             let bits = UInt64(next()) << 32 | UInt64(next())
-            let layer = Int(bits & 0x7F)
             let u = 2 * (Double(bits >> 11) * 0x1p-53) - 1
-            if abs(u) < ratio[layer] { return u * x[layer] }
-            if layer == 0 {
-                var t = 0.0, y = 0.0
-                repeat {
-                    t = log(uniform(open: true)) / Ziggurat.r
-                    y = log(uniform(open: true))
-                } while -2 * y < t * t
-                return u < 0 ? t - Ziggurat.r : Ziggurat.r - t
+            switch Ziggurat.attempt(u, layer: Int(bits & 0x7F), layers) {
+            case .accepted(let z): return z
+            case .tail(let negative): return Ziggurat.tail(negative: negative) { uniform(open: true) }
+            case .wedge(let wedge): if wedge.accepts(uniform(open: false)) { return wedge.z }
             }
-            let z = u * x[layer]
-            let f0 = exp(-0.5 * (x[layer] * x[layer] - z * z))
-            let f1 = exp(-0.5 * (x[layer + 1] * x[layer + 1] - z * z))
-            if f1 + uniform(open: false) * (f0 - f1) < 1 { return z }
         }
     }
 }
 
-/// The ziggurat's layer edges x_i and ratios x_(i+1) / x_i, computed once.
+/// The ziggurat's layers, computed once, and the steps of its method that every way of drawing
+/// shares: `nextGaussian()`, the bulk `addGaussians`, and `GaussianLanes` with its continuations.
 struct Ziggurat: Sendable {
     static let layers = 128
     static let r = 3.442619855899
     static let v = 9.91256303526217e-3
     static let shared = Ziggurat()
-    let x: [Double]
-    let ratio: [Double]
-    /// x and ratio interleaved, for `GaussianLanes`' eight lookups per draw; entry 128 is x_128 = 0,
-    /// the inner edge of the top layer's wedge.
+    /// Layer i's edge x_i and ratio x_(i+1) / x_i side by side (one cache line holds four layers');
+    /// entry 128 is x_128 = 0, the inner edge of the top layer's wedge.
     let layerTable: [Layer]
+
+    struct Layer: Sendable {
+        let edge: Double
+        let ratio: Double
+    }
 
     init() {
         var x = [Double](repeating: 0, count: Self.layers + 1)
@@ -246,10 +232,44 @@ struct Ziggurat: Sendable {
             x[i] = (-2 * log(Self.v / x[i - 1] + f)).squareRoot()
             f = exp(-0.5 * x[i] * x[i])
         }
-        self.x = x
-        let ratio = (0..<Self.layers).map { x[$0 + 1] / x[$0] }
-        self.ratio = ratio
-        layerTable = (0...Self.layers).map { Layer(edge: x[$0], ratio: $0 < Self.layers ? ratio[$0] : 0) }
+        layerTable = (0...Self.layers).map { Layer(edge: x[$0], ratio: $0 < Self.layers ? x[$0 + 1] / x[$0] : 0) }
+    }
+
+    /// What one attempt at u in [-1, 1) on a layer gives: a normal, the tail (layer 0 outside the
+    /// rectangle), or a wedge, whose point is accepted or not by one more uniform.
+    enum Attempt {
+        case accepted(Double)
+        case tail(negative: Bool)
+        case wedge(Wedge)
+    }
+
+    /// The point z in a layer's wedge and the density's values f0, f1 at the layer's outer and inner
+    /// edge relative to z's.
+    struct Wedge {
+        let z: Double, f0: Double, f1: Double
+
+        @inline(__always)
+        func accepts(_ uniform: Double) -> Bool { f1 + uniform * (f0 - f1) < 1 }
+    }
+
+    @inline(__always)
+    static func attempt(_ u: Double, layer: Int, _ layers: UnsafePointer<Layer>) -> Attempt {
+        let edge = layers[layer].edge
+        if abs(u) < layers[layer].ratio { return .accepted(u * edge) }
+        if layer == 0 { return .tail(negative: u < 0) }
+        let z = u * edge, inner = layers[layer + 1].edge
+        return .wedge(Wedge(z: z, f0: exp(-0.5 * (edge * edge - z * z)), f1: exp(-0.5 * (inner * inner - z * z))))
+    }
+
+    /// The normal tail beyond R (Marsaglia's method), from uniforms on (0, 1).
+    @inline(__always)
+    static func tail(negative: Bool, openUniform: () -> Double) -> Double {
+        var x = 0.0, y = 0.0
+        repeat {
+            x = log(openUniform()) / r
+            y = log(openUniform())
+        } while -2 * y < x * x
+        return negative ? x - r : r - x
     }
 }
 
