@@ -107,8 +107,9 @@ public final class ParticleKernel {
     private var projections: [Double] = []
     /// Per lane group: preactivations (4n), c (n), y (n), pooled c (n), pooled y (n).
     private let scratch: UnsafeMutablePointer<Lanes>
-    // The single-precision path's copies of the particles, the sequence, the projections, the scratch.
-    private var singleParameters: [Float] = []
+    // The single-precision path's copies of one lane group's parameters, the sequence, the projections,
+    // the scratch.
+    private var singleGroup: [Float] = []
     private var singleInputs: [Float] = []
     private var singleProjections: [Float] = []
     private let singleScratch: UnsafeMutablePointer<SIMD8<Float>>
@@ -151,33 +152,49 @@ public final class ParticleKernel {
             output.pooledOutput = [Double](repeating: 0, count: n * padded)
         }
         let state = CarriedState(cell: initialCell, output: initialOutput)
+        let groupSize = shape.parameterCount * ParticleParameters.laneWidth
         switch precision {
         case .double:
             particles.values.withUnsafeBufferPointer { all in
                 sample.inputs.withUnsafeBufferPointer { x in
                     run(
-                        all.baseAddress!, groups: particles.groups, inputs: x.baseAddress!, length: sample.length,
-                        projections: &projections, scratch: scratch, state: state, padded: padded, into: &output)
+                        groups: particles.groups, theta: { all.baseAddress! + $0 * groupSize }, inputs: x.baseAddress!,
+                        length: sample.length, projections: &projections, scratch: scratch, state: state,
+                        padded: padded, into: &output)
                 }
             }
         case .single:
-            let used = particles.groups * shape.parameterCount * ParticleParameters.laneWidth
-            if singleParameters.count < used { singleParameters = [Float](repeating: 0, count: used) }
+            // One group is rounded to Float just before it runs, into a buffer that then stays in cache
+            // for its columns: rounding the whole cloud first would write, and read back from memory,
+            // half as many bytes again as the double kernel reads (5.3 MB at n = p = 32, N = 80).
+            if singleGroup.count < groupSize { singleGroup = [Float](repeating: 0, count: groupSize) }
             if singleInputs.count < sample.inputs.count {
                 singleInputs = [Float](repeating: 0, count: sample.inputs.count)
             }
-            particles.values.withUnsafeBufferPointer { all in
-                for i in 0..<used { singleParameters[i] = Float(all[i]) }
-            }
             for i in sample.inputs.indices { singleInputs[i] = Float(sample.inputs[i]) }
-            singleParameters.withUnsafeBufferPointer { all in
-                singleInputs.withUnsafeBufferPointer { x in
-                    run(
-                        all.baseAddress!, groups: particles.groups, inputs: x.baseAddress!, length: sample.length,
-                        projections: &singleProjections, scratch: singleScratch, state: state, padded: padded,
-                        into: &output)
+            particles.values.withUnsafeBufferPointer { all in
+                singleGroup.withUnsafeMutableBufferPointer { group in
+                    singleInputs.withUnsafeBufferPointer { x in
+                        let rounded = group.baseAddress!
+                        run(
+                            groups: particles.groups,
+                            theta: { g in
+                                Self.round(all.baseAddress! + g * groupSize, count: groupSize, into: rounded)
+                                return UnsafePointer(rounded)
+                            }, inputs: x.baseAddress!, length: sample.length, projections: &singleProjections,
+                            scratch: singleScratch, state: state, padded: padded, into: &output)
+                    }
                 }
             }
+        }
+    }
+
+    /// Rounds `count` Doubles (a multiple of 8) to Float, eight at a time.
+    private static func round(_ doubles: UnsafePointer<Double>, count: Int, into floats: UnsafeMutablePointer<Float>) {
+        let source = UnsafeRawPointer(doubles), destination = UnsafeMutableRawPointer(floats)
+        for i in Swift.stride(from: 0, to: count, by: 8) {
+            let lanes = Float.lanes(source.loadUnaligned(fromByteOffset: 8 * i, as: SIMD8<Double>.self))
+            destination.storeBytes(of: lanes, toByteOffset: 4 * i, as: SIMD8<Float>.self)
         }
     }
 
@@ -187,21 +204,21 @@ public final class ParticleKernel {
         var output: [Double]?
     }
 
-    /// Every lane group through the sequence, in the lanes' precision.
+    /// Every lane group through the sequence, in the lanes' precision; `theta(g)` is group g's
+    /// parameters in that precision, read until the next call.
     private func run<L: KernelLanes>(
-        _ all: UnsafePointer<L.Scalar>, groups: Int, inputs x: UnsafePointer<L.Scalar>, length m: Int,
+        groups: Int, theta: (Int) -> UnsafePointer<L.Scalar>, inputs x: UnsafePointer<L.Scalar>, length m: Int,
         projections: inout [L.Scalar], scratch: UnsafeMutablePointer<L>, state: CarriedState, padded: Int,
         into output: inout KernelOutput
     ) {
         let width = shape.gateRows * ParticleParameters.laneWidth
-        let groupSize = shape.parameterCount * ParticleParameters.laneWidth
         if projections.count < m * width { projections = [L.Scalar](repeating: 0, count: m * width) }
         projections.withUnsafeMutableBufferPointer { u in
             output.estimates.withUnsafeMutableBufferPointer { estimates in
                 output.pooledCell.withUnsafeMutableBufferPointer { pooledCell in
                     output.pooledOutput.withUnsafeMutableBufferPointer { pooledOutput in
                         for group in 0..<groups {
-                            let theta = all + group * groupSize
+                            let theta = theta(group)
                             project(theta: theta, inputs: x, length: m, into: u.baseAddress!, as: L.self)
                             runLaneGroup(
                                 lane: group * ParticleParameters.laneWidth, theta: theta, inputs: x,
