@@ -158,15 +158,16 @@ public final class ParticleKernel {
             particles.values.withUnsafeBufferPointer { all in
                 sample.inputs.withUnsafeBufferPointer { x in
                     run(
-                        groups: particles.groups, theta: { all.baseAddress! + $0 * groupSize }, inputs: x.baseAddress!,
-                        length: sample.length, projections: &projections, scratch: scratch, state: state,
-                        padded: padded, into: &output)
+                        all.baseAddress!, groups: particles.groups, theta: { all.baseAddress! + $0 * groupSize },
+                        inputs: x.baseAddress!, length: sample.length, projections: &projections, scratch: scratch,
+                        state: state, padded: padded, into: &output)
                 }
             }
         case .single:
             // One group is rounded to Float just before it runs, into a buffer that then stays in cache
             // for its columns: rounding the whole cloud first would write, and read back from memory,
-            // half as many bytes again as the double kernel reads (5.3 MB at n = p = 32, N = 80).
+            // half as many bytes again as the double kernel reads (5.3 MB at n = p = 32, N = 80). The
+            // input weights and biases are not: the projection rounds them as it loads them, once.
             if singleGroup.count < groupSize { singleGroup = [Float](repeating: 0, count: groupSize) }
             if singleInputs.count < sample.inputs.count {
                 singleInputs = [Float](repeating: 0, count: sample.inputs.count)
@@ -175,11 +176,16 @@ public final class ParticleKernel {
             particles.values.withUnsafeBufferPointer { all in
                 singleGroup.withUnsafeMutableBufferPointer { group in
                     singleInputs.withUnsafeBufferPointer { x in
-                        let rounded = group.baseAddress!
+                        let rounded = group.baseAddress!, width = ParticleParameters.laneWidth
+                        let inputWeights = shape.inputWeightsOffset * width,
+                            recurrent = shape.recurrentWeightsOffset * width
                         run(
-                            groups: particles.groups,
+                            all.baseAddress!, groups: particles.groups,
                             theta: { g in
-                                Self.round(all.baseAddress! + g * groupSize, count: groupSize, into: rounded)
+                                // The regression weights, then the recurrent weights to the end.
+                                let doubles = all.baseAddress! + g * groupSize
+                                Self.round(doubles, count: inputWeights, into: rounded)
+                                Self.round(doubles + recurrent, count: groupSize - recurrent, into: rounded + recurrent)
                                 return UnsafePointer(rounded)
                             }, inputs: x.baseAddress!, length: sample.length, projections: &singleProjections,
                             scratch: singleScratch, state: state, padded: padded, into: &output)
@@ -204,10 +210,12 @@ public final class ParticleKernel {
         var output: [Double]?
     }
 
-    /// Every lane group through the sequence, in the lanes' precision; `theta(g)` is group g's
-    /// parameters in that precision, read until the next call.
+    /// Every lane group through the sequence, in the lanes' precision. `all` is the groups' parameters
+    /// in double, from which the projection reads; `theta(g)` is group g's in the lanes' precision,
+    /// which the recurrence reads until the next call (all but the input weights and biases).
     private func run<L: KernelLanes>(
-        groups: Int, theta: (Int) -> UnsafePointer<L.Scalar>, inputs x: UnsafePointer<L.Scalar>, length m: Int,
+        _ all: UnsafePointer<Double>, groups: Int, theta: (Int) -> UnsafePointer<L.Scalar>,
+        inputs x: UnsafePointer<L.Scalar>, length m: Int,
         projections: inout [L.Scalar], scratch: UnsafeMutablePointer<L>, state: CarriedState, padded: Int,
         into output: inout KernelOutput
     ) {
@@ -217,11 +225,12 @@ public final class ParticleKernel {
             output.estimates.withUnsafeMutableBufferPointer { estimates in
                 output.pooledCell.withUnsafeMutableBufferPointer { pooledCell in
                     output.pooledOutput.withUnsafeMutableBufferPointer { pooledOutput in
+                        let groupSize = shape.parameterCount * ParticleParameters.laneWidth
                         for group in 0..<groups {
-                            let theta = theta(group)
-                            project(theta: theta, inputs: x, length: m, into: u.baseAddress!, as: L.self)
+                            project(
+                                theta: all + group * groupSize, inputs: x, length: m, into: u.baseAddress!, as: L.self)
                             runLaneGroup(
-                                lane: group * ParticleParameters.laneWidth, theta: theta, inputs: x,
+                                lane: group * ParticleParameters.laneWidth, theta: theta(group), inputs: x,
                                 projections: UnsafePointer(u.baseAddress!), length: m, padded: padded,
                                 state: state, scratch: scratch, estimates: estimates.baseAddress!,
                                 pooledCell: pooledCell.baseAddress!, pooledOutput: pooledOutput.baseAddress!)
@@ -237,7 +246,7 @@ public final class ParticleKernel {
     /// columns and feeds six fused multiply-adds: for the short sequences of the filters (1 to 8
     /// columns) this beats a BLAS product, whose packing costs as much as its arithmetic here.
     private func project<L: KernelLanes>(
-        theta: UnsafePointer<L.Scalar>, inputs x: UnsafePointer<L.Scalar>, length m: Int,
+        theta: UnsafePointer<Double>, inputs x: UnsafePointer<L.Scalar>, length m: Int,
         into u: UnsafeMutablePointer<L.Scalar>, as: L.Type
     ) {
         var first = 0
@@ -255,13 +264,13 @@ public final class ParticleKernel {
     /// `project` for one column, four gate rows at a time: eight independent accumulation chains
     /// where two rows would leave the FMA units waiting on their latency.
     private func projectColumn<L: KernelLanes>(
-        _ column: Int, theta: UnsafePointer<L.Scalar>, inputs x: UnsafePointer<L.Scalar>,
+        _ column: Int, theta: UnsafePointer<Double>, inputs x: UnsafePointer<L.Scalar>,
         into u: UnsafeMutablePointer<L.Scalar>, as: L.Type
     ) {
         let p = shape.input, rows = shape.gateRows, width = ParticleParameters.laneWidth
         let bias = theta + shape.biasOffset * width, weights = theta + shape.inputWeightsOffset * width
         let xl = x + column * p
-        @inline(__always) func load(_ pointer: UnsafePointer<L.Scalar>) -> L { L(loading: pointer) }
+        @inline(__always) func load(_ pointer: UnsafePointer<Double>) -> L { L(doubles: UnsafeRawPointer(pointer)) }
         for r in Swift.stride(from: 0, to: rows, by: 4) {
             var s0 = load(bias + r * width), s1 = load(bias + (r + 1) * width)
             var s2 = load(bias + (r + 2) * width), s3 = load(bias + (r + 3) * width)
@@ -283,13 +292,13 @@ public final class ParticleKernel {
     /// `project` for columns first ..< first + count (count 2 or 3), two gate rows at a time.
     @inline(__always)
     private func projectColumns<L: KernelLanes>(
-        _ count: Int, from first: Int, theta: UnsafePointer<L.Scalar>, inputs x: UnsafePointer<L.Scalar>,
+        _ count: Int, from first: Int, theta: UnsafePointer<Double>, inputs x: UnsafePointer<L.Scalar>,
         into u: UnsafeMutablePointer<L.Scalar>, as: L.Type
     ) {
         let p = shape.input, rows = shape.gateRows, width = ParticleParameters.laneWidth
         let bias = theta + shape.biasOffset * width, weights = theta + shape.inputWeightsOffset * width
         let x0 = x + first * p, x1 = x0 + p, x2 = x1 + p
-        @inline(__always) func load(_ pointer: UnsafePointer<L.Scalar>) -> L { L(loading: pointer) }
+        @inline(__always) func load(_ pointer: UnsafePointer<Double>) -> L { L(doubles: UnsafeRawPointer(pointer)) }
         for r in Swift.stride(from: 0, to: rows, by: 2) {
             let b0 = load(bias + r * width), b1 = load(bias + (r + 1) * width)
             var s00 = b0, s01 = b1, s10 = b0, s11 = b1, s20 = b0, s21 = b1
