@@ -25,6 +25,8 @@ public struct ParticleBenchmark {
     public var anchorSteps = 300
     /// The particle evaluation's precision (the peers run in double).
     public var precision = Precision.double
+    /// The walk (the peers run the paper's, `simple`, only).
+    public var walk = WalkKind.simple
 
     public init(sizes: [Int], steps: Int, warmUp: Int, anchors: String?) {
         (self.sizes, self.steps, self.warmUp, self.anchors) = (sizes, steps, warmUp, anchors)
@@ -48,7 +50,8 @@ public struct ParticleBenchmark {
 
     public func run(print output: (String) -> Void) throws {
         output(
-            "DPF in one process: \(nodes) nodes on a ring, N = \(particles), s = \(walkSteps), sequences of 1 to 8 "
+            "DPF in one process: \(nodes) nodes on a ring, N = \(particles), s = \(walkSteps), \(walk.rawValue) walk, "
+                + "sequences of 1 to 8 "
                 + "columns, \(steps) steps after \(warmUp) of warm-up, \(precision.rawValue) precision; "
                 + "ms per node-step"
         )
@@ -93,6 +96,7 @@ public struct ParticleBenchmark {
         let model = LSTMModel(shape: LSTMShape(hidden: size, input: size))
         var settings = DistributedSettings(model: model)
         (settings.trainer.particles, settings.walkSteps, settings.seed) = (particles, walkSteps, 1)
+        settings.walk = walk
         settings.trainer.precision = precision
         let network = InProcessNetwork(topology: try Topology.ring(nodes))
         let trainer = DistributedParticleFilter(settings: settings, network: network)
@@ -102,21 +106,20 @@ public struct ParticleBenchmark {
         // trainer does.
         let batches = (0..<(warmUp + steps)).map { t in (0..<nodes).map { teacher.sample(t * nodes + $0) } }
         let counter = AllocationCounter()
-        var columns = 0, start = DispatchTime.now().uptimeNanoseconds, kernelStart = 0.0
+        var start = DispatchTime.now().uptimeNanoseconds
         for (t, batch) in batches.enumerated() {
             if t == warmUp {
                 trainer.kernel.timesEvaluations = true
-                (columns, start, kernelStart) = (0, DispatchTime.now().uptimeNanoseconds, 0)
+                start = DispatchTime.now().uptimeNanoseconds
                 counter?.start()
             }
             _ = try trainer.predict(batch)
             try trainer.update(batch)
-            // Every node's particles run its sequence once to predict and once per walk move.
-            for sample in batch { columns += sample.length * particles * (walkSteps + 1) }
         }
         let allocations = counter?.stop()
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        let kernelSeconds = trainer.kernel.evaluationSeconds - kernelStart
+        // Counted by the kernel: a particle that stays at a node is not evaluated again.
+        let kernelSeconds = trainer.kernel.evaluationSeconds, columns = trainer.kernel.evaluatedColumns
         let perNodeStep = 1000 / Double(steps * nodes)
         var row = Row(
             size: size, step: seconds * perNodeStep, kernel: kernelSeconds * perNodeStep,
@@ -124,7 +127,10 @@ public struct ParticleBenchmark {
         row.allocations = allocations
         if let anchors {
             for script in ["dpf_numpy.py", "dpf_jax.py"] {
-                row.peers.append((script, anchorMilliseconds(script: anchors + "/" + script, size: size)))
+                row.peers.append(
+                    walk == .simple
+                        ? (script, anchorMilliseconds(script: anchors + "/" + script, size: size))
+                        : (script, .failure(PeerUnavailable(description: "\(script) runs the paper's walk only"))))
             }
         }
         return row

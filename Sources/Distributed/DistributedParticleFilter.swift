@@ -26,24 +26,30 @@ public final class DistributedParticleFilter: DistributedTrainer {
     public let walk: RandomWalk
     /// The batched evaluator of every node's particles (public for the benchmark's timing).
     public let kernel: ParticleKernel
-    /// Per local node: its N particles after resampling (jittered and evaluated by `predict`), the
-    /// particles it holds during the walk, and the room the next move's particles are merged into.
+    /// Per local node: its particles (the N resampled ones, and what the walk brings), which of them it
+    /// holds, and the room the next resampling is selected into.
     private var nodeStores: [NodeStores]
     /// Per local node and neighbour, the message of the current move (kept: its room is reused).
     private var outgoing: [[[Double]]]
-    /// Per local node, the indices of the particles that stay in the current move.
+    /// Per local node, the slots of the particles that stay in the current move.
     private var staying: [[Int]]
     /// Per local node and neighbour, the message received in the current move (kept, like `outgoing`).
     private var incoming: [[[Double]]] = []
-    /// Per local node and neighbour, the indices of the particles sent to it in the current move.
+    /// Per local node and neighbour, the slots of the particles sent to it in the current move.
     private var leaving: [[[Int]]]
     /// Per local node, where the k-th particle of the merged cloud comes from: (-1, a staying
-    /// particle's index) or (neighbour, the offset of its record in that neighbour's message).
+    /// particle's slot) or (neighbour, the offset of its record in that neighbour's message).
     private var mergeOrder: [[(from: Int, at: Int)]]
+    /// Per local node, the merge order's arrivals alone, in order.
+    private var arrivals: [[(from: Int, at: Int)]]
     /// Per local node, each message's read position during the merge.
     private var mergeCursors: [[Int]]
-    /// Per local node, the resampled ancestors (kept: its room is reused).
+    /// Per local node, the resampled ancestors, and their slots (kept: their room is reused).
     private var ancestors: [[Int]]
+    private var ancestorSlots: [[Int]]
+    /// Per local node, the held particles' log-weights in id order, and their normalised weights.
+    private var cloudLogWeights: [[Double]]
+    private var cloudWeights: [[Double]]
     private var step = 0
     public private(set) var estimates: [[Double]]
     private var emptySteps: [Int]
@@ -55,31 +61,36 @@ public final class DistributedParticleFilter: DistributedTrainer {
     /// Per local node, the last step as the SMC trace records it.
     public private(set) var lastSteps: [FilterStepTrace]
     public var stepTraces: [FilterStepTrace]? { lastSteps }
+    /// For tests: evaluate every held particle at every move, stayers too (the same numbers, slower).
+    var reevaluatesStayers = false
 
+    /// A node's particles live in one store, `pool`, and do not move while the node holds them: at a
+    /// step's start the N resampled particles are slots 0..<N; each move appends what arrives after
+    /// them, in lane groups of its own, and only those groups are evaluated (a particle that stays was
+    /// evaluated on this node's sequence when it came, or by `predict`, and its theta has not changed
+    /// since). `held` lists the slots the node holds, in id order: the order every sum, the
+    /// resampling and the messages follow, as if the held particles were stored in that order.
+    /// A move's arrivals are written after the last slot still in use (the N resampled particles are
+    /// kept for the fallback of a node the walk leaves empty). With the paper's walk no particle stays,
+    /// so the pool holds the N and one move's arrivals, as home, held and next stores did; with a
+    /// walk that may stay, it also keeps the stayers' slots from earlier moves of the step.
     private struct NodeStores {
-        var home: ParticleStore
-        var held: ParticleStore
-        var next: ParticleStore
+        var pool: ParticleStore
+        var spare: ParticleStore
+        var held: [Int] = []
+        var nextHeld: [Int] = []
 
-        mutating func advance() { swap(&held, &next) }
-
-        /// Normalises the cloud the step ends with (held, or home when the walk left none); false
-        /// when no weight was finite.
-        mutating func normalize(home fallback: Bool) -> Bool {
-            fallback ? home.normalizeWeights() : held.normalizeWeights()
-        }
-
-        /// Copies of the ending cloud's particles at `ancestors` become the new home.
-        mutating func resample(_ ancestors: [Int], home fallback: Bool, firstID: Int) {
-            next.select(ancestors, from: fallback ? home : held, firstID: firstID)
-            swap(&home, &next)
+        /// Copies of the held particles at `slots` become slots 0..<N, in order.
+        mutating func resample(_ slots: [Int], firstID: Int) {
+            spare.select(slots, from: pool, firstID: firstID)
+            swap(&pool, &spare)
         }
     }
 
     /// Each node's particles after the last resampling: equally weighted.
     public var particleClouds: [ParticleCloudSnapshot]? {
         nodeStores.map {
-            ParticleCloudSnapshot($0.home.parameters, logWeights: [Double](repeating: 0, count: $0.home.count))
+            ParticleCloudSnapshot($0.pool.parameters, logWeights: [Double](repeating: 0, count: $0.pool.count))
         }
     }
 
@@ -95,18 +106,22 @@ public final class DistributedParticleFilter: DistributedTrainer {
             let home = ParticleStore(
                 shape: shape, count: count, firstID: node * count, initialSpread: settings.trainer.initialSpread,
                 centre: settings.trainer.initialCentre, seed: settings.seed, node: node)
-            return NodeStores(home: home, held: ParticleStore(emptyLike: home), next: ParticleStore(emptyLike: home))
+            return NodeStores(pool: home, spare: ParticleStore(emptyLike: home))
         }
         outgoing = network.localNodes.map { network.topology.neighbors[$0].map { _ in [] } }
         staying = network.localNodes.map { _ in [] }
         leaving = outgoing.map { $0.map { _ in [] } }
         mergeOrder = network.localNodes.map { _ in [] }
         mergeCursors = outgoing.map { $0.map { _ in 0 } }
+        arrivals = mergeOrder
         ancestors = network.localNodes.map { _ in [] }
+        ancestorSlots = ancestors
+        cloudLogWeights = network.localNodes.map { _ in [] }
+        cloudWeights = cloudLogWeights
         estimates = nodeStores.map { stores in
             var sum = [Double](repeating: 0, count: shape.parameterCount)
             for i in 0..<count {
-                for (j, value) in stores.home.particle(i).enumerated() { sum[j] += value / Double(count) }
+                for (j, value) in stores.pool.particle(i).enumerated() { sum[j] += value / Double(count) }
             }
             return sum
         }
@@ -129,7 +144,8 @@ public final class DistributedParticleFilter: DistributedTrainer {
 
     public func checkpointState() throws -> [CheckpointRecord] {
         network.localNodes.indices.map { a in
-            let home = nodeStores[a].home
+            // Between steps the pool holds the N resampled particles and nothing else.
+            let home = nodeStores[a].pool
             var record = CheckpointRecord()
             record.append("step", step)
             record.append("ids", home.ids)
@@ -156,7 +172,7 @@ public final class DistributedParticleFilter: DistributedTrainer {
                 (try state.int("empty_steps"), try state.int("particles_held"), try state.int("degenerate_steps"))
             step = try state.int("step")
             try noise[a].restore(from: state)
-            nodeStores[a].home.restore(
+            nodeStores[a].pool.restore(
                 ids: nodeIDs, particles: flat, logWeights: [Double](repeating: 0, count: nodeIDs.count))
         }
     }
@@ -164,10 +180,10 @@ public final class DistributedParticleFilter: DistributedTrainer {
     public func predict(_ samples: [Sample]) throws -> [Double] {
         step += 1
         for (a, node) in network.localNodes.enumerated() {
-            nodeStores[a].home.jitter(
+            nodeStores[a].pool.jitter(
                 variance: settings.trainer.jitterVariance, seed: settings.seed, node: node, step: step)
-            nodeStores[a].home.evaluate(samples[a], with: kernel)
-            let prediction = nodeStores[a].home.meanPrediction
+            nodeStores[a].pool.evaluate(samples[a], with: kernel)
+            let prediction = nodeStores[a].pool.meanPrediction
             guard prediction.isFinite else {
                 throw TrainerError.nonFinite(trainer: "dpf", step: step, what: "the prediction")
             }
@@ -182,11 +198,16 @@ public final class DistributedParticleFilter: DistributedTrainer {
             let error = samples[a].label - predictions[a]
             noise[a].observe(squaredError: error * error)
         }
+        for a in nodeStores.indices {
+            let count = nodeStores[a].pool.count
+            nodeStores[a].held.removeAll(keepingCapacity: true)
+            nodeStores[a].held.append(contentsOf: 0..<count)
+        }
         for move in 0..<settings.walkSteps {
             for a in nodeStores.indices { route(a, move: move) }
             try network.exchange(&outgoing, into: &incoming)
             for a in nodeStores.indices {
-                try receive(incoming[a], a, move: move)
+                try receive(incoming[a], a, on: samples[a])
                 weigh(a, on: samples[a])
             }
         }
@@ -209,12 +230,12 @@ public final class DistributedParticleFilter: DistributedTrainer {
         }
         for b in leaves.indices { leaves[b].removeAll(keepingCapacity: true) }
         stays.removeAll(keepingCapacity: true)
-        let source = move == 0 ? nodeStores[a].home : nodeStores[a].held
+        let pool = nodeStores[a].pool, held = nodeStores[a].held
         let walkStep = (step - 1) * settings.walkSteps + move, width = ParticleParameters.laneWidth
-        for first in stride(from: 0, to: source.count, by: width) {
-            let lanes = min(width, source.count - first)
+        for first in stride(from: 0, to: held.count, by: width) {
+            let lanes = min(width, held.count - first)
             var indices = SIMD8<UInt32>(repeating: 0)
-            for k in 0..<lanes { indices[k] = UInt32(source.ids[first + k]) }
+            for k in 0..<lanes { indices[k] = UInt32(pool.ids[held[first + k]]) }
             // Particle i's draw is the first uniform of its stream (seed, node, walk step, walk, id).
             let uniforms = RandomStream.firstUniforms(
                 seed: settings.seed, node: node, step: walkStep, purpose: .walk, indices: indices)
@@ -229,43 +250,59 @@ public final class DistributedParticleFilter: DistributedTrainer {
                     }
                 }
                 if next == node {
-                    stays.append(first + k)
+                    stays.append(held[first + k])
                 } else {
-                    leaves[neighbours.firstIndex(of: next)!].append(first + k)
+                    leaves[neighbours.firstIndex(of: next)!].append(held[first + k])
                 }
             }
         }
         for b in outgoing[a].indices {
-            leaves[b].withUnsafeBufferPointer { source.pack($0, into: &outgoing[a][b]) }
+            leaves[b].withUnsafeBufferPointer { pool.pack($0, into: &outgoing[a][b]) }
         }
     }
 
-    /// Merges node a's staying particles and the neighbours' messages into one store in id order.
-    /// Each part is already in id order (a sender packs in its own id order), so this is a merge: its
-    /// order first, then the store filled a group at a time (`ParticleStore.assemble`).
-    private func receive(_ messages: [[Double]], _ a: Int, move: Int) throws {
-        let record = nodeStores[a].home.packedSize
-        let source = move == 0 ? nodeStores[a].home : nodeStores[a].held
-        try merge(messages, a, source: source, record: record)
-        let order = mergeOrder[a]
+    /// Merges node a's staying particles and the neighbours' messages in id order: the arrivals are
+    /// appended to the pool, in that order and in groups of their own (`ParticleStore.appendGroups`),
+    /// and evaluated on the node's sequence; the held list becomes the merged order of slots.
+    private func receive(_ messages: [[Double]], _ a: Int, on sample: Sample) throws {
+        let record = nodeStores[a].pool.packedSize
+        try merge(messages, a, source: nodeStores[a].pool, record: record)
+        // Taken out of the class's arrays while in use (as in `route`).
+        var held: [Int] = [], arriving: [(from: Int, at: Int)] = []
+        swap(&held, &nodeStores[a].nextHeld)
+        swap(&arriving, &arrivals[a])
+        defer {
+            swap(&held, &nodeStores[a].nextHeld)
+            swap(&arriving, &arrivals[a])
+        }
+        held.removeAll(keepingCapacity: true)
+        arriving.removeAll(keepingCapacity: true)
         let width = ParticleParameters.laneWidth
-        source.parameters.values.withUnsafeBufferPointer { staying in
+        let inUse = max(settings.trainer.particles, (staying[a].max() ?? -1) + 1)
+        let firstSlot = (inUse + width - 1) / width * width
+        for (from, at) in mergeOrder[a] {
+            if from < 0 {
+                held.append(at)
+            } else {
+                held.append(firstSlot + arriving.count)
+                arriving.append((from, at))
+            }
+        }
+        swap(&held, &nodeStores[a].held)
+        if !arriving.isEmpty {
             withBaseAddresses(of: messages) { messages in
-                nodeStores[a].next.assemble(count: order.count) { k in
-                    let (from, at) = order[k]
-                    if from < 0 {
-                        return ParticleSource(
-                            id: source.ids[at], logWeight: source.logWeights[at],
-                            theta: staying.baseAddress! + source.parameters.index(parameter: 0, particle: at),
-                            stride: width)
-                    }
-                    let message = messages[from]
+                nodeStores[a].pool.replaceGroups(from: firstSlot, count: arriving.count) { k in
+                    let (from, at) = arriving[k], message = messages[from]
                     return ParticleSource(
                         id: Int(message[at]), logWeight: message[at + 1], theta: message + at + 2, stride: 1)
                 }
             }
         }
-        nodeStores[a].advance()
+        let groups =
+            reevaluatesStayers
+            ? 0..<nodeStores[a].pool.parameters.groups
+            : firstSlot / width..<(firstSlot + arriving.count + width - 1) / width
+        if !groups.isEmpty { nodeStores[a].pool.evaluate(sample, groups: groups, with: kernel) }
     }
 
     /// The merge order of node a's staying particles and the messages, by id (`mergeOrder[a]`).
@@ -313,10 +350,10 @@ public final class DistributedParticleFilter: DistributedTrainer {
     /// Adds exponent_k * log p(d_k | theta) for node k's own sequence to every particle it holds.
     private func weigh(_ a: Int, on sample: Sample) {
         let node = network.localNodes[a]
-        nodeStores[a].held.evaluate(sample, with: kernel)
-        nodeStores[a].held.weigh(
+        let held = nodeStores[a].held
+        nodeStores[a].pool.weigh(
             label: sample.label, variance: noise[a].variance,
-            exponent: walk.exponent(node: node, steps: settings.walkSteps))
+            exponent: walk.exponent(node: node, steps: settings.walkSteps), slots: held)
         particlesHeld[a] += nodeStores[a].held.count
     }
 
@@ -324,26 +361,43 @@ public final class DistributedParticleFilter: DistributedTrainer {
     /// back on its own jittered particles, weighted by its own likelihood only (a local PF step).
     private func finishStep(_ a: Int, on sample: Sample) throws {
         let node = network.localNodes[a], count = settings.trainer.particles
-        let empty = nodeStores[a].held.count == 0
-        if empty {
+        if nodeStores[a].held.isEmpty {
+            // Slots 0..<N are still the jittered particles, with their estimates from `predict`.
             emptySteps[a] += 1
-            nodeStores[a].home.weigh(label: sample.label, variance: noise[a].variance)
+            nodeStores[a].pool.clearLogWeights(0..<count)
+            nodeStores[a].held.append(contentsOf: 0..<count)
+            let home = nodeStores[a].held
+            nodeStores[a].pool.weigh(label: sample.label, variance: noise[a].variance, exponent: 1, slots: home)
         }
-        if !nodeStores[a].normalize(home: empty) { degenerateSteps[a] += 1 }
-        let weights = empty ? nodeStores[a].home.normalizedWeights : nodeStores[a].held.normalizedWeights
-        (empty ? nodeStores[a].home : nodeStores[a].held).weightedMean(weights, into: &estimates[a])
+        let held = nodeStores[a].held, pool = nodeStores[a].pool
+        cloudLogWeights[a].removeAll(keepingCapacity: true)
+        for slot in held { cloudLogWeights[a].append(pool.logWeights[slot]) }
+        cloudWeights[a].removeAll(keepingCapacity: true)
+        cloudWeights[a].append(contentsOf: repeatElement(0, count: held.count))
+        let finite = cloudLogWeights[a].withUnsafeBufferPointer { log in
+            cloudWeights[a].withUnsafeMutableBufferPointer { normalizeWeights(fromLog: log, into: $0) }
+        }
+        if !finite {
+            // No finite weight: the prior's cloud, equally weighted, instead of NaN.
+            degenerateSteps[a] += 1
+            for i in 0..<held.count { cloudWeights[a][i] = 1 / Double(held.count) }
+        }
+        let weights = cloudWeights[a]
+        pool.weightedMean(weights, slots: held, into: &estimates[a])
         // Every particle starts the step at log-weight 0 (resampled), so the mean of exp(log-weight)
         // is the step's likelihood increment.
         lastSteps[a] = FilterStepTrace(
             effectiveSampleSize: effectiveSampleSize(weights), resampled: true,
-            logLikelihoodIncrement: empty ? nodeStores[a].home.logMeanWeight : nodeStores[a].held.logMeanWeight,
-            particles: weights.count, observationNoise: noise[a].variance)
+            logLikelihoodIncrement: logMeanExp(cloudLogWeights[a][...]), particles: weights.count,
+            observationNoise: noise[a].variance)
         guard estimates[a].allSatisfy(\.isFinite) else {
             throw TrainerError.nonFinite(trainer: "dpf", step: step, what: "the posterior mean")
         }
         var random = RandomStream(seed: settings.seed, node: node, step: step, purpose: .resampling)
         settings.trainer.resampling.ancestors(weights: weights, count: count, random: &random, into: &ancestors[a])
-        nodeStores[a].resample(ancestors[a], home: empty, firstID: node * count)
+        ancestorSlots[a].removeAll(keepingCapacity: true)
+        for i in ancestors[a] { ancestorSlots[a].append(held[i]) }
+        nodeStores[a].resample(ancestorSlots[a], firstID: node * count)
     }
 }
 

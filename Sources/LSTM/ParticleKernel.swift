@@ -115,9 +115,11 @@ public final class ParticleKernel {
     private let singleScratch: UnsafeMutablePointer<SIMD8<Float>>
 
     /// When set, `evaluationSeconds` accumulates the wall time of every `evaluate` (a benchmark
-    /// compares it with the filter step that contains it).
+    /// compares it with the filter step that contains it), and `evaluatedColumns` the particle-columns
+    /// it ran (padding lanes not counted).
     public var timesEvaluations = false
     public private(set) var evaluationSeconds = 0.0
+    public private(set) var evaluatedColumns = 0
 
     public init(shape: LSTMShape, pooling: Pooling = .mean, precision: Precision = .double) {
         self.shape = shape
@@ -132,10 +134,12 @@ public final class ParticleKernel {
         singleScratch.deallocate()
     }
 
-    /// Runs `sample` through every particle. `initialCell`/`initialOutput` (n x paddedCount, entry
-    /// (k, i) at k * paddedCount + i) start each particle from its own carried state; nil means zeros.
+    /// Runs `sample` through every particle, or only through the lane groups `groups` (their lanes'
+    /// outputs are written; the other estimates are kept, pooled values are not). `initialCell` and
+    /// `initialOutput` (n x paddedCount, entry (k, i) at k * paddedCount + i) start each particle from
+    /// its own carried state; nil means zeros.
     public func evaluate(
-        _ particles: ParticleParameters, sample: Sample, initialCell: [Double]? = nil,
+        _ particles: ParticleParameters, groups: Range<Int>? = nil, sample: Sample, initialCell: [Double]? = nil,
         initialOutput: [Double]? = nil, into output: inout KernelOutput
     ) {
         let start = timesEvaluations ? DispatchTime.now().uptimeNanoseconds : 0
@@ -146,8 +150,16 @@ public final class ParticleKernel {
         precondition(
             sample.inputSize == shape.input, "sample columns have size \(sample.inputSize), expected \(shape.input)")
         let n = shape.hidden, padded = particles.paddedCount
+        let groups = groups ?? 0..<particles.groups
+        precondition(groups.lowerBound >= 0 && groups.upperBound <= particles.groups)
+        if timesEvaluations {
+            let width = ParticleParameters.laneWidth
+            let lanes = min(particles.count, groups.upperBound * width) - groups.lowerBound * width
+            evaluatedColumns += max(0, lanes) * sample.length
+        }
         if output.estimates.count < padded {
-            output.estimates = [Double](repeating: 0, count: padded)
+            // Grown in place: a caller that evaluates a range keeps the estimates of the others.
+            output.estimates.append(contentsOf: repeatElement(0, count: padded - output.estimates.count))
             output.pooledCell = [Double](repeating: 0, count: n * padded)
             output.pooledOutput = [Double](repeating: 0, count: n * padded)
         }
@@ -158,7 +170,7 @@ public final class ParticleKernel {
             particles.values.withUnsafeBufferPointer { all in
                 sample.inputs.withUnsafeBufferPointer { x in
                     run(
-                        all.baseAddress!, groups: particles.groups, theta: { all.baseAddress! + $0 * groupSize },
+                        all.baseAddress!, groups: groups, theta: { all.baseAddress! + $0 * groupSize },
                         inputs: x.baseAddress!, length: sample.length, projections: &projections, scratch: scratch,
                         state: state, padded: padded, into: &output)
                 }
@@ -180,7 +192,7 @@ public final class ParticleKernel {
                         let inputWeights = shape.inputWeightsOffset * width,
                             recurrent = shape.recurrentWeightsOffset * width
                         run(
-                            all.baseAddress!, groups: particles.groups,
+                            all.baseAddress!, groups: groups,
                             theta: { g in
                                 // The regression weights, then the recurrent weights to the end.
                                 let doubles = all.baseAddress! + g * groupSize
@@ -214,7 +226,7 @@ public final class ParticleKernel {
     /// in double, from which the projection reads; `theta(g)` is group g's in the lanes' precision,
     /// which the recurrence reads until the next call (all but the input weights and biases).
     private func run<L: KernelLanes>(
-        _ all: UnsafePointer<Double>, groups: Int, theta: (Int) -> UnsafePointer<L.Scalar>,
+        _ all: UnsafePointer<Double>, groups: Range<Int>, theta: (Int) -> UnsafePointer<L.Scalar>,
         inputs x: UnsafePointer<L.Scalar>, length m: Int,
         projections: inout [L.Scalar], scratch: UnsafeMutablePointer<L>, state: CarriedState, padded: Int,
         into output: inout KernelOutput
@@ -226,7 +238,7 @@ public final class ParticleKernel {
                 output.pooledCell.withUnsafeMutableBufferPointer { pooledCell in
                     output.pooledOutput.withUnsafeMutableBufferPointer { pooledOutput in
                         let groupSize = shape.parameterCount * ParticleParameters.laneWidth
-                        for group in 0..<groups {
+                        for group in groups {
                             project(
                                 theta: all + group * groupSize, inputs: x, length: m, into: u.baseAddress!, as: L.self)
                             runLaneGroup(

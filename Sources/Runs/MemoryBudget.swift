@@ -24,7 +24,8 @@ public struct MemoryBudget: Sendable {
         let nTheta = Double(shape.parameterCount), nA = Double(shape.stateCount)
         let perNode: Double
         switch c.algorithm {
-        // Home, held and next stores, and the walk's messages.
+        // The N particles and a move's arrivals, the room resampling selects into, the walk's messages
+        // (a walk that may stay keeps more: the stayers' slots from earlier moves).
         case .pf, .dpf:
             perNode = 4 * Double(c.particles) * nTheta * 8
             sizes = "N = \(c.particles) particles of n_theta = \(shape.parameterCount)"

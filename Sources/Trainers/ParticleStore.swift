@@ -118,12 +118,16 @@ public struct ParticleStore {
 
     /// h(theta_i) on `sample` for every particle, into `output.estimates`; carried (c_bar, y_bar)
     /// start each particle from its own state when given (n x paddedCount).
+    /// With `groups`, only the particles of those lane groups are evaluated; the others' estimates
+    /// are kept.
     public mutating func evaluate(
-        _ sample: Sample, with kernel: ParticleKernel, initialCell: [Double]? = nil, initialOutput: [Double]? = nil
+        _ sample: Sample, groups: Range<Int>? = nil, with kernel: ParticleKernel, initialCell: [Double]? = nil,
+        initialOutput: [Double]? = nil
     ) {
         guard count > 0 else { return }
         kernel.evaluate(
-            parameters, sample: sample, initialCell: initialCell, initialOutput: initialOutput, into: &output)
+            parameters, groups: groups, sample: sample, initialCell: initialCell, initialOutput: initialOutput,
+            into: &output)
     }
 
     /// The mean of h(theta_i) from the last evaluation, in particle order: the prediction of an
@@ -139,6 +143,18 @@ public struct ParticleStore {
         for i in 0..<count {
             logWeights[i] += exponent * logLikelihood(d, predictions?[i] ?? output.estimates[i], variance: variance)
         }
+    }
+
+    /// `weigh` for the particles in `slots` only, h_i from the evaluation that last covered slot i.
+    public mutating func weigh(label d: Double, variance: Double, exponent: Double, slots: [Int]) {
+        for i in slots {
+            logWeights[i] += exponent * logLikelihood(d, output.estimates[i], variance: variance)
+        }
+    }
+
+    /// Sets the log-weights of `slots` to 0.
+    public mutating func clearLogWeights(_ slots: Range<Int>) {
+        for i in slots { logWeights[i] = 0 }
     }
 
     /// Sets every log-weight (e.g. to a sum the nodes agreed on).
@@ -198,6 +214,38 @@ public struct ParticleStore {
         }
     }
 
+    /// `weightedMean` of the particles in `slots`, slots[i] weighted by w[i]: the same sums, in the same
+    /// order, as `weightedMean` of a store holding those particles at 0..<slots.count (each group's
+    /// line is gathered from the slots' lanes instead of loaded).
+    public func weightedMean(_ w: [Double], slots: [Int], into mean: inout [Double]) {
+        let nTheta = shape.parameterCount, width = ParticleParameters.laneWidth, n = slots.count
+        for j in 0..<nTheta { mean[j] = 0 }
+        parameters.values.withUnsafeBufferPointer { values in
+            mean.withUnsafeMutableBufferPointer { mean in
+                for group in 0..<(n + width - 1) / width {
+                    let first = group * width, lanes = min(width, n - first)
+                    var weights = SIMD8<Double>(repeating: 0)
+                    for k in 0..<lanes where w[first + k] > 0 { weights[k] = w[first + k] }
+                    let silent = weights .== 0
+                    // A lane without a particle reads slot 0's line (and is silent).
+                    let base = values.baseAddress!
+                    func at(_ k: Int) -> UnsafePointer<Double> {
+                        k < lanes ? base + Self.start(of: slots[first + k], nTheta: nTheta) : base
+                    }
+                    let (p0, p1, p2, p3, p4, p5, p6, p7) = (at(0), at(1), at(2), at(3), at(4), at(5), at(6), at(7))
+                    for j in 0..<nTheta {
+                        let o = j * width
+                        let line = SIMD8(p0[o], p1[o], p2[o], p3[o], p4[o], p5[o], p6[o], p7[o])
+                        var terms = weights * line
+                        terms.replace(with: 0, where: silent)
+                        let four = terms.lowHalf + terms.highHalf, two = four.lowHalf + four.highHalf
+                        mean[j] += two[0] + two[1]
+                    }
+                }
+            }
+        }
+    }
+
     /// The weighted mean under the last normalised weights.
     public func estimate(into mean: inout [Double]) { weightedMean(weights, into: &mean) }
 
@@ -224,17 +272,33 @@ public struct ParticleStore {
     /// 534 KB, and a particle's 8352 elements are 8352 lines).
     public mutating func assemble(count n: Int, _ source: (Int) -> ParticleSource) {
         ids.removeAll(keepingCapacity: true)
+        write(at: 0, count: n, source)
+    }
+
+    /// Puts `n` particles, particle k from `source(k)`, at slots first..<first+n, in lane groups of
+    /// their own (`first` a whole number of groups), and drops the slots after them. Slots between
+    /// the old count and `first` get id -1 (no particle).
+    public mutating func replaceGroups(from first: Int, count n: Int, _ source: (Int) -> ParticleSource) {
+        precondition(first >= 0 && first % ParticleParameters.laneWidth == 0)
+        if ids.count > first { ids.removeLast(ids.count - first) }
+        while ids.count < first { ids.append(-1) }
+        write(at: first, count: n, source)
+    }
+
+    /// Writes `n` particles at slots start..<start+n (start a whole number of groups; ids holds
+    /// exactly `start` entries).
+    private mutating func write(at start: Int, count n: Int, _ source: (Int) -> ParticleSource) {
         for k in 0..<n { ids.append(source(k).id) }
-        parameters.resize(to: n)
+        parameters.resize(to: start + n)
         growLogWeights()
-        for k in 0..<n { logWeights[k] = source(k).logWeight }
+        for k in 0..<n { logWeights[start + k] = source(k).logWeight }
         let nTheta = shape.parameterCount, width = ParticleParameters.laneWidth
         parameters.values.withUnsafeMutableBufferPointer { values in
             withUnsafeTemporaryAllocation(of: ParticleSource.self, capacity: width) { lanes in
                 for group in 0..<(n + width - 1) / width {
                     let first = group * width, count = min(width, n - first)
                     for k in 0..<count { lanes[k] = source(first + k) }
-                    let base = values.baseAddress! + group * nTheta * width
+                    let base = values.baseAddress! + (start / width + group) * nTheta * width
                     // Eight elements at a time: a 512-byte block of the group out, eight elements of
                     // each source in.
                     var j = 0

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Benchmarks
+import Distributed
 import LSTM
 import Runs
 
@@ -27,6 +28,8 @@ struct BenchPF: ParsableCommand {
     @Option(help: ArgumentHelp("The Python that runs the peers.", valueName: "PATH")) var python = "python3"
     @Option(help: "The peers' timed steps (--T).") var anchorSteps = 300
     @Option(help: "The particle evaluation's precision (the peers' is double).") var precision = Precision.double
+    @Option(help: "The walk: the paper's (simple), lazy or metropolis; the peers run only the paper's.")
+    var walk = WalkKind.simple
 
     func run() throws {
         let values = sizes.split(separator: ",").compactMap { Int($0) }
@@ -36,6 +39,7 @@ struct BenchPF: ParsableCommand {
         try runInProcess {
             var benchmark = ParticleBenchmark(sizes: values, steps: steps, warmUp: warmUp, anchors: anchors)
             (benchmark.python, benchmark.anchorSteps, benchmark.precision) = (python, anchorSteps, precision)
+            benchmark.walk = walk
             try benchmark.run { print($0) }
         }
     }

@@ -112,3 +112,44 @@ struct InProcessTests {
         #expect(worst > 0 && worst < 1e-4, "largest prediction difference \(worst)")
     }
 }
+
+@Suite("DPF: a particle that stays is not evaluated again")
+struct StayingParticleTests {
+    /// Predictions and estimates of a DPF run, and the particle-columns its kernel ran.
+    func run(walk: WalkKind, reevaluating: Bool) throws -> ([[Double]], [[Double]], Int) {
+        let topology = try Topology.named("star", nodes: 5)
+        let teacher = SyntheticTeacher(
+            shape: LSTMShape(hidden: 3, input: 2), noiseVariance: 0.002, count: .max, seed: 8)
+        var settings = DistributedSettings(model: LSTMModel(shape: LSTMShape(hidden: 3, input: 2)))
+        (settings.trainer.particles, settings.walk, settings.walkSteps) = (13, walk, 4)
+        let trainer = DistributedParticleFilter(settings: settings, network: InProcessNetwork(topology: topology))
+        trainer.reevaluatesStayers = reevaluating
+        trainer.kernel.timesEvaluations = true
+        var predictions = [[Double]]()
+        for t in 0..<12 {
+            let samples = (0..<topology.nodeCount).map { teacher.sample(t * topology.nodeCount + $0) }
+            predictions.append(try trainer.predict(samples))
+            try trainer.update(samples)
+        }
+        return (predictions, trainer.estimates, trainer.kernel.evaluatedColumns)
+    }
+
+    @Test(
+        "the same numbers as evaluating every held particle at every move, with fewer evaluations",
+        arguments: [WalkKind.lazy, .metropolis])
+    func sameNumbers(walk: WalkKind) throws {
+        let (predictions, estimates, columns) = try run(walk: walk, reevaluating: false)
+        let (everyPredictions, everyEstimates, everyColumns) = try run(walk: walk, reevaluating: true)
+        #expect(predictions == everyPredictions)
+        #expect(estimates == everyEstimates)
+        // Not vacuous: particles stayed, and their evaluations were saved.
+        #expect(columns < everyColumns * 9 / 10, "\(columns) columns against \(everyColumns)")
+    }
+
+    @Test("the paper's walk, where nothing stays: the same numbers as evaluating every held particle")
+    func simpleWalk() throws {
+        let (predictions, estimates, _) = try run(walk: .simple, reevaluating: false)
+        let (everyPredictions, everyEstimates, _) = try run(walk: .simple, reevaluating: true)
+        #expect(predictions == everyPredictions && estimates == everyEstimates)
+    }
+}
