@@ -314,11 +314,34 @@ public struct ParticleStore {
                             lanes[5].theta, lanes[6].theta, lanes[7].theta
                         )
                         let to = UnsafeMutableRawPointer(base)
+                        if (0..<width).allSatisfy({ lanes[$0].stride == 1 }) {
+                            // Eight messages' records: eight elements of each are one load, and the 8 x 8
+                            // block is transposed in registers into eight lines.
+                            while j + 8 <= nTheta {
+                                let r0 = Self.load8(f.0 + j), r1 = Self.load8(f.1 + j), r2 = Self.load8(f.2 + j)
+                                let r3 = Self.load8(f.3 + j), r4 = Self.load8(f.4 + j), r5 = Self.load8(f.5 + j)
+                                let r6 = Self.load8(f.6 + j), r7 = Self.load8(f.7 + j)
+                                for t in 0..<8 {
+                                    let line = SIMD8(r0[t], r1[t], r2[t], r3[t], r4[t], r5[t], r6[t], r7[t])
+                                    to.storeBytes(of: line, toByteOffset: (j + t) * width * 8, as: SIMD8<Double>.self)
+                                }
+                                j += 8
+                            }
+                        }
+                        if (0..<width).allSatisfy({ lanes[$0].stride == width }) {
+                            // Eight particles of stores (a resampling): one offset for all eight.
+                            while j < nTheta {
+                                let o = j &* width
+                                let line = SIMD8(f.0[o], f.1[o], f.2[o], f.3[o], f.4[o], f.5[o], f.6[o], f.7[o])
+                                to.storeBytes(of: line, toByteOffset: o &* 8, as: SIMD8<Double>.self)
+                                j += 1
+                            }
+                        }
                         while j < nTheta {
                             let line = SIMD8(
-                                f.0[j * s.0], f.1[j * s.1], f.2[j * s.2], f.3[j * s.3], f.4[j * s.4], f.5[j * s.5],
-                                f.6[j * s.6], f.7[j * s.7])
-                            to.storeBytes(of: line, toByteOffset: j * width * 8, as: SIMD8<Double>.self)
+                                f.0[j &* s.0], f.1[j &* s.1], f.2[j &* s.2], f.3[j &* s.3], f.4[j &* s.4],
+                                f.5[j &* s.5], f.6[j &* s.6], f.7[j &* s.7])
+                            to.storeBytes(of: line, toByteOffset: j &* width &* 8, as: SIMD8<Double>.self)
                             j += 1
                         }
                     }
@@ -333,6 +356,11 @@ public struct ParticleStore {
                 }
             }
         }
+    }
+
+    @inline(__always)
+    private static func load8(_ pointer: UnsafePointer<Double>) -> SIMD8<Double> {
+        UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Double>.self)
     }
 
     public mutating func removeAll() {
