@@ -42,6 +42,8 @@ public final class DistributedParticleFilter: DistributedTrainer {
     private var mergeOrder: [[(from: Int, at: Int)]]
     /// Per local node, the merge order's arrivals alone, in order.
     private var arrivals: [[(from: Int, at: Int)]]
+    /// Per local node, the room `ParticleStore.pack` keeps its slots' records in.
+    private var packDestinations: [[Int]]
     /// Per local node, each message's read position during the merge.
     private var mergeCursors: [[Int]]
     /// Per local node, the resampled ancestors, and their slots (kept: their room is reused).
@@ -114,6 +116,7 @@ public final class DistributedParticleFilter: DistributedTrainer {
         mergeOrder = network.localNodes.map { _ in [] }
         mergeCursors = outgoing.map { $0.map { _ in 0 } }
         arrivals = mergeOrder
+        packDestinations = mergeCursors.map { _ in [] }
         ancestors = network.localNodes.map { _ in [] }
         ancestorSlots = ancestors
         cloudLogWeights = network.localNodes.map { _ in [] }
@@ -256,9 +259,7 @@ public final class DistributedParticleFilter: DistributedTrainer {
                 }
             }
         }
-        for b in outgoing[a].indices {
-            leaves[b].withUnsafeBufferPointer { pool.pack($0, into: &outgoing[a][b]) }
-        }
+        pool.pack(leaves, into: &outgoing[a], destinations: &packDestinations[a])
     }
 
     /// Merges node a's staying particles and the neighbours' messages in id order: the arrivals are

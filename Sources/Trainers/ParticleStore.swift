@@ -390,53 +390,75 @@ public struct ParticleStore {
         logWeights[slot] = logWeight
     }
 
-    /// Makes `message` particles `selected` (increasing) as [id, log-weight, theta...] each, written
-    /// over what it held (a kept message is not cleared first: at n = 32 that is megabytes a move). The
-    /// particles of one group are copied together, element j of all of them from one cache line.
-    public func pack(_ selected: UnsafeBufferPointer<Int>, into message: inout [Double]) {
+    /// Makes each `messages[b]` the particles at slots `selected[b]`, in that order, as
+    /// [id, log-weight, theta...] each, written over what it held (a kept message is not cleared first:
+    /// at n = 32 that is megabytes a move). One pass over the store's groups serves every message: the
+    /// eight lines of a group's eight elements are loaded once and transposed in registers into eight
+    /// elements of each of its particles, whichever message each goes to. `destinations` is room the
+    /// caller keeps (a slot's record, by slot).
+    public func pack(_ selected: [[Int]], into messages: inout [[Double]], destinations: inout [Int]) {
+        precondition(selected.count == messages.count)
         let record = packedSize, nTheta = shape.parameterCount, width = ParticleParameters.laneWidth
-        let length = selected.count * record
-        if message.count > length { message.removeLast(message.count - length) }
-        if message.count < length { message.append(contentsOf: repeatElement(0, count: length - message.count)) }
-        message.withUnsafeMutableBufferPointer { out in
-            let records = out.baseAddress!
+        for b in messages.indices {
+            let length = selected[b].count * record
+            if messages[b].count > length { messages[b].removeLast(messages[b].count - length) }
+            if messages[b].count < length {
+                messages[b].append(contentsOf: repeatElement(0, count: length - messages[b].count))
+            }
+        }
+        // A selected slot's message in the high half, its record in the low half; -1 when not sent.
+        let slots = parameters.paddedCount
+        if destinations.count < slots {
+            destinations.append(contentsOf: repeatElement(-1, count: slots - destinations.count))
+        }
+        for i in 0..<slots { destinations[i] = -1 }
+        for (b, list) in selected.enumerated() {
+            for (q, slot) in list.enumerated() { destinations[slot] = b << 32 | q }
+        }
+        withMutableBaseAddresses(of: &messages) { bases in
+            for (b, list) in selected.enumerated() {
+                for (q, slot) in list.enumerated() {
+                    bases[b][q * record] = Double(ids[slot])
+                    bases[b][q * record + 1] = logWeights[slot]
+                }
+            }
             parameters.values.withUnsafeBufferPointer { values in
-                var r = 0
-                while r < selected.count {
-                    // The run of selected particles in the group of selected[r].
-                    let group = selected[r] / width
-                    var end = r
-                    while end < selected.count && selected[end] / width == group { end += 1 }
-                    let base = values.baseAddress! + group * nTheta * width
-                    for q in r..<end {
-                        records[q * record] = Double(ids[selected[q]])
-                        records[q * record + 1] = logWeights[selected[q]]
-                    }
-                    // Eight elements at a time: eight lines of the group (512 contiguous bytes) in, one
-                    // line of each record out.
-                    var j = 0
-                    // Eight elements of a record as one register: eight loads, one store.
-                    while j + 8 <= nTheta {
-                        let lines = base + j * width
-                        for q in r..<end {
-                            let from = lines + selected[q] % width
-                            let tile = SIMD8(
-                                from[0], from[width], from[2 * width], from[3 * width], from[4 * width],
-                                from[5 * width], from[6 * width], from[7 * width])
-                            UnsafeMutableRawPointer(records + q * record + 2 + j).storeBytes(
-                                of: tile, as: SIMD8<Double>.self)
+                destinations.withUnsafeBufferPointer { destinations in
+                    withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Double>?.self, capacity: width) { to in
+                        for group in 0..<parameters.groups {
+                            var any = false
+                            for k in 0..<width {
+                                let d = destinations[group * width + k]
+                                to[k] = d < 0 ? nil : bases[d >> 32] + (d & 0xFFFF_FFFF) * record + 2
+                                any = any || d >= 0
+                            }
+                            guard any else { continue }
+                            let base = UnsafeRawPointer(values.baseAddress! + group * nTheta * width)
+                            var j = 0
+                            while j + 8 <= nTheta {
+                                let block = base + j * width * 8
+                                let l0 = block.loadUnaligned(as: SIMD8<Double>.self)
+                                let l1 = block.loadUnaligned(fromByteOffset: 64, as: SIMD8<Double>.self)
+                                let l2 = block.loadUnaligned(fromByteOffset: 128, as: SIMD8<Double>.self)
+                                let l3 = block.loadUnaligned(fromByteOffset: 192, as: SIMD8<Double>.self)
+                                let l4 = block.loadUnaligned(fromByteOffset: 256, as: SIMD8<Double>.self)
+                                let l5 = block.loadUnaligned(fromByteOffset: 320, as: SIMD8<Double>.self)
+                                let l6 = block.loadUnaligned(fromByteOffset: 384, as: SIMD8<Double>.self)
+                                let l7 = block.loadUnaligned(fromByteOffset: 448, as: SIMD8<Double>.self)
+                                for k in 0..<8 {
+                                    guard let record = to[k] else { continue }
+                                    let row = SIMD8(l0[k], l1[k], l2[k], l3[k], l4[k], l5[k], l6[k], l7[k])
+                                    UnsafeMutableRawPointer(record + j).storeBytes(of: row, as: SIMD8<Double>.self)
+                                }
+                                j += 8
+                            }
+                            let elements = base.assumingMemoryBound(to: Double.self)
+                            for k in 0..<width {
+                                guard let record = to[k] else { continue }
+                                for t in j..<nTheta { record[t] = elements[t * width + k] }
+                            }
                         }
-                        j += 8
                     }
-                    while j < nTheta {
-                        let tile = min(8, nTheta - j)
-                        for q in r..<end {
-                            let to = records + q * record + 2 + j, from = base + j * width + selected[q] % width
-                            for t in 0..<tile { to[t] = from[t * width] }
-                        }
-                        j += tile
-                    }
-                    r = end
                 }
             }
         }
@@ -477,5 +499,30 @@ public struct ParticleSource {
     @inlinable
     public init(id: Int, logWeight: Double, theta: UnsafePointer<Double>, stride: Int) {
         (self.id, self.logWeight, self.theta, self.stride) = (id, logWeight, theta, stride)
+    }
+}
+
+/// Runs `body` with the base address of each of `arrays`, all writable at once: each array is moved
+/// out into a local of its own while borrowed (two elements of one array cannot be borrowed together),
+/// and put back after. An empty array's address is a valid pointer never read or written.
+func withMutableBaseAddresses<R>(
+    of arrays: inout [[Double]], _ body: (UnsafePointer<UnsafeMutablePointer<Double>>) -> R
+) -> R {
+    let count = arrays.count
+    return withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Double>.self, capacity: max(1, count)) { bases in
+        var empty = 0.0
+        return withUnsafeMutablePointer(to: &empty) { empty in
+            func borrow(_ b: Int) -> R {
+                if b == count { return body(UnsafePointer(bases.baseAddress!)) }
+                var local: [Double] = []
+                swap(&local, &arrays[b])
+                defer { swap(&local, &arrays[b]) }
+                return local.withUnsafeMutableBufferPointer {
+                    bases[b] = $0.baseAddress ?? empty
+                    return borrow(b + 1)
+                }
+            }
+            return borrow(0)
+        }
     }
 }

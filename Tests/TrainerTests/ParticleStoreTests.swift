@@ -12,40 +12,45 @@ struct ParticleStoreTests {
             shape: shape, count: count, firstID: firstID, initialSpread: 0.5, centre: nil, seed: 3, node: 1)
     }
 
-    /// The walk's messages: what a node packs, its neighbour assembles, id, log-weight and theta intact,
-    /// with runs of particles in one group and a message that held more than it now needs.
+    /// The walk's messages: what a node packs for two neighbours, in one pass, and a neighbour
+    /// assembles, id, log-weight and theta intact: runs of particles in one group, a group split
+    /// between the messages, messages that held more or less than they now need, a full group of
+    /// eight records (assembled by transposing blocks) and a group mixing the store and messages.
     @Test("packed particles are assembled whole: id, log-weight and theta, a group at a time")
     func packAndAssemble() {
         var source = Self.store(count: 20, firstID: 40)
         source.weigh(label: 0.3, variance: 0.1, predictions: (0..<20).map { Double($0) / 10 })
-        let selected = [1, 2, 9, 10, 17]
-        var message = [Double](repeating: .nan, count: 9 * source.packedSize + 3)
-        selected.withUnsafeBufferPointer { source.pack($0, into: &message) }
-        #expect(message.count == selected.count * source.packedSize)
-        // Particles 0 and 19 from the store, the packed ones from the message, interleaved: 11 in all,
-        // a full group and a partial one.
-        let order: [(fromMessage: Bool, at: Int)] =
-            [(false, 0)] + selected.indices.map { (true, $0) } + [(false, 19)] + selected.indices.map { (true, $0) }
+        let selected = [[1, 2, 9, 10, 17], [0, 3, 4, 5, 6, 7, 8, 11, 19]]
+        var messages = [[Double](repeating: .nan, count: 9 * source.packedSize + 3), [1, 2]]
+        var destinations: [Int] = []
+        source.pack(selected, into: &messages, destinations: &destinations)
+        for b in 0..<2 { #expect(messages[b].count == selected[b].count * source.packedSize) }
+        // The second message's first eight records (a full group from messages), particle 12 from the
+        // store, the first message's five: 14 in all.
+        let order: [(message: Int, at: Int)] =
+            (0..<8).map { (1, $0) } + [(-1, 12)] + selected[0].indices.map { (0, $0) }
         var target = ParticleStore(emptyLike: source)
         let record = source.packedSize
-        message.withUnsafeBufferPointer { m in
-            source.parameters.values.withUnsafeBufferPointer { values in
-                target.assemble(count: order.count) { k in
-                    let (fromMessage, at) = order[k]
-                    if fromMessage {
-                        let base = m.baseAddress! + at * record
-                        return ParticleSource(id: Int(base[0]), logWeight: base[1], theta: base + 2, stride: 1)
+        messages[0].withUnsafeBufferPointer { first in
+            messages[1].withUnsafeBufferPointer { second in
+                source.parameters.values.withUnsafeBufferPointer { values in
+                    target.assemble(count: order.count) { k in
+                        let (message, at) = order[k]
+                        if message >= 0 {
+                            let base = (message == 0 ? first : second).baseAddress! + at * record
+                            return ParticleSource(id: Int(base[0]), logWeight: base[1], theta: base + 2, stride: 1)
+                        }
+                        return ParticleSource(
+                            id: source.ids[at], logWeight: source.logWeights[at],
+                            theta: values.baseAddress! + source.parameters.index(parameter: 0, particle: at),
+                            stride: ParticleParameters.laneWidth)
                     }
-                    return ParticleSource(
-                        id: source.ids[at], logWeight: source.logWeights[at],
-                        theta: values.baseAddress! + source.parameters.index(parameter: 0, particle: at),
-                        stride: ParticleParameters.laneWidth)
                 }
             }
         }
         #expect(target.count == order.count)
-        for (slot, (fromMessage, at)) in order.enumerated() {
-            let i = fromMessage ? selected[at] : at
+        for (slot, (message, at)) in order.enumerated() {
+            let i = message >= 0 ? selected[message][at] : at
             #expect(target.ids[slot] == source.ids[i])
             #expect(target.logWeights[slot] == source.logWeights[i])
             #expect(target.particle(slot) == source.particle(i))
