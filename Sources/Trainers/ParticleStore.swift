@@ -193,7 +193,12 @@ public struct ParticleStore {
     /// ((0 + 4) + (2 + 6)) + ((1 + 5) + (3 + 7)), and the groups in order, a fixed order on every
     /// transport. A particle of weight 0 adds nothing, not even the NaN of a diverged theta.
     public func weightedMean(_ w: [Double], into mean: inout [Double]) {
-        let nTheta = shape.parameterCount, width = ParticleParameters.laneWidth, n = count
+        weightedMean(w, count: count, fromGroup: 0, into: &mean)
+    }
+
+    /// `weightedMean` of the `n` particles from group `firstGroup` on.
+    private func weightedMean(_ w: [Double], count n: Int, fromGroup firstGroup: Int, into mean: inout [Double]) {
+        let nTheta = shape.parameterCount, width = ParticleParameters.laneWidth
         for j in 0..<nTheta { mean[j] = 0 }
         parameters.values.withUnsafeBufferPointer { values in
             mean.withUnsafeMutableBufferPointer { mean in
@@ -202,7 +207,7 @@ public struct ParticleStore {
                     var weights = SIMD8<Double>(repeating: 0)
                     for k in 0..<min(width, n - first) where w[first + k] > 0 { weights[k] = w[first + k] }
                     let silent = weights .== 0
-                    let base = UnsafeRawPointer(values.baseAddress! + group * nTheta * width)
+                    let base = UnsafeRawPointer(values.baseAddress! + (firstGroup + group) * nTheta * width)
                     for j in 0..<nTheta {
                         var terms = weights * base.loadUnaligned(fromByteOffset: j * width * 8, as: SIMD8<Double>.self)
                         terms.replace(with: 0, where: silent)
@@ -219,6 +224,12 @@ public struct ParticleStore {
     /// line is gathered from the slots' lanes instead of loaded).
     public func weightedMean(_ w: [Double], slots: [Int], into mean: inout [Double]) {
         let nTheta = shape.parameterCount, width = ParticleParameters.laneWidth, n = slots.count
+        // Consecutive slots from a group's start (the last move's arrivals, when nothing stayed):
+        // their lines are loaded, not gathered.
+        if let first = slots.first, first % width == 0, slots.indices.allSatisfy({ slots[$0] == first + $0 }) {
+            weightedMean(w, count: n, fromGroup: first / width, into: &mean)
+            return
+        }
         for j in 0..<nTheta { mean[j] = 0 }
         parameters.values.withUnsafeBufferPointer { values in
             mean.withUnsafeMutableBufferPointer { mean in
