@@ -42,6 +42,9 @@ public final class DistributedParticleFilter: DistributedTrainer {
     private var mergeOrder: [[(from: Int, at: Int)]]
     /// Per local node, the merge order's arrivals alone, in order.
     private var arrivals: [[(from: Int, at: Int)]]
+    /// Per local node, where each of its walk's choices sends a particle: the neighbour's index in its
+    /// messages, or -1 to stay.
+    private let walkTargets: [[Int]]
     /// Per local node, the room `ParticleStore.pack` keeps its slots' records in.
     private var packDestinations: [[Int]]
     /// Per local node, each message's read position during the merge.
@@ -111,6 +114,11 @@ public final class DistributedParticleFilter: DistributedTrainer {
             return NodeStores(pool: home, spare: ParticleStore(emptyLike: home))
         }
         outgoing = network.localNodes.map { network.topology.neighbors[$0].map { _ in [] } }
+        walkTargets = network.localNodes.map { [walk] node in
+            walk.transitions[node].map {
+                node == $0.node ? -1 : network.topology.neighbors[node].firstIndex(of: $0.node)!
+            }
+        }
         staying = network.localNodes.map { _ in [] }
         leaving = outgoing.map { $0.map { _ in [] } }
         mergeOrder = network.localNodes.map { _ in [] }
@@ -220,8 +228,7 @@ public final class DistributedParticleFilter: DistributedTrainer {
     /// The walk's move for node a's particles (its N at the first move, what it holds after):
     /// each draws its next node; those that stay are listed, the others packed for their neighbour.
     private func route(_ a: Int, move: Int) {
-        let node = network.localNodes[a], choices = walk.transitions[node]
-        let neighbours = network.topology.neighbors[node]
+        let node = network.localNodes[a], choices = walk.transitions[node], targets = walkTargets[a]
         // The lists are taken out of the class's arrays while they are filled: an element of a
         // property would be checked for exclusive access at every append.
         var stays: [Int] = [], leaves: [[Int]] = []
@@ -244,18 +251,18 @@ public final class DistributedParticleFilter: DistributedTrainer {
                 seed: settings.seed, node: node, step: walkStep, purpose: .walk, indices: indices)
             for k in 0..<lanes {
                 let u = uniforms[k]
-                var next = choices[choices.count - 1].node, cumulative = 0.0
-                for choice in choices {
+                var next = choices.count - 1, cumulative = 0.0
+                for (c, choice) in choices.enumerated() {
                     cumulative += choice.probability
                     if u < cumulative {
-                        next = choice.node
+                        next = c
                         break
                     }
                 }
-                if next == node {
+                if targets[next] < 0 {
                     stays.append(held[first + k])
                 } else {
-                    leaves[neighbours.firstIndex(of: next)!].append(held[first + k])
+                    leaves[targets[next]].append(held[first + k])
                 }
             }
         }

@@ -140,15 +140,23 @@ public struct ParticleStore {
 
     /// logWeights_i += exponent * log N(d; h_i, variance), h_i from the last evaluation (or `predictions`).
     public mutating func weigh(label d: Double, variance: Double, exponent: Double = 1, predictions: [Double]? = nil) {
+        let normalizer = log(2 * Double.pi * variance)
         for i in 0..<count {
-            logWeights[i] += exponent * logLikelihood(d, predictions?[i] ?? output.estimates[i], variance: variance)
+            let h = predictions?[i] ?? output.estimates[i]
+            logWeights[i] += exponent * logLikelihood(d, h, variance: variance, normalizer: normalizer)
         }
     }
 
     /// `weigh` for the particles in `slots` only, h_i from the evaluation that last covered slot i.
     public mutating func weigh(label d: Double, variance: Double, exponent: Double, slots: [Int]) {
-        for i in slots {
-            logWeights[i] += exponent * logLikelihood(d, output.estimates[i], variance: variance)
+        let normalizer = log(2 * Double.pi * variance)
+        output.estimates.withUnsafeBufferPointer { estimates in
+            logWeights.withUnsafeMutableBufferPointer { logWeights in
+                for i in slots {
+                    logWeights[i] +=
+                        exponent * logLikelihood(d, estimates[i], variance: variance, normalizer: normalizer)
+                }
+            }
         }
     }
 
@@ -494,8 +502,14 @@ public struct ParticleStore {
 /// took different walks collect different total exponents. NaN (a diverged particle) becomes -inf.
 @inline(__always)
 public func logLikelihood(_ d: Double, _ h: Double, variance r: Double) -> Double {
+    logLikelihood(d, h, variance: r, normalizer: log(2 * Double.pi * r))
+}
+
+/// `logLikelihood` with log(2 pi r) computed once by the caller (it weighs many particles with one r).
+@inline(__always)
+public func logLikelihood(_ d: Double, _ h: Double, variance r: Double, normalizer: Double) -> Double {
     let residual = d - h
-    let value = -0.5 * (log(2 * Double.pi * r) + residual * residual / r)
+    let value = -0.5 * (normalizer + residual * residual / r)
     return value.isNaN ? -.infinity : value
 }
 
