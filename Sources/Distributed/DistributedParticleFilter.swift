@@ -77,8 +77,8 @@ public final class DistributedParticleFilter: DistributedTrainer {
     /// resampling and the messages follow, as if the held particles were stored in that order.
     /// A move's arrivals are written after the last slot still in use (the N resampled particles are
     /// kept for the fallback of a node the walk leaves empty). With the paper's walk no particle stays,
-    /// so the pool holds the N and one move's arrivals, as home, held and next stores did; with a
-    /// walk that may stay, it also keeps the stayers' slots from earlier moves of the step.
+    /// so the pool holds the N and one move's arrivals; with a walk that may stay, it also keeps the
+    /// stayers' slots from earlier moves of the step. `spare` is the room resampling selects into.
     private struct NodeStores {
         var pool: ParticleStore
         var spare: ParticleStore
