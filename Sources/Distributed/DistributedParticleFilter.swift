@@ -68,6 +68,12 @@ public final class DistributedParticleFilter: DistributedTrainer {
     public var stepTraces: [FilterStepTrace]? { lastSteps }
     /// For tests: evaluate every held particle at every move, stayers too (the same numbers, slower).
     var reevaluatesStayers = false
+    /// The slots a node's pool may use before the particles that stay are moved down (`compact`);
+    /// nil is 3 N. For tests, with the largest pool any node has held.
+    var poolLimit: Int?
+    private(set) var largestPool = 0
+    /// Per local node, the slots `compact` moves (kept: its room is reused).
+    private var compacted: [[Int]]
 
     /// A node's particles live in one store, `pool`, and do not move while the node holds them: at a
     /// step's start the N resampled particles are slots 0..<N; each move appends what arrives after
@@ -124,6 +130,7 @@ public final class DistributedParticleFilter: DistributedTrainer {
         mergeOrder = network.localNodes.map { _ in [] }
         mergeCursors = outgoing.map { $0.map { _ in 0 } }
         arrivals = mergeOrder
+        compacted = network.localNodes.map { _ in [] }
         packDestinations = mergeCursors.map { _ in [] }
         ancestors = network.localNodes.map { _ in [] }
         ancestorSlots = ancestors
@@ -273,6 +280,7 @@ public final class DistributedParticleFilter: DistributedTrainer {
     /// appended to the pool, in that order and in groups of their own (`ParticleStore.appendGroups`),
     /// and evaluated on the node's sequence; the held list becomes the merged order of slots.
     private func receive(_ messages: [[Double]], _ a: Int, on sample: Sample) throws {
+        compact(a, on: sample)
         let record = nodeStores[a].pool.packedSize
         try merge(messages, a, source: nodeStores[a].pool, record: record)
         // Taken out of the class's arrays while in use (as in `route`).
@@ -311,6 +319,48 @@ public final class DistributedParticleFilter: DistributedTrainer {
             ? 0..<nodeStores[a].pool.parameters.groups
             : firstSlot / width..<(firstSlot + arriving.count + width - 1) / width
         if !groups.isEmpty { nodeStores[a].pool.evaluate(sample, groups: groups, with: kernel) }
+        largestPool = max(largestPool, nodeStores[a].pool.count)
+    }
+
+    /// With a walk that may stay, each move's arrivals keep their groups in use while any of them
+    /// stays, and the pool would grow with every move (by half of N a move with the lazy walk). Past
+    /// `poolLimit` slots, the particles that stay beyond the N resampled ones are moved down to just
+    /// after them, by way of the spare store, and evaluated there again: the same theta on the same
+    /// sequence, so the same numbers.
+    private func compact(_ a: Int, on sample: Sample) {
+        let n = settings.trainer.particles, width = ParticleParameters.laneWidth
+        guard let last = staying[a].max(), last >= (poolLimit ?? 3 * n) else { return }
+        var moved: [Int] = []
+        swap(&moved, &compacted[a])
+        defer { swap(&moved, &compacted[a]) }
+        moved.removeAll(keepingCapacity: true)
+        for slot in staying[a] where slot >= n { moved.append(slot) }
+        do {
+            let pool = nodeStores[a].pool
+            pool.parameters.values.withUnsafeBufferPointer { values in
+                nodeStores[a].spare.assemble(count: moved.count) { k in
+                    ParticleSource(
+                        id: pool.ids[moved[k]], logWeight: pool.logWeights[moved[k]],
+                        theta: values.baseAddress! + pool.parameters.index(parameter: 0, particle: moved[k]),
+                        stride: width)
+                }
+            }
+        }
+        let first = (n + width - 1) / width * width, spare = nodeStores[a].spare
+        spare.parameters.values.withUnsafeBufferPointer { values in
+            nodeStores[a].pool.replaceGroups(from: first, count: moved.count) { k in
+                ParticleSource(
+                    id: spare.ids[k], logWeight: spare.logWeights[k],
+                    theta: values.baseAddress! + spare.parameters.index(parameter: 0, particle: k), stride: width)
+            }
+        }
+        nodeStores[a].pool.evaluate(
+            sample, groups: first / width..<(first + moved.count + width - 1) / width, with: kernel)
+        var next = first
+        for i in staying[a].indices where staying[a][i] >= n {
+            staying[a][i] = next
+            next += 1
+        }
     }
 
     /// The merge order of node a's staying particles and the messages, by id (`mergeOrder[a]`).

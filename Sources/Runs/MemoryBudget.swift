@@ -24,10 +24,10 @@ public struct MemoryBudget: Sendable {
         let nTheta = Double(shape.parameterCount), nA = Double(shape.stateCount)
         let perNode: Double
         switch c.algorithm {
-        // The N particles and a move's arrivals, the room resampling selects into, the walk's messages
-        // (a walk that may stay keeps more: the stayers' slots from earlier moves).
+        // The N particles and a move's arrivals, the room resampling selects into, the walk's messages;
+        // a walk that may stay keeps the stayers' slots from earlier moves, up to 3 N in all.
         case .pf, .dpf:
-            perNode = 4 * Double(c.particles) * nTheta * 8
+            perNode = (c.algorithm == .dpf && c.walk != .simple ? 6 : 4) * Double(c.particles) * nTheta * 8
             sizes = "N = \(c.particles) particles of n_theta = \(shape.parameterCount)"
         // The common cloud of K N particles and the room it is resampled into.
         case .cpf:

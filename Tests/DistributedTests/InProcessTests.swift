@@ -153,3 +153,34 @@ struct StayingParticleTests {
         #expect(predictions == everyPredictions && estimates == everyEstimates)
     }
 }
+
+@Suite("DPF: the pool's room with a walk that may stay")
+struct PoolCompactionTests {
+    func run(limit: Int?) throws -> ([[Double]], [[Double]], Int) {
+        let topology = try Topology.ring(3)
+        let teacher = SyntheticTeacher(
+            shape: LSTMShape(hidden: 2, input: 2), noiseVariance: 0.002, count: .max, seed: 9)
+        var settings = DistributedSettings(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2)))
+        (settings.trainer.particles, settings.walk, settings.walkSteps) = (24, .lazy, 12)
+        let trainer = DistributedParticleFilter(settings: settings, network: InProcessNetwork(topology: topology))
+        trainer.poolLimit = limit
+        var predictions = [[Double]]()
+        for t in 0..<8 {
+            let samples = (0..<topology.nodeCount).map { teacher.sample(t * topology.nodeCount + $0) }
+            predictions.append(try trainer.predict(samples))
+            try trainer.update(samples)
+        }
+        return (predictions, trainer.estimates, trainer.largestPool)
+    }
+
+    @Test("stayers moved down past the limit: the same numbers as a pool without limit, in less room")
+    func compaction() throws {
+        let (predictions, estimates, largest) = try run(limit: nil)
+        let (freePredictions, freeEstimates, freeLargest) = try run(limit: .max)
+        #expect(predictions == freePredictions)
+        #expect(estimates == freeEstimates)
+        // Twelve moves of the lazy walk spread the pool well past 3 N = 72 slots without a limit.
+        #expect(freeLargest > 2 * 72, "the pool without limit held only \(freeLargest) slots")
+        #expect(largest <= 72 + 2 * 24 + 16, "the pool held \(largest) slots")
+    }
+}
