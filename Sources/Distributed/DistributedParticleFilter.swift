@@ -49,9 +49,8 @@ public final class DistributedParticleFilter: DistributedTrainer {
     private var packDestinations: [[Int]]
     /// Per local node, each message's read position during the merge.
     private var mergeCursors: [[Int]]
-    /// Per local node, the resampled ancestors, and their slots (kept: their room is reused).
+    /// Per local node, the resampled ancestors (kept: its room is reused).
     private var ancestors: [[Int]]
-    private var ancestorSlots: [[Int]]
     /// Per local node, the held particles' log-weights in id order, and their normalised weights.
     private var cloudLogWeights: [[Double]]
     private var cloudWeights: [[Double]]
@@ -133,7 +132,6 @@ public final class DistributedParticleFilter: DistributedTrainer {
         compacted = network.localNodes.map { _ in [] }
         packDestinations = mergeCursors.map { _ in [] }
         ancestors = network.localNodes.map { _ in [] }
-        ancestorSlots = ancestors
         cloudLogWeights = network.localNodes.map { _ in [] }
         cloudWeights = cloudLogWeights
         estimates = nodeStores.map { stores in
@@ -277,7 +275,7 @@ public final class DistributedParticleFilter: DistributedTrainer {
     }
 
     /// Merges node a's staying particles and the neighbours' messages in id order: the arrivals are
-    /// appended to the pool, in that order and in groups of their own (`ParticleStore.appendGroups`),
+    /// appended to the pool, in that order and in groups of their own (`ParticleStore.replaceGroups`),
     /// and evaluated on the node's sequence; the held list becomes the merged order of slots.
     private func receive(_ messages: [[Double]], _ a: Int, on sample: Sample) throws {
         compact(a, on: sample)
@@ -433,13 +431,9 @@ public final class DistributedParticleFilter: DistributedTrainer {
         cloudWeights[a].removeAll(keepingCapacity: true)
         cloudWeights[a].append(contentsOf: repeatElement(0, count: held.count))
         let finite = cloudLogWeights[a].withUnsafeBufferPointer { log in
-            cloudWeights[a].withUnsafeMutableBufferPointer { normalizeWeights(fromLog: log, into: $0) }
+            cloudWeights[a].withUnsafeMutableBufferPointer { ParticleStore.normalize(log, into: $0) }
         }
-        if !finite {
-            // No finite weight: the prior's cloud, equally weighted, instead of NaN.
-            degenerateSteps[a] += 1
-            for i in 0..<held.count { cloudWeights[a][i] = 1 / Double(held.count) }
-        }
+        if !finite { degenerateSteps[a] += 1 }
         let weights = cloudWeights[a]
         pool.weightedMean(weights, slots: held, into: &estimates[a])
         // Every particle starts the step at log-weight 0 (resampled), so the mean of exp(log-weight)
@@ -453,27 +447,8 @@ public final class DistributedParticleFilter: DistributedTrainer {
         }
         var random = RandomStream(seed: settings.seed, node: node, step: step, purpose: .resampling)
         settings.trainer.resampling.ancestors(weights: weights, count: count, random: &random, into: &ancestors[a])
-        ancestorSlots[a].removeAll(keepingCapacity: true)
-        for i in ancestors[a] { ancestorSlots[a].append(held[i]) }
-        nodeStores[a].resample(ancestorSlots[a], firstID: node * count)
-    }
-}
-
-/// Runs `body` with the base address of each of `arrays` (an empty array's is a valid pointer never
-/// read): the DPF's merge reads several neighbours' messages at once. The addresses live on the stack
-/// and each array is borrowed by a nested `withUnsafeBufferPointer`, so none outlives its borrow.
-private func withBaseAddresses<R>(of arrays: [[Double]], _ body: (UnsafePointer<UnsafePointer<Double>>) -> R) -> R {
-    withUnsafeTemporaryAllocation(of: UnsafePointer<Double>.self, capacity: max(1, arrays.count)) { bases in
-        var empty = 0.0
-        return withUnsafePointer(to: &empty) { empty in
-            func borrow(_ b: Int) -> R {
-                if b == arrays.count { return body(UnsafePointer(bases.baseAddress!)) }
-                return arrays[b].withUnsafeBufferPointer {
-                    bases[b] = $0.baseAddress ?? empty
-                    return borrow(b + 1)
-                }
-            }
-            return borrow(0)
-        }
+        // The ancestors' indices in the held list become their slots.
+        for k in ancestors[a].indices { ancestors[a][k] = held[ancestors[a][k]] }
+        nodeStores[a].resample(ancestors[a], firstID: node * count)
     }
 }

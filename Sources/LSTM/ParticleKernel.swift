@@ -179,7 +179,7 @@ public final class ParticleKernel {
             // One group is rounded to Float just before it runs, into a buffer that then stays in cache
             // for its columns: rounding the whole cloud first would write, and read back from memory,
             // half as many bytes again as the double kernel reads (5.3 MB at n = p = 32, N = 80). The
-            // input weights and biases are not: the projection rounds them as it loads them, once.
+            // input weights are not: the projection rounds them, and the biases, as it loads them.
             if singleGroup.count < groupSize { singleGroup = [Float](repeating: 0, count: groupSize) }
             if singleInputs.count < sample.inputs.count {
                 singleInputs = [Float](repeating: 0, count: sample.inputs.count)

@@ -180,13 +180,19 @@ public struct ParticleStore {
         if weights.count > count { weights.removeLast(weights.count - count) }
         if weights.count < count { weights.append(contentsOf: repeatElement(0, count: count - weights.count)) }
         let n = count
-        let finite = logWeights.withUnsafeBufferPointer { log in
+        return logWeights.withUnsafeBufferPointer { log in
             weights.withUnsafeMutableBufferPointer {
-                Numerics.normalizeWeights(
-                    fromLog: UnsafeBufferPointer(rebasing: log[0..<n]), into: .init(rebasing: $0[0..<n]))
+                Self.normalize(UnsafeBufferPointer(rebasing: log[0..<n]), into: .init(rebasing: $0[0..<n]))
             }
         }
-        if !finite { for i in 0..<n { weights[i] = 1 / Double(n) } }
+    }
+
+    /// Normalises `logWeights` into `weights` (as many); when none is finite, equal weights and false.
+    public static func normalize(
+        _ logWeights: UnsafeBufferPointer<Double>, into weights: UnsafeMutableBufferPointer<Double>
+    ) -> Bool {
+        let finite = Numerics.normalizeWeights(fromLog: logWeights, into: weights)
+        if !finite { for i in weights.indices { weights[i] = 1 / Double(weights.count) } }
         return finite
     }
 
@@ -524,30 +530,5 @@ public struct ParticleSource {
     @inlinable
     public init(id: Int, logWeight: Double, theta: UnsafePointer<Double>, stride: Int) {
         (self.id, self.logWeight, self.theta, self.stride) = (id, logWeight, theta, stride)
-    }
-}
-
-/// Runs `body` with the base address of each of `arrays`, all writable at once: each array is moved
-/// out into a local of its own while borrowed (two elements of one array cannot be borrowed together),
-/// and put back after. An empty array's address is a valid pointer never read or written.
-func withMutableBaseAddresses<R>(
-    of arrays: inout [[Double]], _ body: (UnsafePointer<UnsafeMutablePointer<Double>>) -> R
-) -> R {
-    let count = arrays.count
-    return withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Double>.self, capacity: max(1, count)) { bases in
-        var empty = 0.0
-        return withUnsafeMutablePointer(to: &empty) { empty in
-            func borrow(_ b: Int) -> R {
-                if b == count { return body(UnsafePointer(bases.baseAddress!)) }
-                var local: [Double] = []
-                swap(&local, &arrays[b])
-                defer { swap(&local, &arrays[b]) }
-                return local.withUnsafeMutableBufferPointer {
-                    bases[b] = $0.baseAddress ?? empty
-                    return borrow(b + 1)
-                }
-            }
-            return borrow(0)
-        }
     }
 }
