@@ -254,93 +254,61 @@ public final class ParticleKernel {
     }
 
     /// The group's gate preactivations from the input, W x^(l) + b, for every column l before the
-    /// recurrence starts: lanes (l, r) at (l * 4n + r) * 8. Each weight vector is loaded once per three
-    /// columns and feeds six fused multiply-adds: for the short sequences of the filters (1 to 8
-    /// columns) this beats a BLAS product, whose packing costs as much as its arithmetic here.
+    /// recurrence starts: lanes (l, r) at (l * 4n + r) * 8. The input weights are stored input by
+    /// input (all gate rows of input q, then of q + 1), so the loops follow them: four inputs' rows at
+    /// a time, each row's four weight vectors loaded once and applied to four columns, the partial
+    /// sums kept in `u` between blocks of inputs. Going the other way, row by row through all inputs,
+    /// jumped 4n * 64 bytes between loads, which the prefetchers do not follow: the projection then
+    /// cost a third of the n = p = 32 kernel. Every entry still adds its inputs in order q = 0, 1, ...
+    /// onto its bias, so the sums are the same to the bit. For the short sequences of the filters
+    /// (1 to 8 columns) this beats a BLAS product, whose packing costs as much as its arithmetic here.
     private func project<L: KernelLanes>(
         theta: UnsafePointer<Double>, inputs x: UnsafePointer<L.Scalar>, length m: Int,
         into u: UnsafeMutablePointer<L.Scalar>, as: L.Type
     ) {
-        var first = 0
-        while first < m {
-            // Constant column counts, so that each block's accumulators stay in registers.
-            switch m - first {
-            case 1: projectColumn(first, theta: theta, inputs: x, into: u, as: L.self)
-            case 2: projectColumns(2, from: first, theta: theta, inputs: x, into: u, as: L.self)
-            default: projectColumns(3, from: first, theta: theta, inputs: x, into: u, as: L.self)
+        let p = shape.input
+        // Four columns of partial sums (4 x 4n x 64 bytes at n = 32) stay in L1 across a block of inputs.
+        for first in Swift.stride(from: 0, to: m, by: 4) {
+            let columns = first..<min(m, first + 4)
+            for q in Swift.stride(from: 0, to: p, by: 4) {
+                // Constant input counts, so that the block's weights stay in registers.
+                switch p - q {
+                case 1: projectInputs(1, from: q, columns: columns, theta: theta, inputs: x, into: u, as: L.self)
+                case 2: projectInputs(2, from: q, columns: columns, theta: theta, inputs: x, into: u, as: L.self)
+                case 3: projectInputs(3, from: q, columns: columns, theta: theta, inputs: x, into: u, as: L.self)
+                default: projectInputs(4, from: q, columns: columns, theta: theta, inputs: x, into: u, as: L.self)
+                }
             }
-            first += 3
         }
     }
 
-    /// `project` for one column, four gate rows at a time: eight independent accumulation chains
-    /// where two rows would leave the FMA units waiting on their latency.
-    private func projectColumn<L: KernelLanes>(
-        _ column: Int, theta: UnsafePointer<Double>, inputs x: UnsafePointer<L.Scalar>,
-        into u: UnsafeMutablePointer<L.Scalar>, as: L.Type
-    ) {
-        let p = shape.input, rows = shape.gateRows, width = ParticleParameters.laneWidth
-        let bias = theta + shape.biasOffset * width, weights = theta + shape.inputWeightsOffset * width
-        let xl = x + column * p
-        @inline(__always) func load(_ pointer: UnsafePointer<Double>) -> L { L(doubles: UnsafeRawPointer(pointer)) }
-        for r in Swift.stride(from: 0, to: rows, by: 4) {
-            var s0 = load(bias + r * width), s1 = load(bias + (r + 1) * width)
-            var s2 = load(bias + (r + 2) * width), s3 = load(bias + (r + 3) * width)
-            for q in 0..<p {
-                let w = weights + (q * rows + r) * width, a = L(repeating: xl[q])
-                s0 = L.multiplyAdd(load(w), a, s0)
-                s1 = L.multiplyAdd(load(w + width), a, s1)
-                s2 = L.multiplyAdd(load(w + 2 * width), a, s2)
-                s3 = L.multiplyAdd(load(w + 3 * width), a, s3)
-            }
-            let out = u + (column * rows + r) * width
-            s0.store(out)
-            s1.store(out + width)
-            s2.store(out + 2 * width)
-            s3.store(out + 3 * width)
-        }
-    }
-
-    /// `project` for columns first ..< first + count (count 2 or 3), two gate rows at a time.
+    /// Adds inputs q ..< q + count (count 1 to 4) to the preactivations of `columns`, every gate row;
+    /// the first block starts from the biases.
     @inline(__always)
-    private func projectColumns<L: KernelLanes>(
-        _ count: Int, from first: Int, theta: UnsafePointer<Double>, inputs x: UnsafePointer<L.Scalar>,
+    private func projectInputs<L: KernelLanes>(
+        _ count: Int, from q: Int, columns: Range<Int>, theta: UnsafePointer<Double>, inputs x: UnsafePointer<L.Scalar>,
         into u: UnsafeMutablePointer<L.Scalar>, as: L.Type
     ) {
         let p = shape.input, rows = shape.gateRows, width = ParticleParameters.laneWidth
         let bias = theta + shape.biasOffset * width, weights = theta + shape.inputWeightsOffset * width
-        let x0 = x + first * p, x1 = x0 + p, x2 = x1 + p
+        // One input's weights for every gate row, and one column's preactivations, are this far apart.
+        let allRows = rows * width
         @inline(__always) func load(_ pointer: UnsafePointer<Double>) -> L { L(doubles: UnsafeRawPointer(pointer)) }
-        for r in Swift.stride(from: 0, to: rows, by: 2) {
-            let b0 = load(bias + r * width), b1 = load(bias + (r + 1) * width)
-            var s00 = b0, s01 = b1, s10 = b0, s11 = b1, s20 = b0, s21 = b1
-            for q in 0..<p {
-                let w = weights + (q * rows + r) * width
-                let w0 = load(w), w1 = load(w + width)
-                let a = L(repeating: x0[q])
-                s00 = L.multiplyAdd(w0, a, s00)
-                s01 = L.multiplyAdd(w1, a, s01)
-                if count > 1 {
-                    let b = L(repeating: x1[q])
-                    s10 = L.multiplyAdd(w0, b, s10)
-                    s11 = L.multiplyAdd(w1, b, s11)
-                }
-                if count > 2 {
-                    let c = L(repeating: x2[q])
-                    s20 = L.multiplyAdd(w0, c, s20)
-                    s21 = L.multiplyAdd(w1, c, s21)
-                }
-            }
-            let out = u + (first * rows + r) * width
-            s00.store(out)
-            s01.store(out + width)
-            if count > 1 {
-                s10.store(out + rows * width)
-                s11.store(out + rows * width + width)
-            }
-            if count > 2 {
-                s20.store(out + 2 * rows * width)
-                s21.store(out + 2 * rows * width + width)
+        for r in 0..<rows {
+            let w = weights + (q * rows + r) * width
+            let w0 = load(w), w1 = count > 1 ? load(w + allRows) : L()
+            let w2 = count > 2 ? load(w + 2 * allRows) : L(), w3 = count > 3 ? load(w + 3 * allRows) : L()
+            let b = load(bias + r * width)
+            var out = u + (columns.lowerBound * rows + r) * width, xl = x + columns.lowerBound * p + q
+            for _ in columns {
+                var s = q == 0 ? b : L(loading: out)
+                s = L.multiplyAdd(w0, L(repeating: xl[0]), s)
+                if count > 1 { s = L.multiplyAdd(w1, L(repeating: xl[1]), s) }
+                if count > 2 { s = L.multiplyAdd(w2, L(repeating: xl[2]), s) }
+                if count > 3 { s = L.multiplyAdd(w3, L(repeating: xl[3]), s) }
+                s.store(out)
+                out += allRows
+                xl += p
             }
         }
     }
