@@ -37,6 +37,8 @@ public struct ParticleBenchmark {
         public var size: Int
         public var step: Double
         public var kernel: Double
+        /// The jitter's Gaussians inside the same steps.
+        public var jitter: Double
         public var columnsPerSecond: Double
         /// Heap allocations in all the timed steps, when the interposer is loaded.
         public var allocations: Int?
@@ -56,8 +58,8 @@ public struct ParticleBenchmark {
                 + "ms per node-step"
         )
         var header =
-            pad("n = p", 7) + pad("n_theta", 9) + pad("dlstm", 9) + pad("kernel", 9) + pad("step/kernel", 13)
-            + pad("kernel columns/s", 18)
+            pad("n = p", 7) + pad("n_theta", 9) + pad("dlstm", 9) + pad("kernel", 9) + pad("jitter", 9)
+            + pad("step/kernel", 13) + pad("(k+j)/kernel", 14) + pad("kernel columns/s", 18)
         let counting = AllocationCounter() != nil
         if counting { header += pad("allocations", 13) }
         if anchors != nil { header += pad("numpy", 9) + pad("/ dlstm", 9) + pad("jax", 9) + pad("/ dlstm", 9) }
@@ -68,7 +70,8 @@ public struct ParticleBenchmark {
             var line =
                 pad(String(size), 7) + pad(String(LSTMShape(hidden: size, input: size).parameterCount), 9)
                 + pad(String(format: "%.3f", row.step), 9) + pad(String(format: "%.3f", row.kernel), 9)
-                + pad(String(format: "%.2f", row.step / row.kernel), 13)
+                + pad(String(format: "%.3f", row.jitter), 9) + pad(String(format: "%.2f", row.step / row.kernel), 13)
+                + pad(String(format: "%.2f", (row.kernel + row.jitter) / row.kernel), 14)
                 + pad(String(format: "%.3g", row.columnsPerSecond), 18)
             if let allocations = row.allocations { line += pad(String(allocations), 13) }
             for peer in row.peers {
@@ -84,6 +87,9 @@ public struct ParticleBenchmark {
             output(line)
         }
         output("kernel: the particle evaluations inside those steps; columns/s: particle-columns per second of kernel")
+        output(
+            "jitter: the Gaussians added to every parameter of every particle in those steps; (k+j)/kernel: the "
+                + "least step/kernel while the filter jitters")
         output(
             counting
                 ? "allocations: heap allocations in all \(steps) timed steps (malloc-interposer); kept buffers grow to "
@@ -110,6 +116,7 @@ public struct ParticleBenchmark {
         for (t, batch) in batches.enumerated() {
             if t == warmUp {
                 trainer.kernel.timesEvaluations = true
+                trainer.timesJitter = true
                 start = DispatchTime.now().uptimeNanoseconds
                 counter?.start()
             }
@@ -123,7 +130,7 @@ public struct ParticleBenchmark {
         let perNodeStep = 1000 / Double(steps * nodes)
         var row = Row(
             size: size, step: seconds * perNodeStep, kernel: kernelSeconds * perNodeStep,
-            columnsPerSecond: Double(columns) / kernelSeconds)
+            jitter: trainer.jitterSeconds * perNodeStep, columnsPerSecond: Double(columns) / kernelSeconds)
         row.allocations = allocations
         if let anchors {
             for script in ["dpf_numpy.py", "dpf_jax.py"] {

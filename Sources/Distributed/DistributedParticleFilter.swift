@@ -1,3 +1,4 @@
+import Dispatch
 import LSTM
 import Numerics
 import Trainers
@@ -26,6 +27,11 @@ public final class DistributedParticleFilter: DistributedTrainer {
     public let walk: RandomWalk
     /// The batched evaluator of every node's particles (public for the benchmark's timing).
     public let kernel: ParticleKernel
+    /// When set, `jitterSeconds` accumulates the wall time of the jitter, the Gaussians added to every
+    /// parameter of every particle at every step: with the kernel, the part of a step the paper's
+    /// filter cannot do without (the benchmark prints both).
+    public var timesJitter = false
+    public private(set) var jitterSeconds = 0.0
     /// Per local node: its particles (the N resampled ones, and what the walk brings), which of them it
     /// holds, and the room the next resampling is selected into.
     private var nodeStores: [NodeStores]
@@ -196,8 +202,10 @@ public final class DistributedParticleFilter: DistributedTrainer {
     public func predict(_ samples: [Sample]) throws -> [Double] {
         step += 1
         for (a, node) in network.localNodes.enumerated() {
+            let start = timesJitter ? DispatchTime.now().uptimeNanoseconds : 0
             nodeStores[a].pool.jitter(
                 variance: settings.trainer.jitterVariance, seed: settings.seed, node: node, step: step)
+            if timesJitter { jitterSeconds += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
             nodeStores[a].pool.evaluate(samples[a], with: kernel)
             let prediction = nodeStores[a].pool.meanPrediction
             guard prediction.isFinite else {
