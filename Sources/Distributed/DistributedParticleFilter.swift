@@ -341,23 +341,14 @@ public final class DistributedParticleFilter: DistributedTrainer {
         defer { swap(&moved, &compacted[a]) }
         moved.removeAll(keepingCapacity: true)
         for slot in staying[a] where slot >= n { moved.append(slot) }
-        do {
-            let pool = nodeStores[a].pool
-            pool.parameters.values.withUnsafeBufferPointer { values in
-                nodeStores[a].spare.assemble(count: moved.count) { k in
-                    ParticleSource(
-                        id: pool.ids[moved[k]], logWeight: pool.logWeights[moved[k]],
-                        theta: values.baseAddress! + pool.parameters.index(parameter: 0, particle: moved[k]),
-                        stride: width)
-                }
-            }
+        let pool = nodeStores[a].pool
+        pool.parameters.values.withUnsafeBufferPointer { values in
+            nodeStores[a].spare.assemble(count: moved.count) { pool.source(moved[$0], in: values.baseAddress!) }
         }
         let first = (n + width - 1) / width * width, spare = nodeStores[a].spare
         spare.parameters.values.withUnsafeBufferPointer { values in
-            nodeStores[a].pool.replaceGroups(from: first, count: moved.count) { k in
-                ParticleSource(
-                    id: spare.ids[k], logWeight: spare.logWeights[k],
-                    theta: values.baseAddress! + spare.parameters.index(parameter: 0, particle: k), stride: width)
+            nodeStores[a].pool.replaceGroups(from: first, count: moved.count) {
+                spare.source($0, in: values.baseAddress!)
             }
         }
         nodeStores[a].pool.evaluate(

@@ -298,7 +298,7 @@ public final class ParticleKernel {
             let w = weights + (q * rows + r) * width
             let w0 = load(w), w1 = count > 1 ? load(w + allRows) : L()
             let w2 = count > 2 ? load(w + 2 * allRows) : L(), w3 = count > 3 ? load(w + 3 * allRows) : L()
-            let b = load(bias + r * width)
+            let b = q == 0 ? load(bias + r * width) : L()
             var out = u + (columns.lowerBound * rows + r) * width, xl = x + columns.lowerBound * p + q
             for _ in columns {
                 var s = q == 0 ? b : L(loading: out)

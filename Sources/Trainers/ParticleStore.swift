@@ -291,6 +291,14 @@ public struct ParticleStore {
         }
     }
 
+    /// Slot i as a source for `assemble` or `replaceGroups`, with its own id and log-weight; `values` is
+    /// this store's `parameters.values`, borrowed by the caller.
+    public func source(_ i: Int, in values: UnsafePointer<Double>) -> ParticleSource {
+        ParticleSource(
+            id: ids[i], logWeight: logWeights[i],
+            theta: values + Self.start(of: i, nTheta: shape.parameterCount), stride: ParticleParameters.laneWidth)
+    }
+
     /// Replaces the particles by `n` others, particle k from `source(k)`. The store is filled a group of
     /// eight at a time, element j of the eight written together: that is one cache line of the layout,
     /// where copying particle by particle would visit every line eight times (at n = 32 a group is
