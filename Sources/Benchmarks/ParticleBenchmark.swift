@@ -113,10 +113,11 @@ public struct ParticleBenchmark {
         let batches = (0..<(warmUp + steps)).map { t in (0..<nodes).map { teacher.sample(t * nodes + $0) } }
         let counter = AllocationCounter()
         var start = DispatchTime.now().uptimeNanoseconds
+        let probe = DPFProbe()
         for (t, batch) in batches.enumerated() {
             if t == warmUp {
                 trainer.kernel.timesEvaluations = true
-                trainer.timesJitter = true
+                trainer.probe = probe
                 start = DispatchTime.now().uptimeNanoseconds
                 counter?.start()
             }
@@ -130,7 +131,7 @@ public struct ParticleBenchmark {
         let perNodeStep = 1000 / Double(steps * nodes)
         var row = Row(
             size: size, step: seconds * perNodeStep, kernel: kernelSeconds * perNodeStep,
-            jitter: trainer.jitterSeconds * perNodeStep, columnsPerSecond: Double(columns) / kernelSeconds)
+            jitter: probe.jitterSeconds * perNodeStep, columnsPerSecond: Double(columns) / kernelSeconds)
         row.allocations = allocations
         if let anchors {
             for script in ["dpf_numpy.py", "dpf_jax.py"] {

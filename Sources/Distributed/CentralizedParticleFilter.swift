@@ -24,8 +24,8 @@ public enum CentralizedReduce: String, CaseIterable, Codable, Sendable {
 /// The sum is taken in the order of a reduction up the graph's breadth-first spanning tree, whether
 /// it travels up that tree (`tree`) or every node gathers every vector and adds them in that order
 /// (`allgather`): both give the same bits. Every replica then weighs by
-/// log p = -(K log(2 pi Var[eps]) + sum_k residual_k^2 / Var[eps]) / 2, normalises, estimates and
-/// resamples identically.
+/// log p = -(K log(2 pi Var[eps]) + sum_k residual_k^2 / Var[eps]) / 2 (`GaussianLikelihood` of K
+/// observations), and ends the step (`SMCStepEnd`) identically.
 public final class CentralizedParticleFilter: DistributedTrainer {
     public let algorithm = Algorithm.cpf
     private let network: Network
@@ -39,11 +39,10 @@ public final class CentralizedParticleFilter: DistributedTrainer {
     /// (the same numbers on every replica).
     private var noise: [NoiseEstimator]
     private var step = 0
-    /// Per replica, the last step as the SMC trace records it.
-    public private(set) var lastSteps: [FilterStepTrace]
-    public var stepTraces: [FilterStepTrace]? { lastSteps }
+    /// Per replica, the end of its SMC step (the same on every replica: each meets the same sums).
+    private var ends: [SMCStepEnd]
+    public var stepTraces: [FilterStepTrace]? { ends.map(\.trace) }
     public private(set) var estimates: [[Double]]
-    private var degenerateSteps = 0
     /// K N.
     public let particleCount: Int
 
@@ -70,13 +69,15 @@ public final class CentralizedParticleFilter: DistributedTrainer {
         observed = network.localNodes.map { _ in [] }
         predictions = network.localNodes.map { _ in 0 }
         noise = network.localNodes.map { _ in NoiseEstimator(settings.trainer.observationNoise) }
-        lastSteps = network.localNodes.map { _ in .none }
+        ends = network.localNodes.map { _ in
+            SMCStepEnd(trainer: "cpf", scheme: settings.trainer.resampling, seed: settings.seed, node: replicaNode)
+        }
         let uniform = [Double](repeating: 1 / Double(count), count: count)
         estimates = clouds.map { $0.weightedMean(uniform) }
     }
 
     public var diagnostics: [[String: Double]] {
-        network.localNodes.map { _ in ["degenerate_steps": Double(degenerateSteps)] }
+        ends.map { ["degenerate_steps": Double($0.degenerateSteps)] }
     }
 
     private var uniform: [Double] { [Double](repeating: 1 / Double(particleCount), count: particleCount) }
@@ -104,27 +105,14 @@ public final class CentralizedParticleFilter: DistributedTrainer {
         let sums = try sumOverNodes(local)
         for a in clouds.indices {
             noise[a].observe(squaredError: sums[a][count] / nodes)
-            let r = noise[a].variance, constant = nodes * log(2 * Double.pi * r)
-            let logLikelihoods = sums[a].prefix(count).map { squares in
-                let value = -0.5 * (constant + squares / r)
-                return value.isNaN ? -.infinity : value
-            }
-            var weights = normalizedWeights(fromLog: logLikelihoods) ?? []
-            if weights.isEmpty {
-                // Every replica meets the same sums, so each counts the step once; node 0's is reported.
-                if a == 0 { degenerateSteps += 1 }
-                weights = uniform
-            }
-            lastSteps[a] = FilterStepTrace(
-                effectiveSampleSize: effectiveSampleSize(weights), resampled: true,
-                logLikelihoodIncrement: logMeanExp(logLikelihoods[...]), particles: count, observationNoise: r)
-            estimates[a] = clouds[a].weightedMean(weights)
-            guard estimates[a].allSatisfy(\.isFinite) else {
-                throw TrainerError.nonFinite(trainer: "cpf", step: step, what: "the posterior mean")
-            }
-            var random = RandomStream(
-                seed: settings.seed, node: network.topology.nodeCount, step: step, purpose: .resampling)
-            clouds[a].select(settings.trainer.resampling.ancestors(weights: weights, count: count, random: &random))
+            let likelihood = GaussianLikelihood(variance: noise[a].variance, observations: network.topology.nodeCount)
+            var logLikelihoods = sums[a].prefix(count).map { likelihood.logDensity(squaredResidual: $0) }
+            let cloud = clouds[a]
+            try ends[a].finish(
+                logWeights: &logLikelihoods, observationNoise: likelihood.variance, step: step, resampleTo: count,
+                estimate: &estimates[a]
+            ) { weights, mean in mean = cloud.weightedMean(weights) }
+            clouds[a].select(ends[a].ancestors)
         }
     }
 

@@ -133,10 +133,6 @@ public final class MPINetwork: Network {
         try split(world.allgatherv(Self.joined(values)))
     }
 
-    public func anyNode(_ flags: [Bool]) throws -> Bool {
-        try world.allreduce(flags.contains(true) ? 1 : 0, .max) == 1
-    }
-
     /// A rank's nodes' arrays as one: one node's as it is (what one node per rank always sent),
     /// several each after its length.
     private static func joined(_ values: [[Double]]) -> [Double] {

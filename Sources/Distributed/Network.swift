@@ -73,8 +73,6 @@ public protocol Network: AnyObject {
     /// Every node's values in node order on every process: for progress reports and other
     /// decisions all processes must take alike; not counted as traffic, never read by a trainer.
     func allgatherForReport(_ values: [[Double]]) throws -> [[Double]]
-    /// True on every process if any node's flag is true (collective decisions such as stopping).
-    func anyNode(_ flags: [Bool]) throws -> Bool
     /// One phase of a point-to-point protocol, collective over all nodes: `outgoing[a]` are local
     /// node a's messages, to any node whatever the topology (the synchronisation protocols talk over
     /// a star around their coordinator). A node with nothing to say sends nothing; a message to
@@ -153,8 +151,6 @@ public final class InProcessNetwork: Network {
     public func gatherForReport(_ values: [[Double]]) throws -> [[Double]]? { values }
 
     public func allgatherForReport(_ values: [[Double]]) throws -> [[Double]] { values }
-
-    public func anyNode(_ flags: [Bool]) throws -> Bool { flags.contains(true) }
 
     public func sparseExchange(_ outgoing: [[Message]]) throws -> (received: [[Message]], anyMessage: Bool) {
         precondition(outgoing.count == topology.nodeCount)

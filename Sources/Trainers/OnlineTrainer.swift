@@ -1,7 +1,7 @@
 import LSTM
 import Numerics
 
-/// The online protocol every trainer follows at each step (DESIGN.md section 2):
+/// The online protocol every trainer follows at each step (the prequential protocol of the papers):
 /// 1. `predict` d_hat for the sample before its label is seen (the prequential error is
 ///    (d - d_hat)^2);
 /// 2. `update` with the label.
@@ -208,10 +208,7 @@ public struct PFTrainer: OnlineTrainer {
     public mutating func update(_ sample: Sample) throws {
         noise.observe(squaredError: (sample.label - prediction) * (sample.label - prediction))
         filter.observationNoise = noise.variance
-        parameters = filter.update(observation: sample.label)
-        guard parameters.allSatisfy(\.isFinite) else {
-            throw TrainerError.nonFinite(trainer: name, step: filter.step, what: "the posterior mean")
-        }
+        parameters = try filter.update(observation: sample.label)
     }
 
     public func checkpointState() throws -> CheckpointRecord {

@@ -17,14 +17,6 @@ public protocol ParticleCloud {
     mutating func select(_ ancestors: [Int])
 }
 
-/// When to resample.
-public enum ResamplingPolicy: Sendable, Equatable {
-    /// After every step, as the paper does.
-    case everyStep
-    /// When the effective sample size falls below `fraction` * N.
-    case effectiveSampleSize(fraction: Double)
-}
-
 /// The bootstrap particle filter of the paper (sec. 3.1): propagate with the transition prior,
 /// weight by the Gaussian likelihood N(d; h(a), Var[eps]) in the log domain, estimate by the
 /// weighted mean, resample.
@@ -36,17 +28,17 @@ public struct ParticleFilter<Cloud: ParticleCloud> {
     public var observationNoise: Double {
         didSet { precondition(observationNoise > 0, "the observation noise variance must be positive") }
     }
-    public let scheme: ResamplingScheme
-    public let policy: ResamplingPolicy
-    public let seed: UInt64
-    public let node: Int
     public private(set) var step = 0
+    /// The end of every step: normalisation, trace, estimate, resampling, and their counts.
+    public private(set) var end: SMCStepEnd
+    public var scheme: ResamplingScheme { end.scheme }
+    public var policy: ResamplingPolicy { end.policy }
     /// Steps at which every particle had zero likelihood; the filter kept the cloud with equal
     /// weights rather than dividing by zero.
-    public private(set) var degenerateSteps = 0
-    public private(set) var resampledSteps = 0
+    public var degenerateSteps: Int { end.degenerateSteps }
+    public var resampledSteps: Int { end.resampledSteps }
     /// The last update, as the SMC trace records it.
-    public private(set) var lastStep = FilterStepTrace.none
+    public var lastStep: FilterStepTrace { end.trace }
     private var observations: [Double] = []
 
     public init(
@@ -57,10 +49,7 @@ public struct ParticleFilter<Cloud: ParticleCloud> {
         self.cloud = cloud
         self.logWeights = [Double](repeating: 0, count: cloud.count)
         self.observationNoise = observationNoise
-        self.scheme = scheme
-        self.policy = policy
-        self.seed = seed
-        self.node = node
+        end = SMCStepEnd(trainer: "pf", scheme: scheme, policy: policy, seed: seed, node: node)
     }
 
     /// Puts back a filter saved by a checkpoint, between steps.
@@ -71,8 +60,8 @@ public struct ParticleFilter<Cloud: ParticleCloud> {
         self.cloud = cloud
         self.logWeights = logWeights
         self.step = step
-        self.degenerateSteps = degenerateSteps
-        self.resampledSteps = resampledSteps
+        end.degenerateSteps = degenerateSteps
+        end.resampledSteps = resampledSteps
     }
 
     /// Normalised weights; equal weights if none is finite.
@@ -96,51 +85,20 @@ public struct ParticleFilter<Cloud: ParticleCloud> {
         return prediction
     }
 
-    /// Weighs the particles by the likelihood of `observation` (raised to `exponent`, which the
-    /// distributed filter uses), without resampling.
-    public mutating func weigh(observation d: Double, exponent: Double = 1) {
-        let scale = -0.5 * exponent / observationNoise
-        for i in 0..<cloud.count {
-            let residual = d - observations[i]
-            let increment = scale * residual * residual
-            logWeights[i] += increment.isNaN ? -.infinity : increment
-        }
-    }
-
-    /// Weighs by `observation`, resamples as the policy says, and returns the estimate (eq. 18).
+    /// Weighs by `observation` (the Gaussian log-density of each particle's predicted observation),
+    /// ends the step with resampling as the policy says, and returns the estimate (eq. 18).
     @discardableResult
-    public mutating func update(observation d: Double) -> [Double] {
-        let before = logSumExp(logWeights)
-        weigh(observation: d)
-        // weigh drops the Gaussian's constant, which the increment, a log-density, keeps.
-        let increment = logSumExp(logWeights) - before - 0.5 * log(2 * Double.pi * observationNoise)
-        let estimate = finishStep()
-        lastStep.logLikelihoodIncrement = increment
-        return estimate
-    }
-
-    /// Normalises, estimates, and resamples: the end of a step.
-    public mutating func finishStep() -> [Double] {
-        if !logSumExp(logWeights).isFinite {
-            degenerateSteps += 1
+    public mutating func update(observation d: Double) throws -> [Double] {
+        let before = logSumExp(logWeights), likelihood = GaussianLikelihood(variance: observationNoise)
+        for i in 0..<cloud.count { logWeights[i] += likelihood.logDensity(d, observations[i]) }
+        var estimate: [Double] = []
+        let resampled = try end.finish(
+            logWeights: &logWeights, logStartTotal: before, observationNoise: observationNoise, step: step,
+            resampleTo: cloud.count, estimate: &estimate
+        ) { [cloud] weights, mean in mean = cloud.weightedMean(weights) }
+        if resampled {
+            cloud.select(end.ancestors)
             logWeights = [Double](repeating: 0, count: cloud.count)
-        }
-        let w = weights
-        let estimate = cloud.weightedMean(w)
-        let ess = effectiveSampleSize(w)
-        let resample: Bool
-        switch policy {
-        case .everyStep: resample = true
-        case .effectiveSampleSize(let fraction): resample = ess < fraction * Double(cloud.count)
-        }
-        lastStep = FilterStepTrace(
-            effectiveSampleSize: ess, resampled: resample, logLikelihoodIncrement: 0,
-            particles: cloud.count, observationNoise: observationNoise)
-        if resample {
-            var random = RandomStream(seed: seed, node: node, step: step, purpose: .resampling)
-            cloud.select(scheme.ancestors(weights: w, count: cloud.count, random: &random))
-            logWeights = [Double](repeating: 0, count: cloud.count)
-            resampledSteps += 1
         }
         return estimate
     }

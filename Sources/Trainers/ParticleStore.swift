@@ -5,9 +5,8 @@ import Numerics
 /// One node's weighted particles, owned across steps in the kernel's layout: the parameter vectors
 /// theta (`ParticleParameters`, eight particles to a SIMD group), their global ids, which key every
 /// random number a particle draws, and their log-weights. The PF, the DPF and the centralized PF keep
-/// their clouds here and share one code path for a step: jitter, evaluate, weigh, normalise (with the
-/// degenerate-weight fallback), estimate, resample; the DPF adds the walk (`pack`, `append`), the
-/// centralized PF the allgather of log-likelihoods.
+/// their clouds here: jitter, evaluate, weigh, estimate, select; the DPF adds the walk's messages
+/// (`pack`, `replaceGroups`). The end of a step (normalising, the fallback, resampling) is `SMCStepEnd`.
 ///
 /// Every buffer is kept between steps and only grows, so a step in steady state allocates nothing.
 public struct ParticleStore {
@@ -17,8 +16,6 @@ public struct ParticleStore {
     public private(set) var ids: [Int]
     /// Unnormalised; the first `count` entries are the particles'.
     public private(set) var logWeights: [Double]
-    /// Normalised weights, from the last `normalizeWeights()`.
-    public private(set) var weights: [Double] = []
     /// What the kernel computed on the last `evaluate`: `output.estimates[i]` is h(theta_i).
     public private(set) var output = KernelOutput()
 
@@ -61,10 +58,11 @@ public struct ParticleStore {
     /// Puts back particles saved by a checkpoint.
     public mutating func restore(ids newIDs: [Int], particles flat: [Double], logWeights newLogWeights: [Double]) {
         precondition(flat.count == newIDs.count * shape.parameterCount && newLogWeights.count == newIDs.count)
-        removeAll()
+        let nTheta = shape.parameterCount
         flat.withUnsafeBufferPointer { theta in
-            for (i, id) in newIDs.enumerated() {
-                append(id: id, logWeight: newLogWeights[i], theta: theta.baseAddress! + i * shape.parameterCount)
+            assemble(count: newIDs.count) {
+                ParticleSource(
+                    id: newIDs[$0], logWeight: newLogWeights[$0], theta: theta.baseAddress! + $0 * nTheta, stride: 1)
             }
         }
     }
@@ -138,24 +136,13 @@ public struct ParticleStore {
         return sum / Double(count)
     }
 
-    /// logWeights_i += exponent * log N(d; h_i, variance), h_i from the last evaluation (or `predictions`).
-    public mutating func weigh(label d: Double, variance: Double, exponent: Double = 1, predictions: [Double]? = nil) {
-        let normalizer = log(2 * Double.pi * variance)
-        for i in 0..<count {
-            let h = predictions?[i] ?? output.estimates[i]
-            logWeights[i] += exponent * logLikelihood(d, h, variance: variance, normalizer: normalizer)
-        }
-    }
-
-    /// `weigh` for the particles in `slots` only, h_i from the evaluation that last covered slot i.
+    /// logWeights_i += exponent * log N(d; h_i, variance) for the particles in `slots`, h_i from the
+    /// evaluation that last covered slot i.
     public mutating func weigh(label d: Double, variance: Double, exponent: Double, slots: [Int]) {
-        let normalizer = log(2 * Double.pi * variance)
+        let likelihood = GaussianLikelihood(variance: variance)
         output.estimates.withUnsafeBufferPointer { estimates in
             logWeights.withUnsafeMutableBufferPointer { logWeights in
-                for i in slots {
-                    logWeights[i] +=
-                        exponent * logLikelihood(d, estimates[i], variance: variance, normalizer: normalizer)
-                }
+                for i in slots { logWeights[i] += exponent * likelihood.logDensity(d, estimates[i]) }
             }
         }
     }
@@ -164,43 +151,6 @@ public struct ParticleStore {
     public mutating func clearLogWeights(_ slots: Range<Int>) {
         for i in slots { logWeights[i] = 0 }
     }
-
-    /// Sets every log-weight (e.g. to a sum the nodes agreed on).
-    public mutating func setLogWeights(_ values: [Double]) {
-        precondition(values.count == count)
-        for i in 0..<count { logWeights[i] = values[i] }
-    }
-
-    /// Normalises the log-weights into `weights`; when none is finite (every particle impossible)
-    /// falls back on equal weights and returns false, so the filter goes on with the prior's cloud
-    /// instead of dividing into NaN.
-    @discardableResult
-    public mutating func normalizeWeights() -> Bool {
-        // Exactly `count` long (its room kept), so `normalizedWeights` hands it out without a copy.
-        if weights.count > count { weights.removeLast(weights.count - count) }
-        if weights.count < count { weights.append(contentsOf: repeatElement(0, count: count - weights.count)) }
-        let n = count
-        return logWeights.withUnsafeBufferPointer { log in
-            weights.withUnsafeMutableBufferPointer {
-                Self.normalize(UnsafeBufferPointer(rebasing: log[0..<n]), into: .init(rebasing: $0[0..<n]))
-            }
-        }
-    }
-
-    /// Normalises `logWeights` into `weights` (as many); when none is finite, equal weights and false.
-    public static func normalize(
-        _ logWeights: UnsafeBufferPointer<Double>, into weights: UnsafeMutableBufferPointer<Double>
-    ) -> Bool {
-        let finite = Numerics.normalizeWeights(fromLog: logWeights, into: weights)
-        if !finite { for i in weights.indices { weights[i] = 1 / Double(weights.count) } }
-        return finite
-    }
-
-    /// log of the mean of exp(log-weight) over the particles.
-    public var logMeanWeight: Double { logMeanExp(logWeights.prefix(count)) }
-
-    /// The normalised weights, `count` of them (after `normalizeWeights()`).
-    public var normalizedWeights: [Double] { weights }
 
     /// sum_i w_i theta_i (eq. 18). A group's eight particles are read together, element j of all eight
     /// one cache line and one vector: a group's eight terms are summed pairwise,
@@ -272,7 +222,6 @@ public struct ParticleStore {
     }
 
     /// The weighted mean under the last normalised weights.
-    public func estimate(into mean: inout [Double]) { weightedMean(weights, into: &mean) }
 
     // MARK: Selection and movement
 
@@ -396,33 +345,6 @@ public struct ParticleStore {
         UnsafeRawPointer(pointer).loadUnaligned(as: SIMD8<Double>.self)
     }
 
-    public mutating func removeAll() {
-        ids.removeAll(keepingCapacity: true)
-        parameters.resize(to: 0)
-    }
-
-    /// Appends particle i of `source`, its id and log-weight.
-    public mutating func append(_ i: Int, of source: ParticleStore) {
-        parameters.resize(to: count + 1)
-        parameters.copyParticle(i, of: source.parameters, to: count)
-        ids.append(source.ids[i])
-        growLogWeights()
-        logWeights[count - 1] = source.logWeights[i]
-    }
-
-    /// Appends a particle from contiguous theta (as a message carries it).
-    public mutating func append(id: Int, logWeight: Double, theta: UnsafePointer<Double>) {
-        let slot = count, nTheta = shape.parameterCount, width = ParticleParameters.laneWidth
-        parameters.resize(to: slot + 1)
-        parameters.values.withUnsafeMutableBufferPointer { values in
-            let base = values.baseAddress! + Self.start(of: slot, nTheta: nTheta)
-            for j in 0..<nTheta { base[j * width] = theta[j] }
-        }
-        ids.append(id)
-        growLogWeights()
-        logWeights[slot] = logWeight
-    }
-
     /// Makes each `messages[b]` the particles at slots `selected[b]`, in that order, as
     /// [id, log-weight, theta...] each, written over what it held (a kept message is not cleared first:
     /// at n = 32 that is megabytes a move). One pass over the store's groups serves every message: the
@@ -510,21 +432,6 @@ public struct ParticleStore {
     private mutating func growLogWeights() {
         if logWeights.count < count { logWeights.append(contentsOf: repeatElement(0, count: count - logWeights.count)) }
     }
-}
-
-/// log N(d; h, R), the full Gaussian log-density. The constant matters in the DPF: particles that
-/// took different walks collect different total exponents. NaN (a diverged particle) becomes -inf.
-@inline(__always)
-public func logLikelihood(_ d: Double, _ h: Double, variance r: Double) -> Double {
-    logLikelihood(d, h, variance: r, normalizer: log(2 * Double.pi * r))
-}
-
-/// `logLikelihood` with log(2 pi r) computed once by the caller (it weighs many particles with one r).
-@inline(__always)
-public func logLikelihood(_ d: Double, _ h: Double, variance r: Double, normalizer: Double) -> Double {
-    let residual = d - h
-    let value = -0.5 * (normalizer + residual * residual / r)
-    return value.isNaN ? -.infinity : value
 }
 
 /// Where `ParticleStore.assemble` takes a particle from: its id, log-weight and theta, element j at

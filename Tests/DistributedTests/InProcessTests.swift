@@ -123,7 +123,9 @@ struct StayingParticleTests {
         var settings = DistributedSettings(model: LSTMModel(shape: LSTMShape(hidden: 3, input: 2)))
         (settings.trainer.particles, settings.walk, settings.walkSteps) = (13, walk, 4)
         let trainer = DistributedParticleFilter(settings: settings, network: InProcessNetwork(topology: topology))
-        trainer.reevaluatesStayers = reevaluating
+        let probe = DPFProbe()
+        probe.reevaluatesStayers = reevaluating
+        trainer.probe = probe
         trainer.kernel.timesEvaluations = true
         var predictions = [[Double]]()
         for t in 0..<12 {
@@ -163,14 +165,16 @@ struct PoolCompactionTests {
         var settings = DistributedSettings(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2)))
         (settings.trainer.particles, settings.walk, settings.walkSteps) = (24, .lazy, 12)
         let trainer = DistributedParticleFilter(settings: settings, network: InProcessNetwork(topology: topology))
-        trainer.poolLimit = limit
+        let probe = DPFProbe()
+        probe.poolLimit = limit
+        trainer.probe = probe
         var predictions = [[Double]]()
         for t in 0..<8 {
             let samples = (0..<topology.nodeCount).map { teacher.sample(t * topology.nodeCount + $0) }
             predictions.append(try trainer.predict(samples))
             try trainer.update(samples)
         }
-        return (predictions, trainer.estimates, trainer.largestPool)
+        return (predictions, trainer.estimates, probe.largestPool)
     }
 
     @Test("stayers moved down past the limit: the same numbers as a pool without limit, in less room")

@@ -122,7 +122,7 @@ struct FilterTests {
                     observationNoise: r, seed: UInt64(run))
                 for (t, d) in data.enumerated() {
                     _ = try filter.predict(input: Self.observationVector(t + 1))
-                    let estimate = filter.update(observation: d)
+                    let estimate = try filter.update(observation: d)
                     total += abs(estimate[0] - exact[t][0]) + abs(estimate[1] - exact[t][1])
                 }
             }

@@ -20,7 +20,7 @@ struct FilterTraceTests {
             _ = try trainer.predict(sample)
             // Equal weights after the last resampling: the step's weights are its likelihoods alone.
             let h = Array(trainer.filter.cloud.store.output.estimates.prefix(5))
-            let logLikelihoods = h.map { logLikelihood(sample.label, $0, variance: 0.05) }
+            let logLikelihoods = h.map { GaussianLikelihood(variance: 0.05).logDensity(sample.label, $0) }
             let maximum = logLikelihoods.max()!
             let terms = logLikelihoods.map { exp($0 - maximum) }
             let weights = terms.map { $0 / terms.reduce(0, +) }

@@ -12,14 +12,24 @@ struct ParticleStoreTests {
             shape: shape, count: count, firstID: firstID, initialSpread: 0.5, centre: nil, seed: 3, node: 1)
     }
 
+    /// `store` weighed as the filters weigh it: every particle evaluated on a two-column sequence, then
+    /// log N(label; h_i, variance) added to every slot. The log-weights differ from particle to particle.
+    static func weighed(count: Int, firstID: Int = 0, label: Double, variance: Double) -> ParticleStore {
+        var store = Self.store(count: count, firstID: firstID)
+        let sample = Sample(inputs: [0.3, -0.2, 0.5, 0.1, 0.4, -0.6], length: 2, label: label)
+        store.evaluate(sample, with: ParticleKernel(shape: shape))
+        store.weigh(label: label, variance: variance, exponent: 1, slots: Array(0..<count))
+        #expect(Set(store.logWeights.prefix(count)).count == count)
+        return store
+    }
+
     /// The walk's messages: what a node packs for two neighbours, in one pass, and a neighbour
     /// assembles, id, log-weight and theta intact: runs of particles in one group, a group split
     /// between the messages, messages that held more or less than they now need, a full group of
     /// eight records (assembled by transposing blocks) and a group mixing the store and messages.
     @Test("packed particles are assembled whole: id, log-weight and theta, a group at a time")
     func packAndAssemble() {
-        var source = Self.store(count: 20, firstID: 40)
-        source.weigh(label: 0.3, variance: 0.1, predictions: (0..<20).map { Double($0) / 10 })
+        let source = Self.weighed(count: 20, firstID: 40, label: 0.3, variance: 0.1)
         let selected = [[1, 2, 9, 10, 17], [0, 3, 4, 5, 6, 7, 8, 11, 19]]
         var messages = [[Double](repeating: .nan, count: 9 * source.packedSize + 3), [1, 2]]
         var destinations: [Int] = []
@@ -59,8 +69,7 @@ struct ParticleStoreTests {
 
     @Test("resampling copies the ancestors, gives slot ids from firstID and zero log-weights")
     func selection() {
-        var source = Self.store(count: 9)
-        source.weigh(label: 1, variance: 0.5, predictions: (0..<9).map { Double($0) })
+        let source = Self.weighed(count: 9, label: 1, variance: 0.5)
         let ancestors = [8, 8, 3, 0, 5, 5, 5]
         // Into a store whose room held weighted particles: none of their log-weights may survive.
         var next = source
@@ -76,7 +85,10 @@ struct ParticleStoreTests {
     func jitterFollowsIDs() {
         let original = Self.store(count: 10)
         var reversed = ParticleStore(emptyLike: original)
-        for i in (0..<10).reversed() { reversed.append(i, of: original) }
+        original.parameters.values.withUnsafeBufferPointer { values in
+            reversed.assemble(count: 10) { original.source(9 - $0, in: values.baseAddress!) }
+        }
+        #expect(reversed.ids == Array((0..<10).reversed()))
         var forward = original
         forward.jitter(variance: 0.01, seed: 5, node: 2, step: 7)
         reversed.jitter(variance: 0.01, seed: 5, node: 2, step: 7)
@@ -86,27 +98,22 @@ struct ParticleStoreTests {
         }
     }
 
-    @Test("normalisation: weights sum to one; no finite weight falls back on equal weights and says so")
-    func normalisation() {
-        var store = Self.store(count: 6)
-        store.weigh(label: 0, variance: 1, predictions: [0, 1, 2, 3, 4, .nan])
-        let finite = store.normalizeWeights()
-        #expect(finite)
-        let weights = store.normalizedWeights
-        #expect(abs(weights.reduce(0, +) - 1) < 1e-15)
-        #expect(weights[5] == 0 && weights[0] > weights[1])
-        store.setLogWeights([Double](repeating: -.infinity, count: 6))
-        let stillFinite = store.normalizeWeights()
-        #expect(!stillFinite)
-        #expect(store.normalizedWeights == [Double](repeating: 1.0 / 6, count: 6))
-    }
-
     /// Two groups, one partial; a particle of weight 0 whose theta diverged must not make it NaN.
     @Test("the weighted mean is sum_i w_i theta_i, a zero-weight NaN particle left out")
     func weightedMean() {
-        var store = Self.store(count: 13)
+        let finite = Self.store(count: 13)
         let nan = [Double](repeating: .nan, count: Self.shape.parameterCount)
-        nan.withUnsafeBufferPointer { store.append(id: 99, logWeight: 0, theta: $0.baseAddress!) }
+        var store = ParticleStore(emptyLike: finite)
+        finite.parameters.values.withUnsafeBufferPointer { values in
+            nan.withUnsafeBufferPointer { nan in
+                store.assemble(count: 14) {
+                    $0 < 13
+                        ? finite.source($0, in: values.baseAddress!)
+                        : ParticleSource(id: 99, logWeight: 0, theta: nan.baseAddress!, stride: 1)
+                }
+            }
+        }
+        #expect(store.particle(13).allSatisfy { $0.isNaN })
         let w = [0.1, 0.2, 0, 0.3, 0.05, 0.05, 0.01, 0.04, 0.05, 0, 0.1, 0.07, 0.03, 0]
         var mean = [Double](repeating: .nan, count: Self.shape.parameterCount)
         store.weightedMean(w, into: &mean)

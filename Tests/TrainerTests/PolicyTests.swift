@@ -25,7 +25,7 @@ struct PolicyTests {
             for (t, d) in data.enumerated() {
                 _ = try filter.predict(input: FilterTests.observationVector(t + 1))
                 let weightsBefore = filter.logWeights
-                let estimate = filter.update(observation: d)
+                let estimate = try filter.update(observation: d)
                 kalman.step(observationVector: FilterTests.observationVector(t + 1), observation: d)
                 error += abs(estimate[0] - kalman.mean[0]) + abs(estimate[1] - kalman.mean[1])
                 // Without resampling, the log-weights accumulate instead of being reset.
