@@ -54,8 +54,8 @@ public struct ELMFit {
                 "phase_seconds": Dictionary(uniqueKeysWithValues: phases.map { ($0.name, $0.seconds) }),
                 // The fields `dlstm scale` tabulates, as a training run's summary names them.
                 "wall_seconds": wallSeconds, "samples_per_node": samplesPerNode.max() ?? 0,
-                "bytes_per_node": bytesPerNode, "compute_seconds": spread(computeSeconds),
-                "communication_seconds": spread(communicationSeconds),
+                "bytes_per_node": bytesPerNode, "compute_seconds": RunSummary.Spread(computeSeconds).fields,
+                "communication_seconds": RunSummary.Spread(communicationSeconds).fields,
             ]
         }
     }

@@ -123,73 +123,99 @@ public struct OnlineLoop {
         progress: (RunProgress) -> Void = { _ in }
     ) throws -> [NodeRecord]? {
         precondition(steps >= 1, "a run needs at least one step")
-        let local = network.localNodes.count
-        var state = resume ?? State(localNodes: local)
+        var state = resume ?? State(localNodes: network.localNodes.count)
         if resume != nil { network.traffic = state.traffic }
         let firstStep = state.step + 1
-        var baselines = [TrivialPredictor](repeating: baseline, count: local)
-        for a in 0..<local { baselines[a].replay(labels: state.labels[a]) }
+        var baselines = state.labels.map { labels in
+            var predictor = baseline
+            predictor.replay(labels: labels)
+            return predictor
+        }
         let start = DispatchTime.now().uptimeNanoseconds
         var checkSeconds = progressSeconds / 4
         if stopSignal != nil {
             checkSeconds = checkSeconds > 0 ? min(checkSeconds, Self.stopCheckSeconds) : Self.stopCheckSeconds
         }
         var schedule = ProgressSchedule(intervalSeconds: progressSeconds, checkSeconds: checkSeconds)
-        func saveCheckpoint(_ checkpointing: Checkpointing) throws {
-            state.traffic = network.traffic
-            try checkpointing.save(state)
-        }
         for step in stride(from: firstStep, through: steps, by: 1) {
-            let samples = try (0..<local).map { try nextSample($0) }
-            let stepStart = DispatchTime.now().uptimeNanoseconds
-            let communicationBefore = network.traffic.map(\.communicationSeconds)
-            let estimates = try trainer.predict(samples)
-            for a in 0..<local {
-                state.baselinePredictions[a].append(baselines[a].predict(samples[a]))
-                baselines[a].observe(label: samples[a].label)
-                state.predictions[a].append(estimates[a])
-                state.labels[a].append(samples[a].label)
-                state.errorSums[a] += (samples[a].label - estimates[a]) * (samples[a].label - estimates[a])
-            }
-            try trainer.update(samples)
-            if let traces = trainer.stepTraces {
-                for a in 0..<local { state.filterTraces[a] += traces[a].row }
-            }
-            let stepSeconds = Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9 / Double(local)
-            for a in 0..<local {
-                state.computeSeconds[a] += max(
-                    0, stepSeconds - (network.traffic[a].communicationSeconds - communicationBefore[a]))
-            }
-            state.step = step
+            try take(step: step, state: &state, baselines: &baselines)
             let taken = step - firstStep + 1
             if schedule.isCheck(step: taken) && step < steps {
                 let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                let stop = Double(stopSignal?() ?? 0)
-                let gathered = try network.allgatherForReport(state.errorSums.map { [$0, elapsed, stop] })
-                let slowest = gathered.map { $0[1] }.max()!
-                if schedule.checked(step: taken, elapsedSeconds: slowest) && network.isReporter {
-                    let mse = gathered.map { $0[0] / Double(step) }.reduce(0, +) / Double(gathered.count)
-                    progress(RunProgress(step: step, steps: steps, elapsedSeconds: slowest, mse: mse))
-                }
-                // The lowest-numbered process's signal, so every process names the same one.
-                if let signal = gathered.first(where: { $0[2] > 0 }).map({ Int32($0[2]) }) {
-                    if let checkpointing { try saveCheckpoint(checkpointing) }
+                let signal = try check(
+                    state, taken: taken, elapsedSeconds: elapsed, schedule: &schedule, stopSignal: stopSignal,
+                    progress: progress)
+                if let signal {
+                    if let checkpointing { try save(&state, with: checkpointing) }
                     throw RunStopped(step: step, signal: signal, checkpointed: checkpointing != nil)
                 }
             }
             if let checkpointing, checkpointing.every > 0, step % checkpointing.every == 0, step < steps {
-                try saveCheckpoint(checkpointing)
+                try save(&state, with: checkpointing)
             }
         }
-        let (predictions, labels, computeSeconds) = (state.predictions, state.labels, state.computeSeconds)
-        // Gathered in three collectives: curves, then counters, then diagnostics (keys sorted).
+        return try gather(state)
+    }
+
+    /// One step at every local node: predict, record the errors (and the trivial predictor's), update.
+    private func take(step: Int, state: inout State, baselines: inout [TrivialPredictor]) throws {
+        let local = network.localNodes.count
+        let samples = try (0..<local).map { try nextSample($0) }
+        let stepStart = DispatchTime.now().uptimeNanoseconds
+        let communicationBefore = network.traffic.map(\.communicationSeconds)
+        let estimates = try trainer.predict(samples)
+        for a in 0..<local {
+            state.baselinePredictions[a].append(baselines[a].predict(samples[a]))
+            baselines[a].observe(label: samples[a].label)
+            state.predictions[a].append(estimates[a])
+            state.labels[a].append(samples[a].label)
+            state.errorSums[a] += (samples[a].label - estimates[a]) * (samples[a].label - estimates[a])
+        }
+        try trainer.update(samples)
+        if let traces = trainer.stepTraces {
+            for a in 0..<local { state.filterTraces[a] += traces[a].row }
+        }
+        let stepSeconds = Double(DispatchTime.now().uptimeNanoseconds - stepStart) / 1e9 / Double(local)
+        for a in 0..<local {
+            state.computeSeconds[a] += max(
+                0, stepSeconds - (network.traffic[a].communicationSeconds - communicationBefore[a]))
+        }
+        state.step = step
+    }
+
+    /// The collective check: every process's error sums, elapsed time and stop signal, gathered; the
+    /// reporter's progress line when one is due. Returns the lowest-numbered process's signal, so every
+    /// process names the same one, or nil to go on.
+    private func check(
+        _ state: State, taken: Int, elapsedSeconds: Double, schedule: inout ProgressSchedule,
+        stopSignal: (() -> Int32)?, progress: (RunProgress) -> Void
+    ) throws -> Int32? {
+        let stop = Double(stopSignal?() ?? 0)
+        let gathered = try network.allgatherForReport(state.errorSums.map { [$0, elapsedSeconds, stop] })
+        let slowest = gathered.map { $0[1] }.max()!
+        if schedule.checked(step: taken, elapsedSeconds: slowest) && network.isReporter {
+            let mse = gathered.map { $0[0] / Double(state.step) }.reduce(0, +) / Double(gathered.count)
+            progress(RunProgress(step: state.step, steps: steps, elapsedSeconds: slowest, mse: mse))
+        }
+        return gathered.first(where: { $0[2] > 0 }).map { Int32($0[2]) }
+    }
+
+    private func save(_ state: inout State, with checkpointing: Checkpointing) throws {
+        state.traffic = network.traffic
+        try checkpointing.save(state)
+    }
+
+    /// Every node's record, gathered at the reporter (nil elsewhere) in a fixed order of collectives:
+    /// curves, counters, diagnostics (keys sorted), estimates, SMC traces, clouds.
+    private func gather(_ state: State) throws -> [NodeRecord]? {
+        let local = network.localNodes.count
         let curves = try network.gatherForReport(
-            (0..<local).map { predictions[$0] + labels[$0] + state.baselinePredictions[$0] })
+            (0..<local).map { state.predictions[$0] + state.labels[$0] + state.baselinePredictions[$0] })
         let counters = try network.gatherForReport(
             (0..<local).map {
                 [
                     Double(network.traffic[$0].bytesSent), Double(network.traffic[$0].messagesSent),
-                    network.traffic[$0].communicationSeconds, computeSeconds[$0],
+                    network.traffic[$0].communicationSeconds, state.computeSeconds[$0],
                 ]
             })
         let diagnostics = trainer.diagnostics
@@ -197,14 +223,33 @@ public struct OnlineLoop {
         let gatheredDiagnostics = try network.gatherForReport(
             (0..<local).map { a in keys.map { diagnostics[a][$0] ?? 0 } })
         let estimates = try network.gatherForReport(trainer.estimates)
-        // Every process runs the same trainer, so every one takes part in this gather or none does.
+        // Every process runs the same trainer, so every one takes part in these gathers or none does.
         let filterTraces = try trainer.stepTraces.map { _ in try network.gatherForReport(state.filterTraces) }
-        // A particle filter's clouds, each as [N, log-weights, particles] (every process has or lacks them alike).
+        // A particle filter's clouds, each as [N, log-weights, particles].
         let clouds = try trainer.particleClouds.map { local in
             try network.gatherForReport(local.map { [Double($0.logWeights.count)] + $0.logWeights + $0.particles })
         }
         guard let curves, let counters, let gatheredDiagnostics, let estimates else { return nil }
-        return curves.indices.map { k in
+        let gathered = Gathered(
+            curves: curves, counters: counters, diagnosticKeys: keys, diagnostics: gatheredDiagnostics,
+            estimates: estimates, filterTraces: filterTraces.flatMap { $0 }, clouds: clouds.flatMap { $0 })
+        return curves.indices.map(gathered.record)
+    }
+
+    /// What the reporter gathered, node by node.
+    private struct Gathered {
+        /// Per node: its predictions, labels and the trivial predictor's predictions, back to back.
+        var curves: [[Double]]
+        /// Per node: bytes and messages sent, communication and compute seconds.
+        var counters: [[Double]]
+        var diagnosticKeys: [String]
+        var diagnostics: [[Double]]
+        var estimates: [[Double]]
+        var filterTraces: [[Double]]?
+        /// Per node: [N, log-weights, particles].
+        var clouds: [[Double]]?
+
+        func record(_ k: Int) -> NodeRecord {
             var traffic = Traffic()
             traffic.bytesSent = Int(counters[k][0])
             traffic.messagesSent = Int(counters[k][1])
@@ -214,9 +259,9 @@ public struct OnlineLoop {
                 node: k, predictions: Array(curves[k][..<third]), labels: Array(curves[k][third..<(2 * third)]),
                 baselinePredictions: Array(curves[k][(2 * third)...]),
                 traffic: traffic, computeSeconds: counters[k][3],
-                diagnostics: Dictionary(uniqueKeysWithValues: zip(keys, gatheredDiagnostics[k])),
-                estimate: estimates[k], filterTrace: filterTraces.flatMap { $0 }?[k] ?? [],
-                cloud: clouds.flatMap { $0 }.map { all in
+                diagnostics: Dictionary(uniqueKeysWithValues: zip(diagnosticKeys, diagnostics[k])),
+                estimate: estimates[k], filterTrace: filterTraces?[k] ?? [],
+                cloud: clouds.map { all in
                     let count = Int(all[k][0])
                     return ParticleCloudSnapshot(
                         particles: Array(all[k][(1 + count)...]), logWeights: Array(all[k][1..<(1 + count)]))

@@ -1,68 +1,6 @@
 import Foundation
 import Plots
 
-/// One run's summary.json, as the tables and figures need it.
-public struct RunSummary {
-    public var label: String
-    public var algorithm: String
-    public var nodes: Int
-    public var samplesPerNode: Int
-    public var finalMSE: Double
-    public var timeAveragedMSE: Double
-    public var samplesToWithin10Percent: Int
-    public var bytesPerNode: Double
-    public var messagesPerNode: Double
-    /// summary.json's "sync" numbers (avg, gm, fgm), empty for other algorithms.
-    public var sync: [String: Double]
-    public var wallSeconds: Double
-    public var curve: [(x: Double, y: Double)]
-    /// The trivial predictor on the same data: its name, final and time-averaged MSE and curve
-    /// (nil in summaries written before it was added).
-    public var baseline:
-        (predictor: String, finalMSE: Double, timeAveragedMSE: Double, curve: [(x: Double, y: Double)])?
-    /// A particle filter's ESS / N against steps (mean over nodes), empty for other trainers.
-    public var essCurve: [(x: Double, y: Double)]
-    var bytesPerNodePerStep: Double { bytesPerNode / Double(max(samplesPerNode, 1)) }
-
-    public init(path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path),
-            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else {
-            throw RunError("\(path): cannot read it as a summary.json of dlstm train")
-        }
-        func number(_ key: String) throws -> Double {
-            guard let value = object[key] as? NSNumber else { throw RunError("\(path): no number '\(key)'") }
-            return value.doubleValue
-        }
-        algorithm = object["algorithm"] as? String ?? "?"
-        label = object["label"] as? String ?? algorithm
-        nodes = Int(try number("nodes"))
-        samplesPerNode = Int(try number("samples_per_node"))
-        finalMSE = try number("final_mse")
-        wallSeconds = try number("wall_seconds")
-        let bytes = (object["bytes_per_node"] as? [NSNumber])?.map(\.doubleValue) ?? []
-        bytesPerNode = bytes.reduce(0, +) / Double(max(bytes.count, 1))
-        let messages = (object["messages_per_node"] as? [NSNumber])?.map(\.doubleValue) ?? []
-        messagesPerNode = messages.reduce(0, +) / Double(max(messages.count, 1))
-        sync = ((object["sync"] as? [String: Any]) ?? [:]).compactMapValues { ($0 as? NSNumber)?.doubleValue }
-        /// A curve as summary.json writes it, [[x, y], ...].
-        func points(_ value: Any?) -> [(x: Double, y: Double)] {
-            ((value as? [[NSNumber]]) ?? []).compactMap {
-                $0.count == 2 ? (x: $0[0].doubleValue, y: $0[1].doubleValue) : nil
-            }
-        }
-        curve = points(object["mse_curve"])
-        essCurve = points((object["smc"] as? [String: Any])?["ess_curve"])
-        if let object = object["baseline"] as? [String: Any], let predictor = object["predictor"] as? String,
-            let final = object["final_mse"] as? NSNumber, let averaged = object["time_averaged_mse"] as? NSNumber
-        {
-            baseline = (predictor, final.doubleValue, averaged.doubleValue, points(object["mse_curve"]))
-        }
-        timeAveragedMSE = try number("time_averaged_mse")
-        samplesToWithin10Percent = Int(try number("samples_to_within_10pct"))
-    }
-}
-
 /// The order tables and legends use: baselines before their distributed versions, the centralized
 /// optimum last.
 let algorithmOrder = ["sgd", "dsgd", "ekf", "dekf", "pf", "dpf", "cpf", "elm", "delm"]
@@ -135,7 +73,11 @@ public func plotResults(in directory: String, title: String?) throws -> (table: 
 func mseFigure(_ runs: [RunSummary], title: String) -> Figure {
     let baseline =
         runs[0].baseline.map {
-            [Series("baseline: \($0.predictor)", points: $0.curve, style: Style(colour: "#999999", dash: "2,4"))]
+            [
+                Series(
+                    "baseline: \($0.predictor)", points: runs[0].baselineCurve,
+                    style: Style(colour: "#999999", dash: "2,4"))
+            ]
         } ?? []
     let groups = byDirectLink(runs, "Time-averaged MSE (mean over nodes)")
     let values = (runs.flatMap(\.curve) + baseline.flatMap(\.points)).map(\.y).filter { $0 > 0 && $0.isFinite }
@@ -202,11 +144,11 @@ func experimentTable(_ runs: [RunSummary]) -> (markdown: String, csv: String) {
         markdown +=
             "| \(run.label) | \(String(format: "%.4g", run.finalMSE)) | \(shownRatio) | "
             + "\(String(format: "%.4g", run.timeAveragedMSE)) | "
-            + "\(run.samplesToWithin10Percent) | \(compact(run.bytesPerNode)) | \(compact(run.bytesPerNodePerStep)) "
-            + "| \(String(format: "%.2f", run.wallSeconds)) |\n"
+            + "\(run.samplesToWithin10Percent) | \(compact(run.meanBytesPerNode)) | "
+            + "\(compact(run.bytesPerNodePerStep)) | \(String(format: "%.2f", run.wallSeconds)) |\n"
         csv +=
             "\(run.label),\(exact(run.finalMSE)),\(ratio.map(exact) ?? ""),\(exact(run.timeAveragedMSE)),"
-            + "\(run.samplesToWithin10Percent),\(exact(run.bytesPerNode)),\(exact(run.bytesPerNodePerStep)),"
+            + "\(run.samplesToWithin10Percent),\(exact(run.meanBytesPerNode)),\(exact(run.bytesPerNodePerStep)),"
             + "\(exact(run.wallSeconds))\n"
     }
     if let baseline {

@@ -70,55 +70,39 @@ public struct RunReport {
             + (curve.count % stride == 0 ? [] : [[Double(curve.count), curve[curve.count - 1]]])
     }
 
-    public func summary() throws -> [String: Any] {
+    /// summary.json's figures.
+    public func summary() -> RunSummary {
         let curve = timeAveragedMSE
-        let points = drawable(curve)
         let baselineCurve = timeAveragedMSE(\.baselineSquaredErrors)
-        var diagnostics = [String: Any]()
+        var diagnostics = [String: [Double]]()
         for key in records.first?.diagnostics.keys.sorted() ?? [] {
             diagnostics[key] = records.map { $0.diagnostics[key] ?? 0 }
         }
-        var summary: [String: Any] = [
-            "algorithm": configuration.algorithm.rawValue,
-            "label": label,
-            "processes": processes,
-            "samples_to_within_10pct": samplesToWithin10Percent,
-            "time_averaged_mse": curve.last ?? 0,
-            "parameters": try configuration.jsonObject(),
-            "input_size": settings.model.shape.input,
-            "n_theta": settings.model.shape.parameterCount,
-            "seed": settings.seed,
-            "nodes": records.count,
-            "transport": transport,
-            "data": configuration.data,
-            "topology": [
-                "name": topology.name, "edges": topology.edgeCount, "degrees": topology.degrees,
-                "walk": walk.kind.rawValue, "slem": walk.slem, "periodic": walk.isPeriodic,
-            ] as [String: Any],
-            "samples_per_node": steps,
-            "final_mse": finalMSE,
-            "final_mse_window": max(1, steps / 10),
-            "mse_curve": points,
-            "bytes_per_node": records.map(\.traffic.bytesSent),
-            "messages_per_node": records.map(\.traffic.messagesSent),
-            "compute_seconds": spread(records.map(\.computeSeconds)),
-            "communication_seconds": spread(records.map(\.traffic.communicationSeconds)),
-            "wall_seconds": wallSeconds,
-            "diagnostics": diagnostics,
-            "baseline": [
-                "predictor": configuration.trivialPredictor.kind.rawValue, "final_mse": baselineFinalMSE,
-                "time_averaged_mse": baselineCurve.last ?? 0, "mse_curve": drawable(baselineCurve),
-                "beaten": finalMSE < baselineFinalMSE,
-            ] as [String: Any],
-        ]
-        if configuration.algorithm.hasCoordinator { summary["sync"] = syncSummary() }
-        if let smc = smcSummary() { summary["smc"] = smc }
-        return summary
+        return RunSummary(
+            algorithm: configuration.algorithm.rawValue, label: label, processes: processes,
+            parameters: configuration, seed: settings.seed, data: configuration.data,
+            inputSize: settings.model.shape.input, nTheta: settings.model.shape.parameterCount,
+            nodes: records.count, transport: transport,
+            topology: RunSummary.TopologySummary(
+                name: topology.name, edges: topology.edgeCount, degrees: topology.degrees, walk: walk.kind.rawValue,
+                slem: walk.slem, periodic: walk.isPeriodic),
+            samplesPerNode: steps, finalMSE: finalMSE, finalMSEWindow: max(1, steps / 10),
+            timeAveragedMSE: curve.last ?? 0, mseCurve: drawable(curve),
+            samplesToWithin10Percent: samplesToWithin10Percent, bytesPerNode: records.map(\.traffic.bytesSent),
+            messagesPerNode: records.map(\.traffic.messagesSent),
+            computeSeconds: RunSummary.Spread(records.map(\.computeSeconds)),
+            communicationSeconds: RunSummary.Spread(records.map(\.traffic.communicationSeconds)),
+            wallSeconds: wallSeconds, diagnostics: diagnostics,
+            baseline: RunSummary.Baseline(
+                predictor: configuration.trivialPredictor.kind.rawValue, finalMSE: baselineFinalMSE,
+                timeAveragedMSE: baselineCurve.last ?? 0, mseCurve: drawable(baselineCurve),
+                beaten: finalMSE < baselineFinalMSE),
+            sync: configuration.algorithm.hasCoordinator ? syncSummary() : nil, smc: smcSummary())
     }
 
     /// A particle filter's trace in brief: the mean ESS / N and the resampling rate over nodes and
     /// steps (N the particles a node starts a step with: K N for the centralized PF's one cloud).
-    func smcSummary() -> [String: Any]? {
+    func smcSummary() -> RunSummary.SMCSummary? {
         let width = FilterStepTrace.columns.count
         guard let first = records.first, !first.filterTrace.isEmpty else { return nil }
         let n = Double(configuration.particles * (configuration.algorithm == .cpf ? records.count : 1))
@@ -133,29 +117,24 @@ public struct RunReport {
                 rows += 1
             }
         }
-        return [
-            "mean_ess_fraction": ess / rows, "resampling_rate": resampled / rows,
-            "mean_log_likelihood_increment": increment / rows, "trace_files": "smc-node-K.csv",
-            "ess_curve": drawable(essCurve),
-        ]
+        return RunSummary.SMCSummary(
+            meanESSFraction: ess / rows, resamplingRate: resampled / rows, meanLogLikelihoodIncrement: increment / rows,
+            traceFiles: "smc-node-K.csv", essCurve: drawable(essCurve))
     }
 
     /// The protocol's totals as its coordinator counted them, and the divergence it allowed.
-    func syncSummary() -> [String: Any] {
+    func syncSummary() -> RunSummary.SyncSummary {
         let coordinator = records.first { $0.node == configuration.coordinator }?.diagnostics ?? [:]
-        var sync: [String: Any] = ["coordinator": configuration.coordinator, "protocol_network": "star"]
-        for key in ["full_syncs", "balancing_syncs", "balanced_sites", "rounds", "subrounds", "polls"] {
-            sync[key] = Int(coordinator[key] ?? 0)
-        }
-        sync["violations"] = Int(records.map { $0.diagnostics["violations"] ?? 0 }.reduce(0, +))
+        func count(_ key: String) -> Int { Int(coordinator[key] ?? 0) }
         let divergence = (trace?.rows ?? []).map { $0[1] }
-        if !divergence.isEmpty {
-            sync["divergence_mean"] = divergence.reduce(0, +) / Double(divergence.count)
-            sync["divergence_max"] = divergence.max()!
-            sync["divergence_final"] = divergence.last!
-            sync["trace_file"] = "sync-trace.csv"
-        }
-        return sync
+        return RunSummary.SyncSummary(
+            coordinator: configuration.coordinator, protocolNetwork: "star", fullSyncs: count("full_syncs"),
+            balancingSyncs: count("balancing_syncs"), balancedSites: count("balanced_sites"), rounds: count("rounds"),
+            subrounds: count("subrounds"), polls: count("polls"),
+            violations: Int(records.map { $0.diagnostics["violations"] ?? 0 }.reduce(0, +)),
+            divergenceMean: divergence.isEmpty ? nil : divergence.reduce(0, +) / Double(divergence.count),
+            divergenceMax: divergence.max(), divergenceFinal: divergence.last,
+            traceFile: divergence.isEmpty ? nil : "sync-trace.csv")
     }
 
     /// node-K.csv (step, prediction, label, squared error, time-averaged MSE), config.toml, then
@@ -206,8 +185,7 @@ public struct RunReport {
         }
         files += try modelFiles()
         files.append(("config.toml", Data(try configuration.toml().utf8)))
-        let json = try JSONSerialization.data(withJSONObject: try summary(), options: [.prettyPrinted, .sortedKeys])
-        files.append(("summary.json", json + Data("\n".utf8)))
+        files.append(("summary.json", try summary().json()))
         for (index, (name, data)) in files.enumerated() {
             try writeAtomically(data, to: directory + "/" + name, killHalfway: index == killWhileWritingFile)
         }
@@ -250,12 +228,4 @@ public func firstStepWithin(_ errors: [Double], window: Int, of target: Double, 
         if t + 1 >= window && sum / Double(window) <= (1 + tolerance) * target { return t + 1 }
     }
     return errors.count
-}
-
-/// Min, mean and max over the nodes, as summary.json gives per-node times.
-func spread(_ values: [Double]) -> [String: Double] {
-    let (low, high) = (values.min() ?? 0, values.max() ?? 0)
-    // Clamped: three equal values of 0.1 sum to 0.30000000000000004, whose third lies above the maximum.
-    let mean = min(max(values.reduce(0, +) / Double(max(values.count, 1)), low), high)
-    return ["min": low, "mean": mean, "max": high]
 }

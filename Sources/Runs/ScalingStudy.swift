@@ -63,11 +63,7 @@ public struct ScalingStudy {
                     guard process.terminationStatus == 0 else {
                         throw RunError("\(command): exited with status \(process.terminationStatus)", status: .failure)
                     }
-                    let summary = out + "/summary.json"
-                    let object = try? JSONSerialization.jsonObject(
-                        with: Data(contentsOf: URL(fileURLWithPath: summary)))
-                    let seconds = number(object as? [String: Any] ?? [:], "wall_seconds")
-                    guard seconds.isFinite else { throw RunError("\(summary): no number 'wall_seconds'") }
+                    let seconds = try ScaledRunFigures(path: out + "/summary.json").wallSeconds
                     log?(
                         "  \(mode.rawValue) R = \(r) run \(repeat_): \(steps) steps per node, "
                             + String(format: "%.3f s", seconds))
@@ -82,15 +78,14 @@ public func writeScalingTable(directory: String) throws -> String {
     guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory) else {
         throw RunError("\(directory): no such directory")
     }
-    var points = [String: [Int: [[String: Any]]]]()
+    var points = [String: [Int: [ScaledRunFigures]]]()
     for entry in entries {
         let parts = entry.split(separator: "-")
         guard parts.count == 3, ["strong", "weak"].contains(parts[0]), parts[1].hasPrefix("r"),
             let r = Int(parts[1].dropFirst()),
-            let object = try? JSONSerialization.jsonObject(
-                with: Data(contentsOf: URL(fileURLWithPath: "\(directory)/\(entry)/summary.json"))) as? [String: Any]
+            let figures = try? ScaledRunFigures(path: "\(directory)/\(entry)/summary.json")
         else { continue }
-        points[String(parts[0]), default: [:]][r, default: []].append(object)
+        points[String(parts[0]), default: [:]][r, default: []].append(figures)
     }
     guard !points.isEmpty else {
         throw RunError("\(directory): no runs named strong-rR-I or weak-rR-I with a summary.json")
@@ -99,20 +94,19 @@ public func writeScalingTable(directory: String) throws -> String {
     for (mode, byRanks) in points {
         let r0 = byRanks.keys.min()!
         func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(xs.count) }
-        let baseline = mean(byRanks[r0]!.map { number($0, "wall_seconds") })
+        let baseline = mean(byRanks[r0]!.map(\.wallSeconds))
         study[mode] = byRanks.keys.sorted().map { r -> [String: Any] in
             let runs = byRanks[r]!
-            let steps = number(runs[0], "samples_per_node")
-            let perStep = runs.map { number($0, "wall_seconds") / steps }
-            let wall = mean(runs.map { number($0, "wall_seconds") })
+            let steps = Double(runs[0].samplesPerNode)
+            let perStep = runs.map { $0.wallSeconds / steps }
+            let wall = mean(runs.map(\.wallSeconds))
             let efficiency = mode == "strong" ? Double(r0) * baseline / wall / Double(r) : baseline / wall
-            let bytes = runs.map { (($0["bytes_per_node"] as? [NSNumber]) ?? []).map(\.doubleValue) }.map(mean)
+            let bytes = runs.map { mean($0.bytesPerNode.map(Double.init)) }
             return [
-                "ranks": r, "nodes": number(runs[0], "nodes"), "repeats": runs.count, "samples_per_node": steps,
+                "ranks": r, "nodes": runs[0].nodes, "repeats": runs.count, "samples_per_node": steps,
                 "seconds_per_step": ["min": perStep.min()!, "mean": mean(perStep), "max": perStep.max()!],
-                "compute_seconds_per_step": mean(runs.map { number($0, "compute_seconds", "mean") / steps }),
-                "communication_seconds_per_step": mean(
-                    runs.map { number($0, "communication_seconds", "mean") / steps }),
+                "compute_seconds_per_step": mean(runs.map { $0.computeSeconds.mean / steps }),
+                "communication_seconds_per_step": mean(runs.map { $0.communicationSeconds.mean / steps }),
                 "wall_seconds": wall,
                 "speedup": efficiency * Double(r), "efficiency": efficiency,
                 "bytes_per_node": mean(bytes),

@@ -3,7 +3,7 @@ import Foundation
 import Plots
 import Trainers
 
-/// The FGM thesis's comparison (`../shared/design/sync-protocols.md`, "How they are evaluated"):
+/// The FGM thesis's comparison (`docs/design/sync-protocols.md`, "How they are evaluated"):
 /// on each data set, the same learner (Adam by default) trained locally, by diffusion SGD, by
 /// periodic averaging at several periods b, and by GM and FGM at several thresholds; final MSE
 /// against the bytes each node sent (the accuracy-communication frontier).
@@ -81,12 +81,12 @@ public func plotSyncResults(in directory: String, title: String) throws -> Strin
     }
     var series = ["avg", "gm", "fgm"].map { name in
         Series(
-            name, points: family(name).map { (x: $0.bytesPerNode, y: $0.finalMSE) }.sorted { $0.x < $1.x },
+            name, points: family(name).map { (x: $0.meanBytesPerNode, y: $0.finalMSE) }.sorted { $0.x < $1.x },
             markers: true)
     }
-    let bytes = runs.map(\.bytesPerNode).filter { $0 > 0 }
+    let bytes = runs.map(\.meanBytesPerNode).filter { $0 > 0 }
     for run in runs where run.label == "dsgd" {
-        series.append(Series("dsgd", points: [(run.bytesPerNode, run.finalMSE)], markers: true))
+        series.append(Series("dsgd", points: [(run.meanBytesPerNode, run.finalMSE)], markers: true))
     }
     for run in runs where run.label == "local" && !bytes.isEmpty {
         series.append(
@@ -122,14 +122,20 @@ public func plotSyncResults(in directory: String, title: String) throws -> Strin
     var markdown = "| " + columns.joined(separator: " | ") + " |\n| --- |" + String(repeating: " ---: |", count: 8)
     var csv = "run,final_mse,bytes_per_node,messages_per_node,full_syncs,balancing_syncs,rounds,subrounds,divergence\n"
     for run in ordered {
-        let counts = ["full_syncs", "balancing_syncs", "rounds", "subrounds"].map { run.sync[$0].map(compact) ?? "" }
-        let divergence = run.sync["divergence_mean"].map { String(format: "%.3g", $0) } ?? ""
+        let counts = [\.fullSyncs, \.balancingSyncs, \.rounds, \.subrounds].map {
+            (count: KeyPath<RunSummary.SyncSummary, Int>) in
+            run.sync.map { compact(Double($0[keyPath: count])) } ?? ""
+        }
+        let divergence = run.sync?.divergenceMean.map { String(format: "%.3g", $0) } ?? ""
         let cells =
-            [run.label, String(format: "%.4g", run.finalMSE), compact(run.bytesPerNode), compact(run.messagesPerNode)]
+            [
+                run.label, String(format: "%.4g", run.finalMSE), compact(run.meanBytesPerNode),
+                compact(run.meanMessagesPerNode),
+            ]
             + counts + [divergence]
         markdown += "\n| " + cells.joined(separator: " | ") + " |"
-        let exactCells = [run.label, exact(run.finalMSE), exact(run.bytesPerNode), exact(run.messagesPerNode)]
-        csv += (exactCells + counts + [run.sync["divergence_mean"].map(exact) ?? ""]).joined(separator: ",") + "\n"
+        let exactCells = [run.label, exact(run.finalMSE), exact(run.meanBytesPerNode), exact(run.meanMessagesPerNode)]
+        csv += (exactCells + counts + [run.sync?.divergenceMean.map(exact) ?? ""]).joined(separator: ",") + "\n"
     }
     try writeAtomically(Data(frontier.svg().utf8), to: directory + "/frontier.svg")
     try writeAtomically(Data(mse.svg().utf8), to: directory + "/mse.svg")

@@ -28,9 +28,48 @@ public struct TrainingRun {
     /// failure while training (a diverged trainer, an injected fault) is thrown where it happened
     /// only, and under MPI must end the job (MPI_Abort).
     public func run(on network: Network, context: RunContext = .inProcess) throws -> RunReport? {
-        let nodes = network.topology.nodeCount
-        var streams = [DataStream]()
+        var input = try prepare(on: network)
+        let observer = network.isReporter ? self.observer : nil
+        let (trainer, settings, walk) = try start(input, on: network, context: context, observer: observer)
+        let store = control.checkpointStore.map { CheckpointStore(directory: $0) }
+        let resumed = try store.flatMap {
+            try resume(from: $0, trainer: trainer, streams: &input.streams, network: network)
+        }
+        if let resumed, let store {
+            observer?.resumed(
+                afterStep: resumed.state.step, from: "\(store.directory)/step-\(resumed.state.step)",
+                rejected: resumed.rejected)
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        guard
+            let records = try loop(
+                input, trainer: trainer, resume: resumed?.state, store: store, network: network, observer: observer)
+        else { return nil }
+        let report = RunReport(
+            records: records, trace: trainer.trace, configuration: configuration, label: label, settings: settings,
+            topology: network.topology, walk: walk, transport: network.transportName,
+            wallSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9,
+            processes: context.processes)
+        if let out = control.resultsDirectory {
+            try report.write(to: out, killWhileWritingFile: control.faults.killWhileWritingFile)
+        }
+        observer?.finished(report, resultsDirectory: control.resultsDirectory)
+        return report
+    }
+
+    /// A run's input, checked on every process: each local node's data stream, the steps every node
+    /// takes, and the saved model to start from.
+    private struct Input {
+        var streams: [DataStream]
+        var steps: Int { streams.map(\.steps).min()! }
         var initialCentre: [Double]?
+    }
+
+    /// Checks the options, the memory a run needs, the data and the results directory, and opens the
+    /// streams. Collective: one process's bad input stops every process with the same error.
+    private func prepare(on network: Network) throws -> Input {
+        let nodes = network.topology.nodeCount
+        var input = Input(streams: [])
         var failure: RunError?
         do {
             try configuration.validate()
@@ -49,49 +88,50 @@ public struct TrainingRun {
             if configuration.data == "teacher" { try checkMemory(inputSize: configuration.teacherInput) }
             let total = try configuration.countFileSamples()
             for node in network.localNodes {
-                streams.append(try configuration.makeStream(node: node, nodes: nodes, fileSamples: total))
+                input.streams.append(try configuration.makeStream(node: node, nodes: nodes, fileSamples: total))
             }
-            if configuration.data != "teacher" { try checkMemory(inputSize: streams[0].inputSize) }
+            if configuration.data != "teacher" { try checkMemory(inputSize: input.streams[0].inputSize) }
             if network.isReporter, let out = control.resultsDirectory { try checkWritable(directory: out) }
             if let path = configuration.initModel {
-                initialCentre = try startingModel(path, inputSize: streams[0].inputSize)
+                input.initialCentre = try startingModel(path, inputSize: input.streams[0].inputSize)
             }
         } catch {
             failure = RunError(error)
         }
         try agree(on: failure, network: network)
-        let steps = streams.map(\.steps).min()!
-        var settings = configuration.distributedSettings(inputSize: streams[0].inputSize)
-        settings.trainer.initialCentre = initialCentre
+        return input
+    }
+
+    /// The trainer for the configuration, and the run's description told to the observer.
+    private func start(
+        _ input: Input, on network: Network, context: RunContext, observer: RunObserver?
+    ) throws -> (DistributedTrainer, DistributedSettings, RandomWalk) {
+        var settings = configuration.distributedSettings(inputSize: input.streams[0].inputSize)
+        settings.trainer.initialCentre = input.initialCentre
         // About 500 rows of the synchronisation trace, like the MSE curve in summary.json.
-        settings.sync.traceEvery = max(1, steps / 500)
+        settings.sync.traceEvery = max(1, input.steps / 500)
         let trainer = try makeTrainer(configuration.algorithm, settings: settings, network: network)
         let walk = RandomWalk(topology: network.topology, kind: configuration.walk)
-        let observer = network.isReporter ? self.observer : nil
         observer?.started(
             RunDescription(
                 label: label, configuration: configuration, context: context, topology: network.topology, walk: walk,
-                steps: steps,
-                inputSize: settings.model.shape.input, parameterCount: settings.model.shape.parameterCount,
-                resultsDirectory: control.resultsDirectory))
+                steps: input.steps, inputSize: settings.model.shape.input,
+                parameterCount: settings.model.shape.parameterCount, resultsDirectory: control.resultsDirectory))
+        return (trainer, settings, walk)
+    }
 
-        let store = control.checkpointStore.map { CheckpointStore(directory: $0) }
-        let resumed = try store.flatMap { try resume(from: $0, trainer: trainer, streams: &streams, network: network) }
-        let resumeState = resumed?.state
-        if let resumed, let store {
-            observer?.resumed(
-                afterStep: resumed.state.step, from: "\(store.directory)/step-\(resumed.state.step)",
-                rejected: resumed.rejected)
-        }
-
-        let start = DispatchTime.now().uptimeNanoseconds
+    /// The online loop, with the watchdog, the injected faults, the checkpoints and the stop signals.
+    /// A stop ends the run with its collective error (after a checkpoint, when there is a store).
+    private func loop(
+        _ input: Input, trainer: DistributedTrainer, resume: OnlineLoop.State?, store: CheckpointStore?,
+        network: Network, observer: RunObserver?
+    ) throws -> [NodeRecord]? {
+        let steps = input.steps, faults = control.faults, runsNodeZero = network.localNodes.first == 0
         let watchdog = control.timeoutSeconds.map {
             Watchdog(seconds: $0, steps: steps, isFirstToFire: network.isReporter)
         }
         defer { watchdog?.finish() }
-        let faults = control.faults
-        let runsNodeZero = network.localNodes.first == 0
-        var stepsTaken = resumeState?.step ?? 0
+        var stepsTaken = resume?.step ?? 0
         var stopAsked = false
         let loop = OnlineLoop(
             network: network, trainer: trainer, steps: steps, progressSeconds: control.progressSeconds,
@@ -103,44 +143,37 @@ public struct TrainingRun {
                 if runsNodeZero && stepsTaken == faults.stopAtStep { stopAsked = true }
             }
             try faults.failure?.check(node: network.localNodes[a], step: stepsTaken)
-            return try streams[a].next()
+            return try input.streams[a].next()
         }
         let stopSignal = control.stopSignal
         let checkpointing = store.map { store in
-            OnlineLoop.Checkpointing(every: control.checkpointEvery) { state in
-                try saveCheckpoint(state, trainer: trainer, store: store, network: network)
+            OnlineLoop.Checkpointing(every: control.checkpointEvery) {
+                try saveCheckpoint($0, trainer: trainer, store: store, network: network)
             }
         }
-        let records: [NodeRecord]?
         do {
-            records = try loop.run(
-                resume: resumeState, checkpointing: checkpointing, stopSignal: { stopAsked ? SIGUSR1 : stopSignal() }
+            return try loop.run(
+                resume: resume, checkpointing: checkpointing, stopSignal: { stopAsked ? SIGUSR1 : stopSignal() }
             ) { observer?.progress($0) }
         } catch let stop as OnlineLoop.RunStopped {
-            let name = signalName(stop.signal)
-            guard stop.checkpointed, let store else {
-                throw RunError(
-                    "stopped after step \(stop.step) of \(steps) on \(name), without a checkpoint (--checkpoint-dir "
-                        + "keeps the steps done) and without results", status: ExitStatus(stoppedBy: stop.signal),
-                    isCollective: true)
-            }
-            throw RunError(
-                "stopped after step \(stop.step) of \(steps) on \(name); checkpoint in \(store.directory); "
-                    + "continue with the same options and --resume", status: .checkpointed, isCollective: true)
+            throw stopped(stop, steps: steps, store: store)
         } catch {
             throw RunError(error)
         }
-        guard let records else { return nil }
-        let report = RunReport(
-            records: records, trace: trainer.trace, configuration: configuration, label: label, settings: settings,
-            topology: network.topology, walk: walk, transport: network.transportName,
-            wallSeconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9,
-            processes: context.processes)
-        if let out = control.resultsDirectory {
-            try report.write(to: out, killWhileWritingFile: faults.killWhileWritingFile)
+    }
+
+    /// The collective error a stop ends the run with.
+    private func stopped(_ stop: OnlineLoop.RunStopped, steps: Int, store: CheckpointStore?) -> RunError {
+        let name = signalName(stop.signal)
+        guard stop.checkpointed, let store else {
+            return RunError(
+                "stopped after step \(stop.step) of \(steps) on \(name), without a checkpoint (--checkpoint-dir "
+                    + "keeps the steps done) and without results", status: ExitStatus(stoppedBy: stop.signal),
+                isCollective: true)
         }
-        observer?.finished(report, resultsDirectory: control.resultsDirectory)
-        return report
+        return RunError(
+            "stopped after step \(stop.step) of \(steps) on \(name); checkpoint in \(store.directory); "
+                + "continue with the same options and --resume", status: .checkpointed, isCollective: true)
     }
 
     /// Checks that the trainer can be checkpointed and, with `resume`, restores it and the run's
@@ -158,19 +191,44 @@ public struct TrainingRun {
         }
         try agree(on: failure, network: network)
         guard control.resume else { return nil }
+        let (chosen, rejected) = try chooseCheckpoint(in: store, network: network)
+        var state: OnlineLoop.State?
+        do {
+            guard let chosen else {
+                if store.committedSteps().isEmpty {
+                    throw RunError("--resume: no checkpoint in \(store.directory) (no file 'latest')", status: .usage)
+                }
+                throw RunError(
+                    "--resume: no checkpoint in \(store.directory) verifies on every process: "
+                        + rejected.joined(separator: "; "), status: .data)
+            }
+            state = try restore(chosen, trainer: trainer, streams: &streams, store: store, network: network)
+        } catch {
+            failure = RunError(error)
+        }
+        try agree(on: failure, network: network)
+        return state.map { ($0, rejected) }
+    }
+
+    /// A checkpoint read by this process: its step, the header and its local nodes' records.
+    private typealias ReadCheckpoint = (step: Int, header: CheckpointStore.Header, records: [CheckpointRecord])
+
+    /// The newest committed checkpoint every process reads and verifies, and why the others were
+    /// rejected. Each candidate is read by every process and the verdicts gathered: the same number
+    /// of rounds everywhere (two), so a process that sees fewer candidates cannot hang.
+    private func chooseCheckpoint(
+        in store: CheckpointStore, network: Network
+    ) throws -> (chosen: ReadCheckpoint?, rejected: [String]) {
         let candidates = store.committedSteps()
-        // Each candidate is read and verified by every process, and the verdicts gathered: the same
-        // number of rounds everywhere (two), so a process that sees fewer candidates cannot hang.
-        var chosen: (step: Int, header: CheckpointStore.Header, records: [CheckpointRecord])?
         var rejected = [String]()
-        for index in 0..<2 where chosen == nil {
-            var read: (header: CheckpointStore.Header, records: [CheckpointRecord])?
+        for index in 0..<2 {
+            var read: ReadCheckpoint?
             var failure: RunError?
             if index < candidates.count {
                 // This process's nodes' files, one record each.
                 do {
                     let files = try network.localNodes.map { try store.read(step: candidates[index], node: $0) }
-                    read = (files[0].header, files.flatMap(\.records))
+                    read = (candidates[index], files[0].header, files.flatMap(\.records))
                 } catch {
                     failure = RunError(error)
                 }
@@ -180,41 +238,36 @@ public struct TrainingRun {
             if let error = try agreedFailure(failure, network: network) {
                 if index < candidates.count { rejected.append(error.message) }
             } else if let read {
-                chosen = (candidates[index], read.header, read.records)
+                return (read, rejected)
             }
         }
-        var state: OnlineLoop.State?
+        return (nil, rejected)
+    }
+
+    /// Puts the trainer and the run back as `checkpoint` saved them, and moves the streams past it.
+    private func restore(
+        _ checkpoint: ReadCheckpoint, trainer: DistributedTrainer, streams: inout [DataStream],
+        store: CheckpointStore, network: Network
+    ) throws -> OnlineLoop.State {
+        let (step, header, records) = checkpoint
+        let path = store.file(step: step, node: network.localNodes[0])
+        guard header.configuration == configuration, header.nodes == network.topology.nodeCount,
+            records.count == network.localNodes.count
+        else {
+            throw RunError(
+                "\(path): written by a different configuration or node count; resume with the same options "
+                    + "(the checkpoint's configuration is in its header)", status: .usage)
+        }
+        let state: OnlineLoop.State
         do {
-            guard let chosen else {
-                if candidates.isEmpty {
-                    throw RunError("--resume: no checkpoint in \(store.directory) (no file 'latest')", status: .usage)
-                }
-                throw RunError(
-                    "--resume: no checkpoint in \(store.directory) verifies on every process: "
-                        + rejected.joined(separator: "; "), status: .data)
-            }
-            let (step, header, records) = chosen
-            let path = store.file(step: step, node: network.localNodes[0])
-            guard header.configuration == configuration, header.nodes == network.topology.nodeCount,
-                records.count == network.localNodes.count
-            else {
-                throw RunError(
-                    "\(path): written by a different configuration or node count; resume with the same options "
-                        + "(the checkpoint's configuration is in its header)", status: .usage)
-            }
-            do {
-                try trainer.restoreState(records.map { $0.record("trainer") })
-                state = try OnlineLoop.State(records: records.map { $0.record("run") })
-            } catch let error as TrainerError {
-                throw RunError("\(path): \(error)", status: .data)
-            }
-            guard state?.step == step else { throw RunError("\(path): does not hold step \(step)", status: .data) }
-            for a in streams.indices { for _ in 0..<step { _ = try streams[a].next() } }
-        } catch {
-            failure = RunError(error)
+            try trainer.restoreState(records.map { $0.record("trainer") })
+            state = try OnlineLoop.State(records: records.map { $0.record("run") })
+        } catch let error as TrainerError {
+            throw RunError("\(path): \(error)", status: .data)
         }
-        try agree(on: failure, network: network)
-        return state.map { ($0, rejected) }
+        guard state.step == step else { throw RunError("\(path): does not hold step \(step)", status: .data) }
+        for a in streams.indices { for _ in 0..<step { _ = try streams[a].next() } }
+        return state
     }
 
     /// Every process writes its nodes' files; `latest` is committed only once every process has

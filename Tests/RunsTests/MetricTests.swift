@@ -23,10 +23,10 @@ struct MetricTests {
 
     @Test("a spread's mean lies between its min and max, even where the division rounds outside")
     func spreadOrdered() {
-        let equal = spread([0.1, 0.1, 0.1])
-        #expect(equal["min"] == 0.1 && equal["mean"] == 0.1 && equal["max"] == 0.1)
-        let uneven = spread([1, 2, 6])
-        #expect(uneven["min"] == 1 && uneven["mean"] == 3 && uneven["max"] == 6)
+        let equal = RunSummary.Spread([0.1, 0.1, 0.1])
+        #expect(equal.min == 0.1 && equal.mean == 0.1 && equal.max == 0.1)
+        let uneven = RunSummary.Spread([1, 2, 6])
+        #expect(uneven.min == 1 && uneven.mean == 3 && uneven.max == 6)
     }
 
     @Test("final MSE: the last 10% of steps, averaged over nodes")

@@ -36,9 +36,9 @@ struct TrivialPredictorTests {
             expected += errors.suffix(5).reduce(0, +) / 5 / 3
         }
         #expect(abs(report.baselineFinalMSE - expected) <= 1e-15 * expected)
-        let baseline = try report.summary()["baseline"] as! [String: Any]
-        #expect(baseline["predictor"] as? String == "running mean")
-        #expect(baseline["final_mse"] as? Double == report.baselineFinalMSE)
+        let baseline = try #require(report.summary().baseline)
+        #expect(baseline.predictor == "running mean")
+        #expect(baseline.finalMSE == report.baselineFinalMSE)
         #expect(TrainingConfiguration.paper(.fx).trivialPredictor.kind == .persistence)
     }
 }
