@@ -88,15 +88,20 @@ let package = Package(
         // SVG line and bar charts for results: no MPI, no dependencies.
         .target(name: "Plots"),
         // A training run end to end (typed configuration, data wiring, checkpoints, the online loop,
-        // the report, result tables and scaling arithmetic), on any transport: the CLI is a thin
+        // the report and summary.json, the model files, elm fit), on any transport: the CLI is a thin
         // wrapper over it, and tests drive it in-process.
         .target(
             name: "Runs",
             dependencies: [
-                "MPI", "LSTM", "Numerics", "Trainers", "Distributed", "DataSources", "ConfigFiles", "Plots", "COpenSSL",
+                "MPI", "LSTM", "Numerics", "Trainers", "Distributed", "DataSources", "ConfigFiles", "COpenSSL",
             ],
             swiftSettings: crossModuleOptimization
         ),
+        // The experiments of the sources (the paper's, the synchronisation protocols', Theorem 1's),
+        // the scaling study, their plans, tables and figures: runs of `Runs`, compared.
+        .target(
+            name: "Experiments", dependencies: ["Runs", "Distributed", "Trainers", "LSTM", "Plots"],
+            swiftSettings: crossModuleOptimization),
         // The binding against the same calls made through the C API (`dlstm bench mpi`).
         .target(name: "MPIBenchmark", dependencies: ["MPI", "CMPI"]),
         // The benchmarks of `dlstm bench`: each measures and prints its raw figures.
@@ -126,6 +131,7 @@ let package = Package(
                 "Plots",
                 "ConfigFiles",
                 "Runs",
+                "Experiments",
                 "OutOfMemory",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -144,9 +150,16 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["DataSources", "LSTM"]),
         .testTarget(
             name: "DistributedTests", dependencies: ["Distributed", "Trainers", "LSTM", "Numerics", "DataSources"]),
-        // The run through the library, in-process: resume, checkpoints, metrics, Theorem 1.
+        // A run through the library, in-process, as the CLI runs it: for RunsTests and ExperimentsTests.
+        .target(name: "RunTestSupport", dependencies: ["Runs", "Distributed"], path: "Tests/RunTestSupport"),
+        // The run through the library, in-process: resume, checkpoints, metrics, the configuration.
         .testTarget(
-            name: "RunsTests", dependencies: ["Runs", "Distributed", "Trainers", "LSTM", "DataSources", "ConfigFiles"]),
+            name: "RunsTests",
+            dependencies: ["Runs", "RunTestSupport", "Distributed", "Trainers", "LSTM", "DataSources", "ConfigFiles"]),
+        // The experiments, the scaling study's tables and the figures, in-process.
+        .testTarget(
+            name: "ExperimentsTests",
+            dependencies: ["Experiments", "RunTestSupport", "Runs", "Distributed", "LSTM", "Trainers"]),
         // dlstm itself under mpirun and alone: transports, the CLI, exit statuses.
         .testTarget(name: "CommandTests", dependencies: ["ProcessTestSupport"]),
         .testTarget(name: "PlotTests", dependencies: ["Plots"]),

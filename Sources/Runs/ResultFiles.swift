@@ -22,7 +22,7 @@ public func exact(_ x: Double) -> String { String(format: "%.17g", x) }
 
 /// A whole number as an integer, anything else (fractions, infinities) as `exact`: trace files'
 /// counts and flags read as counts.
-func wholeOrExact(_ x: Double) -> String {
+public func wholeOrExact(_ x: Double) -> String {
     x.isFinite && x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : exact(x)
 }
 

@@ -161,10 +161,10 @@ public struct RunSummary: Codable, Equatable, Sendable {
 
     public var meanBytesPerNode: Double { mean(bytesPerNode.map(Double.init)) }
     public var meanMessagesPerNode: Double { mean(messagesPerNode.map(Double.init)) }
-    var bytesPerNodePerStep: Double { meanBytesPerNode / Double(max(samplesPerNode, 1)) }
-    var curve: [(x: Double, y: Double)] { points(mseCurve) }
-    var essCurve: [(x: Double, y: Double)] { points(smc?.essCurve ?? []) }
-    var baselineCurve: [(x: Double, y: Double)] { points(baseline?.mseCurve ?? []) }
+    public var bytesPerNodePerStep: Double { meanBytesPerNode / Double(max(samplesPerNode, 1)) }
+    public var curve: [(x: Double, y: Double)] { points(mseCurve) }
+    public var essCurve: [(x: Double, y: Double)] { points(smc?.essCurve ?? []) }
+    public var baselineCurve: [(x: Double, y: Double)] { points(baseline?.mseCurve ?? []) }
 
     private func mean(_ values: [Double]) -> Double { values.reduce(0, +) / Double(max(values.count, 1)) }
 
@@ -187,31 +187,6 @@ extension RunSummary {
             throw RunError("\(path): not a summary.json of dlstm train: no '\(at)'")
         } catch {
             throw RunError("\(path): not a summary.json of dlstm train: \(error)")
-        }
-    }
-}
-
-/// The figures a scaling study tabulates from each run's summary.json: the fields a `RunSummary` and
-/// `dlstm elm fit`'s summary share.
-struct ScaledRunFigures: Decodable {
-    var nodes: Int
-    var samplesPerNode: Int
-    var wallSeconds: Double
-    var bytesPerNode: [Int]
-    var computeSeconds: RunSummary.Spread
-    var communicationSeconds: RunSummary.Spread
-
-    enum CodingKeys: String, CodingKey {
-        case nodes, samplesPerNode = "samples_per_node", wallSeconds = "wall_seconds", bytesPerNode = "bytes_per_node"
-        case computeSeconds = "compute_seconds", communicationSeconds = "communication_seconds"
-    }
-
-    init(path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else { throw RunError("\(path): cannot read it") }
-        do {
-            self = try JSONDecoder().decode(Self.self, from: data)
-        } catch {
-            throw RunError("\(path): not a summary.json of dlstm train or elm fit: \(error)")
         }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Distributed
+import Experiments
 import Foundation
 import MPI
 import Numerics
@@ -87,106 +88,39 @@ struct Experiment: ParsableCommand {
         }
     }
 
-    /// The runs, in groups that share a results directory, a table and figures.
-    func plan(directory: String) -> [(directory: String, title: String, runs: [TrainingRun])] {
-        func training(_ configuration: TrainingConfiguration, label: String, in directory: String) -> TrainingRun {
-            var control = RunControl()
-            control.resultsDirectory = "\(directory)/\(label)"
-            control.progressSeconds = output.quiet ? 0 : launch.progressEvery
-            return TrainingRun(
-                configuration: configuration, control: control, label: label,
-                observer: output.quiet ? nil : ConsoleObserver(banner: false))
-        }
-        guard let paper = name.paper else {
-            var sync = SyncExperiment()
-            (sync.seed, sync.samples, sync.dataDirectory, sync.hidden) = (seed, samples, dataDirectory, hidden ?? 2)
-            return SyncExperiment.DataSet.allCases.map { data in
-                let group = "\(directory)/\(data.rawValue)"
-                let title = "avg, gm, fgm on \(data.rawValue), n = \(sync.hidden), Adam (mu = \(sync.learningRate))"
-                return (
-                    group, title, sync.runs(on: data).map { training($0.configuration, label: $0.label, in: group) }
-                )
-            }
-        }
-        var base = TrainingConfiguration.paper(paper, dataDirectory: dataDirectory)
-        (base.seed, base.samples) = (seed, samples)
-        return [
-            (directory, paper.title, runs.map { training($0.applied(to: base), label: $0.name, in: directory) })
-        ]
+    /// The plan these options make.
+    var plan: ExperimentPlan {
+        var plan = ExperimentPlan(name: name)
+        (plan.runs, plan.samples, plan.hidden) = (runs, samples, hidden ?? 2)
+        (plan.seed, plan.dataDirectory) = (seed, dataDirectory)
+        plan.control.progressSeconds = output.quiet ? 0 : launch.progressEvery
+        plan.observer = { [quiet = output.quiet] in quiet ? nil : ConsoleObserver(banner: false) }
+        return plan
     }
 
     func run() throws {
         useOneBLASThreadPerProcess()
         let directory = output.out ?? "results/\(name.rawValue)"
+        let log: ((String) -> Void)? = output.quiet ? nil : { print($0) }
+        let plan = plan
         if name == .convergence {
-            var experiment = ConvergenceExperiment()
-            (experiment.seed, experiment.samples) = (seed, samples ?? experiment.samples)
-            try runInProcess {
-                let start = DispatchTime.now().uptimeNanoseconds
-                if !output.quiet { print("dlstm experiment convergence: \(ConvergenceExperiment.title)") }
-                let points = try experiment.measure { if !output.quiet { print("  \($0)") } }
-                let table = try experiment.write(points, to: directory)
-                if !output.quiet {
-                    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-                    print("\n" + table)
-                    let runs = points.count + experiment.topologies.count * experiment.particles.count
-                    print(
-                        "\(runs) runs in \(String(format: "%.1f", seconds)) s. Figure: \(directory)/convergence.svg; "
-                            + "tables in table.md")
-                }
-            }
+            try runInProcess { _ = try plan.runConvergence(directory: directory, log: log) }
             return
         }
-        let runs = plan(directory: directory)
+        let groups = plan.groups(directory: directory)
         if let k = launch.inProcess {
             try runInProcess {
-                try experiment(runs, directory: directory, context: .inProcess, isReporter: true) {
+                try plan.run(groups, directory: directory, context: .inProcess, isReporter: true, log: log) {
                     InProcessNetwork(topology: try Topology.ring(k))
                 }
             }
         } else {
             runUnderMPI { world in
-                try experiment(
-                    runs, directory: directory, context: try RunContext(world: world), isReporter: world.rank == 0
-                ) {
-                    try makeMPINetwork(world: world, topology: "ring", seed: seed, nodes: launch.nodes)
-                }
+                try plan.run(
+                    groups, directory: directory, context: try RunContext(world: world), isReporter: world.rank == 0,
+                    log: log
+                ) { try makeMPINetwork(world: world, topology: "ring", seed: seed, nodes: launch.nodes) }
             }
-        }
-    }
-
-    private func experiment(
-        _ groups: [(directory: String, title: String, runs: [TrainingRun])], directory: String, context: RunContext,
-        isReporter: Bool, network: () throws -> Network
-    ) throws {
-        let talk = isReporter && !output.quiet
-        let start = DispatchTime.now().uptimeNanoseconds
-        if talk {
-            print("dlstm experiment \(name.rawValue): \(name.paper?.title ?? SyncExperiment.title)")
-            print("  nodes \(context.placement)")
-            for line in context.environmentLines { print("  " + line) }
-            print(
-                "  runs: \(groups[0].runs.map(\.label).joined(separator: ", ")); results in \(directory); "
-                    + "each run's full configuration in RUN/config.toml there")
-        }
-        for group in groups {
-            if talk && groups.count > 1 { print("\n" + group.title) }
-            // A fresh graph communicator per run, so each run's traffic counts start at zero.
-            for run in group.runs { _ = try run.run(on: network(), context: context) }
-            guard isReporter else { continue }
-            let table =
-                name.paper == nil
-                ? try plotSyncResults(in: group.directory, title: group.title)
-                : try plotResults(in: group.directory, title: group.title).table
-            if talk, let table { print("\n" + table) }
-        }
-        if talk {
-            let seconds = String(format: "%.1f", Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
-            let figures =
-                name.paper == nil
-                ? "Figures: \(directory)/DATA/frontier.svg (final MSE against bytes per node), DATA/mse.svg"
-                : "Figure: \(directory)/mse.svg (MSE curves); also \(directory)/communication.svg"
-            print("\n\(groups.map(\.runs.count).reduce(0, +)) runs in \(seconds) s. \(figures); tables in table.md")
         }
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DataSources
 import Distributed
+import Experiments
 import LSTM
 import Runs
 import Trainers
@@ -99,9 +100,4 @@ extension ObservationNoise: ExpressibleByArgument {
 extension Normalization: ExpressibleByArgument {}
 extension PaperExperiment: ExpressibleByArgument {}
 
-/// `dlstm experiment NAME`: the paper's two, or the FGM thesis's comparison of synchronisation protocols.
-enum ExperimentName: String, CaseIterable, ExpressibleByArgument {
-    case fx, sentiment, sync, convergence
-
-    var paper: PaperExperiment? { PaperExperiment(rawValue: rawValue) }
-}
+extension ExperimentName: ExpressibleByArgument {}

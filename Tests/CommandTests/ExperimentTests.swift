@@ -59,36 +59,6 @@ struct ExperimentTests {
         #expect(Double(csv[3].split(separator: ",")[5])! > 0)
     }
 
-    @Test("experiment sync: three data sets, every run, a table and the frontier figure each")
-    func syncExperiment() throws {
-        let scratch = try Job.scratchDirectory()
-        let out = scratch.appendingPathComponent("sync")
-        let outcome = try Job.dlstm(
-            ["experiment", "sync", "--in-process", "3", "--samples", "40", "--quiet", "--out", out.path], ranks: nil,
-            directory: scratch)
-        #expect(outcome.status == 0, "\(outcome.errors)")
-        let expected = [
-            "local", "dsgd", "avg-b1", "avg-b4", "avg-b16", "gm-1e-04", "gm-0.001", "gm-0.01", "gm-0.1", "fgm-1e-04",
-            "fgm-0.001", "fgm-0.01", "fgm-0.1",
-        ]
-        for data in ["fx", "sentiment", "teacher"] {
-            let directory = out.appendingPathComponent(data)
-            let rows = try file(directory, "table.csv").split(separator: "\n").dropFirst().map {
-                $0.split(separator: ",", omittingEmptySubsequences: false)
-            }
-            #expect(rows.map { String($0[0]) } == expected, "\(data)")
-            let bytes = Dictionary(uniqueKeysWithValues: rows.map { (String($0[0]), Double($0[2])!) })
-            #expect(bytes["local"] == 0 && bytes["avg-b1"]! > bytes["avg-b16"]!, "\(data)")
-            #expect(try file(directory, "frontier.svg").contains("<polyline"))
-            let summary =
-                try JSONSerialization.jsonObject(
-                    with: Data(contentsOf: directory.appendingPathComponent("gm-0.01/summary.json"))) as! [String: Any]
-            let sync = try #require(summary["sync"] as? [String: Any])
-            #expect(sync["protocol_network"] as? String == "star" && sync["coordinator"] as? Int == 0)
-            #expect(try file(directory, "gm-0.01/sync-trace.csv").hasPrefix("step,divergence,"))
-        }
-    }
-
     @Test(
         "--help of every subcommand: the help text on standard output, exit 0",
         arguments: [

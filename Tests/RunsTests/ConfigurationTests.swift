@@ -1,6 +1,7 @@
 import ConfigFiles
 import Distributed
 import Foundation
+import RunTestSupport
 import Testing
 
 @testable import Runs
@@ -50,7 +51,8 @@ struct ConfigurationTests {
 
     @Test("config.toml reads back as the same values, doubles to the last bit")
     func tomlRoundTrip() throws {
-        var configuration = TrainingConfiguration.paper(.sentiment)
+        var configuration = TrainingConfiguration()
+        (configuration.data, configuration.wordVectors, configuration.labelScale) = ("tweets.txt", "vader", 0.25)
         (configuration.jitter, configuration.liuWest, configuration.seed) = (0.1 + 0.2, 1e-300, UInt64(Int64.max))
         configuration.column = "a \"quoted\" \\ name\twith tab"
         let settings = try ConfigFile.options(text: try configuration.toml(), path: "run.toml")
@@ -92,31 +94,5 @@ struct ConfigurationTests {
         let error = #expect(throws: RunError.self) { _ = try runInProcess(configuration, nodes: 3) }
         #expect(error?.status == .data && error?.isCollective == true)
         #expect(error?.message.hasPrefix("/nonexistent/series.csv: cannot open") == true)
-    }
-
-    @Test("the paper's presets and the experiment's variants are typed configurations")
-    func presets() {
-        let fx = TrainingConfiguration.paper(.fx, dataDirectory: "d")
-        #expect(fx.data == "d/fx/garch_daily_usd_1980_1987.csv" && fx.column == "bp" && fx.normalize == .minmax)
-        #expect(fx.particles == 80 && fx.jitter == 0.0004 && fx.walkSteps == 3)
-        let metropolis = ExperimentRun(.dpfMetropolis).applied(to: fx)
-        #expect(metropolis.algorithm == .dpf && metropolis.walk == .metropolis)
-        #expect(ExperimentRun(.cpf).applied(to: metropolis).walk == .simple)
-        let calibrated = ExperimentRun(.dpfMetropolis, estimatesNoise: true).applied(to: fx)
-        #expect(calibrated.algorithm == .dpf && calibrated.walk == .metropolis && calibrated.observationNoise == .auto)
-        #expect(
-            fx.observationNoise == .fixed(0.01)
-                && ExperimentRun(.cpf, estimatesNoise: true).applied(to: fx).algorithm == .cpf)
-        #expect(TrainingConfiguration.paper(.sentiment).labelScale == 0.25)
-        // Names: a base and the suffixes -auto and -direct, in that order; -auto only on a filter.
-        let both = ExperimentRun(name: "dpf-metropolis-auto-direct")
-        #expect(both == ExperimentRun(.dpfMetropolis, estimatesNoise: true, directLink: true))
-        #expect(both?.name == "dpf-metropolis-auto-direct" && both?.applied(to: fx).directLink == true)
-        #expect(ExperimentRun(name: "elm-direct")?.applied(to: fx).directLink == true)
-        #expect(ExperimentRun(name: "ekf")?.applied(to: both!.applied(to: fx)).directLink == false)
-        for wrong in ["sgd-auto", "dpf-direct-auto", "ekf-", "direct", "elm-auto-direct"] {
-            #expect(ExperimentRun(name: wrong) == nil, "\(wrong)")
-        }
-        #expect(ExperimentRun.paperRuns.allSatisfy { ExperimentRun(name: $0.name) == $0 })
     }
 }

@@ -2,6 +2,7 @@ import Distributed
 import Foundation
 import LSTM
 import Numerics
+import RunTestSupport
 import Runs
 import Testing
 

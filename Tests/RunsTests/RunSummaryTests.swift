@@ -1,5 +1,6 @@
 import Distributed
 import Foundation
+import RunTestSupport
 import Runs
 import Testing
 

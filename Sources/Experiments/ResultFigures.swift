@@ -1,5 +1,6 @@
 import Foundation
 import Plots
+import Runs
 
 /// The order tables and legends use: baselines before their distributed versions, the centralized
 /// optimum last.
@@ -126,37 +127,44 @@ func style(of label: String) -> Style? {
     }
 }
 
-func experimentTable(_ runs: [RunSummary]) -> (markdown: String, csv: String) {
-    var markdown = """
-        | algorithm | final MSE (last 10%) | / baseline's | time-averaged MSE | samples to within 10% | bytes per node \
-        | bytes per node per step | seconds |
-        | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-
-        """
-    var csv =
-        "algorithm,final_mse,final_mse_over_baseline,time_averaged_mse,samples_to_within_10pct,bytes_per_node,"
-        + "bytes_per_node_per_step,seconds\n"
+/// The experiment's table: one row a run, the trivial predictor's last.
+func experimentTable(_ runs: [RunSummary]) -> ResultTable {
+    var table = ResultTable(
+        headings: [
+            "algorithm", "final MSE (last 10%)", "/ baseline's", "time-averaged MSE", "samples to within 10%",
+            "bytes per node", "bytes per node per step", "seconds",
+        ],
+        csvHeadings: [
+            "algorithm", "final_mse", "final_mse_over_baseline", "time_averaged_mse", "samples_to_within_10pct",
+            "bytes_per_node", "bytes_per_node_per_step", "seconds",
+        ])
     // Every run of a table sees the same data, so the first run's baseline is every run's.
     let baseline = runs.first?.baseline
     for run in runs {
         let ratio = baseline.map { run.finalMSE / $0.finalMSE }
-        let shownRatio = ratio.map { String(format: "%.2f", $0) } ?? "-"
-        markdown +=
-            "| \(run.label) | \(String(format: "%.4g", run.finalMSE)) | \(shownRatio) | "
-            + "\(String(format: "%.4g", run.timeAveragedMSE)) | "
-            + "\(run.samplesToWithin10Percent) | \(compact(run.meanBytesPerNode)) | "
-            + "\(compact(run.bytesPerNodePerStep)) | \(String(format: "%.2f", run.wallSeconds)) |\n"
-        csv +=
-            "\(run.label),\(exact(run.finalMSE)),\(ratio.map(exact) ?? ""),\(exact(run.timeAveragedMSE)),"
-            + "\(run.samplesToWithin10Percent),\(exact(run.meanBytesPerNode)),\(exact(run.bytesPerNodePerStep)),"
-            + "\(exact(run.wallSeconds))\n"
+        table.append(
+            [
+                run.label, String(format: "%.4g", run.finalMSE), ratio.map { String(format: "%.2f", $0) } ?? "-",
+                String(format: "%.4g", run.timeAveragedMSE), "\(run.samplesToWithin10Percent)",
+                compact(run.meanBytesPerNode), compact(run.bytesPerNodePerStep),
+                String(format: "%.2f", run.wallSeconds),
+            ],
+            csv: [
+                run.label, exact(run.finalMSE), ratio.map(exact) ?? "", exact(run.timeAveragedMSE),
+                "\(run.samplesToWithin10Percent)", exact(run.meanBytesPerNode), exact(run.bytesPerNodePerStep),
+                exact(run.wallSeconds),
+            ])
     }
     if let baseline {
-        markdown +=
-            "| baseline: \(baseline.predictor) | \(String(format: "%.4g", baseline.finalMSE)) | 1.00 | "
-            + "\(String(format: "%.4g", baseline.timeAveragedMSE)) | - | 0 | 0 | - |\n"
-        csv +=
-            "baseline: \(baseline.predictor),\(exact(baseline.finalMSE)),1,\(exact(baseline.timeAveragedMSE)),,0,0,\n"
+        table.append(
+            [
+                "baseline: \(baseline.predictor)", String(format: "%.4g", baseline.finalMSE), "1.00",
+                String(format: "%.4g", baseline.timeAveragedMSE), "-", "0", "0", "-",
+            ],
+            csv: [
+                "baseline: \(baseline.predictor)", exact(baseline.finalMSE), "1", exact(baseline.timeAveragedMSE), "",
+                "0", "0", "",
+            ])
     }
-    return (String(markdown.dropLast()), csv)
+    return table
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Plots
+import Runs
 
 /// Strong scaling fixes the samples over the network, weak the samples per node.
 public enum ScalingMode: String, CaseIterable, Sendable {
@@ -125,13 +126,16 @@ public func plotScaling(in directory: String) throws -> (table: String?, files: 
     else {
         throw RunError("\(directory)/scaling.json: cannot read it as a scaling study")
     }
-    var markdown =
-        "| mode | ranks | nodes | ms/step min | mean | max | compute ms/step | communication ms/step | speedup "
-        + "| efficiency | bytes per node |\n"
-        + "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
-    var csv =
-        "mode,ranks,nodes,repeats,seconds_per_step_min,seconds_per_step_mean,seconds_per_step_max,"
-        + "compute_seconds_per_step,communication_seconds_per_step,speedup,efficiency,bytes_per_node\n"
+    var table = ResultTable(
+        headings: [
+            "mode", "ranks", "nodes", "ms/step min", "mean", "max", "compute ms/step", "communication ms/step",
+            "speedup", "efficiency", "bytes per node",
+        ],
+        csvHeadings: [
+            "mode", "ranks", "nodes", "repeats", "seconds_per_step_min", "seconds_per_step_mean",
+            "seconds_per_step_max", "compute_seconds_per_step", "communication_seconds_per_step", "speedup",
+            "efficiency", "bytes_per_node",
+        ])
     var speedups = [Series](), efficiencies = [Series]()
     var allRanks = Set<Double>()
     for mode in study.keys.sorted() {
@@ -144,15 +148,15 @@ public func plotScaling(in directory: String) throws -> (table: String?, files: 
                 number(row, "seconds_per_step", "max"),
                 number(row, "compute_seconds_per_step"), number(row, "communication_seconds_per_step"),
             ]
-            markdown +=
-                "| \(mode) | \(r) | \(wholeOrExact(number(row, "nodes"))) | "
-                + cells.map { String(format: "%.3g", $0 * 1000) }.joined(separator: " | ")
-                + String(format: " | %.2f | %.2f | ", number(row, "speedup"), number(row, "efficiency"))
-                + compact(number(row, "bytes_per_node")) + " |\n"
-            csv +=
-                "\(mode),\(r),\(wholeOrExact(number(row, "nodes"))),\(Int(number(row, "repeats"))),"
-                + "\(cells.map(exact).joined(separator: ",")),\(exact(number(row, "speedup"))),"
-                + "\(exact(number(row, "efficiency"))),\(exact(number(row, "bytes_per_node")))\n"
+            let nodes = wholeOrExact(number(row, "nodes"))
+            let (speedup, efficiency, bytes) = (
+                number(row, "speedup"), number(row, "efficiency"), number(row, "bytes_per_node")
+            )
+            table.append(
+                [mode, "\(r)", nodes] + cells.map { String(format: "%.3g", $0 * 1000) }
+                    + [String(format: "%.2f", speedup), String(format: "%.2f", efficiency), compact(bytes)],
+                csv: [mode, "\(r)", nodes, "\(Int(number(row, "repeats")))"] + cells.map(exact)
+                    + [exact(speedup), exact(efficiency), exact(bytes)])
         }
         let points = rows.map { (x: number($0, "ranks"), y: number($0, "speedup")) }
         speedups.append(
@@ -180,15 +184,16 @@ public func plotScaling(in directory: String) throws -> (table: String?, files: 
                 series: efficiencies),
         ])
     try writeAtomically(Data(figure.svg().utf8), to: directory + "/scaling.svg")
-    markdown += """
+    let markdown =
+        table.markdown + "\n" + """
 
-        T(R): mean wall time of the repeats at R ranks; R0: the smallest rank count.
-        strong (fixed samples over the network): speedup S(R) = R0 T(R0) / T(R), efficiency E(R) = S(R) / R.
-        weak (fixed samples per node): efficiency E(R) = T(R0) / T(R), scaled speedup S(R) = R E(R).
+            T(R): mean wall time of the repeats at R ranks; R0: the smallest rank count.
+            strong (fixed samples over the network): speedup S(R) = R0 T(R0) / T(R), efficiency E(R) = S(R) / R.
+            weak (fixed samples per node): efficiency E(R) = T(R0) / T(R), scaled speedup S(R) = R E(R).
 
-        """
+            """
     try writeAtomically(Data(markdown.utf8), to: directory + "/scaling.md")
-    try writeAtomically(Data(csv.utf8), to: directory + "/scaling.csv")
+    try writeAtomically(Data(table.csv.utf8), to: directory + "/scaling.csv")
     return (
         markdown.trimmingCharacters(in: .newlines),
         ["scaling.svg", "scaling.md", "scaling.csv"].map { directory + "/" + $0 }
@@ -200,4 +205,29 @@ public func plotScaling(in directory: String) throws -> (table: String?, files: 
 private func number(_ object: [String: Any], _ key: String, _ field: String? = nil) -> Double {
     if let field { return ((object[key] as? [String: Any])?[field] as? NSNumber)?.doubleValue ?? .nan }
     return (object[key] as? NSNumber)?.doubleValue ?? .nan
+}
+
+/// The figures a scaling study tabulates from each run's summary.json: the fields a `RunSummary` and
+/// `dlstm elm fit`'s summary share.
+struct ScaledRunFigures: Decodable {
+    var nodes: Int
+    var samplesPerNode: Int
+    var wallSeconds: Double
+    var bytesPerNode: [Int]
+    var computeSeconds: RunSummary.Spread
+    var communicationSeconds: RunSummary.Spread
+
+    enum CodingKeys: String, CodingKey {
+        case nodes, samplesPerNode = "samples_per_node", wallSeconds = "wall_seconds", bytesPerNode = "bytes_per_node"
+        case computeSeconds = "compute_seconds", communicationSeconds = "communication_seconds"
+    }
+
+    init(path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else { throw RunError("\(path): cannot read it") }
+        do {
+            self = try JSONDecoder().decode(Self.self, from: data)
+        } catch {
+            throw RunError("\(path): not a summary.json of dlstm train or elm fit: \(error)")
+        }
+    }
 }

@@ -2,8 +2,11 @@ import Distributed
 import Foundation
 import Runs
 
+// Helpers of the in-process tests of `Runs` and `Experiments`: a run through the library as the CLI
+// runs it.
+
 /// The synthetic-teacher configuration of `algorithm`, `samples` steps per node.
-func teacherRun(
+public func teacherRun(
     _ algorithm: Algorithm, samples: Int, seed: UInt64 = 1,
     _ configure: (inout TrainingConfiguration) -> Void = { _ in }
 ) -> TrainingConfiguration {
@@ -15,7 +18,7 @@ func teacherRun(
 
 /// One run of `configuration` on `nodes` nodes in this process, through the library as the CLI
 /// runs it; the reporter's report.
-func runInProcess(_ configuration: TrainingConfiguration, nodes: Int, control: RunControl = RunControl()) throws
+public func runInProcess(_ configuration: TrainingConfiguration, nodes: Int, control: RunControl = RunControl()) throws
     -> RunReport
 {
     var control = control
@@ -25,7 +28,7 @@ func runInProcess(_ configuration: TrainingConfiguration, nodes: Int, control: R
         on: InProcessNetwork(topology: topology))!
 }
 
-func scratchDirectory() throws -> String {
+public func scratchDirectory() throws -> String {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("dlstm-runs-\(UUID().uuidString)")
         .path
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -34,5 +37,5 @@ func scratchDirectory() throws -> String {
 
 extension RunReport {
     /// Every node's predictions, in node order.
-    var predictions: [[Double]] { records.map(\.predictions) }
+    public var predictions: [[Double]] { records.map(\.predictions) }
 }

@@ -1,6 +1,7 @@
 import Distributed
 import Foundation
 import Plots
+import Runs
 import Trainers
 
 /// The FGM thesis's comparison (`docs/design/sync-protocols.md`, "How they are evaluated"):
@@ -115,31 +116,33 @@ public func plotSyncResults(in directory: String, title: String) throws -> Strin
     let ordered =
         runs.filter { $0.label == "local" } + runs.filter { $0.label == "dsgd" }
         + ["avg", "gm", "fgm"].flatMap { family($0) }
-    let columns = [
-        "run", "final MSE", "bytes per node", "messages per node", "full syncs", "balancing syncs", "rounds",
-        "subrounds", "mean divergence",
-    ]
-    var markdown = "| " + columns.joined(separator: " | ") + " |\n| --- |" + String(repeating: " ---: |", count: 8)
-    var csv = "run,final_mse,bytes_per_node,messages_per_node,full_syncs,balancing_syncs,rounds,subrounds,divergence\n"
+    var table = ResultTable(
+        headings: [
+            "run", "final MSE", "bytes per node", "messages per node", "full syncs", "balancing syncs", "rounds",
+            "subrounds", "mean divergence",
+        ],
+        csvHeadings: [
+            "run", "final_mse", "bytes_per_node", "messages_per_node", "full_syncs", "balancing_syncs", "rounds",
+            "subrounds", "divergence",
+        ])
     for run in ordered {
         let counts = [\.fullSyncs, \.balancingSyncs, \.rounds, \.subrounds].map {
             (count: KeyPath<RunSummary.SyncSummary, Int>) in
             run.sync.map { compact(Double($0[keyPath: count])) } ?? ""
         }
-        let divergence = run.sync?.divergenceMean.map { String(format: "%.3g", $0) } ?? ""
-        let cells =
+        let divergence = run.sync?.divergenceMean
+        table.append(
             [
                 run.label, String(format: "%.4g", run.finalMSE), compact(run.meanBytesPerNode),
                 compact(run.meanMessagesPerNode),
-            ]
-            + counts + [divergence]
-        markdown += "\n| " + cells.joined(separator: " | ") + " |"
-        let exactCells = [run.label, exact(run.finalMSE), exact(run.meanBytesPerNode), exact(run.meanMessagesPerNode)]
-        csv += (exactCells + counts + [run.sync?.divergenceMean.map(exact) ?? ""]).joined(separator: ",") + "\n"
+            ] + counts + [divergence.map { String(format: "%.3g", $0) } ?? ""],
+            csv: [run.label, exact(run.finalMSE), exact(run.meanBytesPerNode), exact(run.meanMessagesPerNode)]
+                + counts + [divergence.map(exact) ?? ""])
     }
+    let markdown = table.markdown
     try writeAtomically(Data(frontier.svg().utf8), to: directory + "/frontier.svg")
     try writeAtomically(Data(mse.svg().utf8), to: directory + "/mse.svg")
     try writeAtomically(Data((markdown + "\n").utf8), to: directory + "/table.md")
-    try writeAtomically(Data(csv.utf8), to: directory + "/table.csv")
+    try writeAtomically(Data(table.csv.utf8), to: directory + "/table.csv")
     return markdown
 }

@@ -1,6 +1,7 @@
 import Distributed
 import Foundation
 import Plots
+import Runs
 
 /// Theorem 1 of Ergen & Kozat as a figure: as the walk's moves s grow, the DPF's predictions
 /// approach the centralized PF's (same data, same seed, the same network-wide particle budget, K N),
@@ -99,23 +100,28 @@ public struct ConvergenceExperiment: Sendable {
     /// table.md, table.csv and convergence.svg in `directory`; returns the Markdown table.
     public func write(_ points: [Point], to directory: String) throws -> String {
         try createOutputDirectory(directory)
-        var markdown = """
-            | topology | walk | N | s | SLEM | SLEM^s | mean abs(DPF - CPF) | DPF final MSE | CPF final MSE | gap |
-            | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |
-
-            """
-        var csv = "topology,walk,particles,moves,slem,slem_power,distance,dpf_final_mse,cpf_final_mse,gap\n"
+        var table = ResultTable(
+            headings: [
+                "topology", "walk", "N", "s", "SLEM", "SLEM^s", "mean abs(DPF - CPF)", "DPF final MSE", "CPF final MSE",
+                "gap",
+            ],
+            csvHeadings: [
+                "topology", "walk", "particles", "moves", "slem", "slem_power", "distance", "dpf_final_mse",
+                "cpf_final_mse", "gap",
+            ], textColumns: 2)
         for p in points {
             let power = pow(p.slem, Double(p.moves))
-            let cells = [
-                p.topology, p.walk.rawValue, "\(p.particles)", "\(p.moves)", short(p.slem), short(power),
-                short(p.distance), short(p.dpfMSE), short(p.cpfMSE), String(format: "%+.1f%%", 100 * p.gap),
-            ]
-            markdown += "| " + cells.joined(separator: " | ") + " |\n"
-            csv +=
-                "\(p.topology),\(p.walk.rawValue),\(p.particles),\(p.moves),\(exact(p.slem)),\(exact(power)),"
-                + "\(exact(p.distance)),\(exact(p.dpfMSE)),\(exact(p.cpfMSE)),\(exact(p.gap))\n"
+            table.append(
+                [
+                    p.topology, p.walk.rawValue, "\(p.particles)", "\(p.moves)", short(p.slem), short(power),
+                    short(p.distance), short(p.dpfMSE), short(p.cpfMSE), String(format: "%+.1f%%", 100 * p.gap),
+                ],
+                csv: [
+                    p.topology, p.walk.rawValue, "\(p.particles)", "\(p.moves)", exact(p.slem), exact(power),
+                    exact(p.distance), exact(p.dpfMSE), exact(p.cpfMSE), exact(p.gap),
+                ])
         }
+        var markdown = table.markdown + "\n"
         markdown += "\nSmallest s with DPF's final MSE within 10% of the centralized PF's:\n\n"
         for (topology, walk, n, s) in Self.smallestWithin10Percent(points) {
             let smallest = s.map { "s = \($0)" } ?? "none up to s = \(moves.max()!)"
@@ -161,7 +167,7 @@ public struct ConvergenceExperiment: Sendable {
         let title = "\(Self.title) (\(samples) samples per node, seed \(seed))"
         try writeAtomically(Data(Figure(title: title, panels: panels).svg().utf8), to: directory + "/convergence.svg")
         try writeAtomically(Data(markdown.utf8), to: directory + "/table.md")
-        try writeAtomically(Data(csv.utf8), to: directory + "/table.csv")
+        try writeAtomically(Data(table.csv.utf8), to: directory + "/table.csv")
         return markdown
     }
 

@@ -1,5 +1,7 @@
 import Distributed
+import Experiments
 import Foundation
+import RunTestSupport
 import Runs
 import Testing
 

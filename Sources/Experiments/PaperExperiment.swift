@@ -1,4 +1,5 @@
 import Distributed
+import Runs
 
 /// The paper's experiments (Ergen & Kozat 2018, section 4) on the bundled real data.
 public enum PaperExperiment: String, CaseIterable, Codable, Sendable {

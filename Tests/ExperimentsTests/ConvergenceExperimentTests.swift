@@ -1,8 +1,10 @@
 import Distributed
 import Foundation
+import RunTestSupport
+import Runs
 import Testing
 
-@testable import Runs
+@testable import Experiments
 
 /// `dlstm experiment convergence`, small.
 @Suite("the convergence experiment")
