@@ -1,7 +1,7 @@
 import LSTM
 import Trainers
 
-/// How the synchronisation protocols (avg, gm, fgm) are set (`../shared/design/sync-protocols.md`).
+/// How the synchronisation protocols (avg, gm, fgm) are set (`docs/design/sync-protocols.md`).
 public struct SyncSettings: Sendable, Equatable {
     /// b: local steps between averagings (avg) or between checks of the local conditions (gm, fgm).
     public var every = 1

@@ -7,7 +7,7 @@ import Numerics
     import Darwin
 #endif
 
-/// The feature map of an ELM-trained LSTM (`../shared/design/elm.md`, "ELM-rand"): the LSTM's
+/// The feature map of an ELM-trained LSTM (`docs/design/elm.md`, "ELM-rand"): the LSTM's
 /// weights (W, R, b) are drawn once and never trained, and a sequence's feature row is
 /// h = [y_bar; 1], or [y_bar; 1; x^(m)] with the direct link (the last input column). Only the
 /// readout beta, d_hat = beta^T h, is learned, by least squares.

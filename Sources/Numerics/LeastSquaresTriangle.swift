@@ -2,7 +2,7 @@ import CBLAS
 import Foundation
 
 /// Least squares min ||H beta - T|| kept as the triangle R of a QR factorisation of the augmented
-/// rows A = [H | T] (`../shared/design/elm.md`): never the normal equations, which square the
+/// rows A = [H | T] (`docs/design/elm.md`): never the normal equations, which square the
 /// condition number. Rows are folded in as they come (square-root recursive least squares, with a
 /// forgetting factor), and two triangles of disjoint row sets merge into the triangle of their
 /// union (TSQR), in any order and grouping. With R = [[R11, z], [0, rho]], beta = R11^-1 z and

@@ -1,7 +1,7 @@
 import LSTM
 import Numerics
 
-/// An ELM-trained LSTM learning online (`../shared/design/elm.md`): fixed random LSTM weights, and
+/// An ELM-trained LSTM learning online (`docs/design/elm.md`): fixed random LSTM weights, and
 /// the readout beta by square-root recursive least squares: the triangle of [H | T] takes each new
 /// row [h; d] with a forgetting factor, and beta minimises the (weighted) squared error plus
 /// ridge ||beta||^2 over the rows seen. The ridge enters as prior rows sqrt(ridge) e_j, so a solve

@@ -6,7 +6,7 @@ import Trainers
 
 @testable import Distributed
 
-/// delm against least squares over every row any node has seen (`../shared/design/elm.md`).
+/// delm against least squares over every row any node has seen (`docs/design/elm.md`).
 @Suite("distributed ELM in one process")
 struct DistributedELMTests {
     @Test(

@@ -5,7 +5,7 @@ import Trainers
 
 @testable import Distributed
 
-/// The synchronisation protocols' guarantees, in one process (`../shared/design/sync-protocols.md`,
+/// The synchronisation protocols' guarantees, in one process (`docs/design/sync-protocols.md`,
 /// "Tests that make an implementation trustworthy").
 @Suite("avg, gm and fgm in one process")
 struct SyncProtocolTests {

@@ -3,7 +3,7 @@ import Numerics
 import Testing
 
 /// The QR triangle against numpy's SVD-based lstsq (`golden/least_squares.py`), and TSQR's
-/// independence from the partition and the tree (`../shared/design/elm.md`, tests).
+/// independence from the partition and the tree (`docs/design/elm.md`, tests).
 @Suite("least squares by QR triangles")
 struct LeastSquaresTests {
     typealias Golden = LeastSquaresGolden
