@@ -46,7 +46,7 @@ public struct AccuracyPerSecond {
 
         var courses = elmHidden.map { elmCourse(hidden: $0, directLink: false, train: train, test: test) }
         courses.append(elmCourse(hidden: gradientHidden, directLink: true, train: train, test: test))
-        var adam = TrainerSettings(), sgd = TrainerSettings()
+        var adam = SGDSettings(), sgd = SGDSettings()
         (adam.optimizer, adam.learningRate) = (.adam, 0.01)
         courses.append(gradientCourse("adam (step 0.01)", settings: adam, train: train, test: test))
         courses.append(gradientCourse("sgd (paper, step 0.1)", settings: sgd, train: train, test: test))
@@ -102,11 +102,11 @@ public struct AccuracyPerSecond {
     /// Features, the QR triangle of [H | T] and the solve, timed together.
     private func elmCourse(hidden: Int, directLink: Bool, train: [Sample], test: [Sample]) -> Course {
         let model = LSTMModel(shape: LSTMShape(hidden: hidden, input: lags))
-        let features = ELMFeatures(model: model, seed: seed, scale: TrainerSettings().elmScale, directLink: directLink)
+        let features = ELMFeatures(model: model, seed: seed, scale: ELMSettings().scale, directLink: directLink)
         let columns = features.featureCount + 1
         let start = DispatchTime.now().uptimeNanoseconds
         let triangle = LeastSquaresTriangle(columns: columns, rows: features.labelledRows(train))
-        let beta = (try? triangle.solve(ridge: TrainerSettings().ridge).beta) ?? []
+        let beta = (try? triangle.solve(ridge: ELMSettings().ridge).beta) ?? []
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let error = rmse(test) { ELMFeatures.estimate(beta: beta, row: features.rows([$0])[...]) }
         return Course(
@@ -115,7 +115,7 @@ public struct AccuracyPerSecond {
         )
     }
 
-    private func gradientCourse(_ name: String, settings: TrainerSettings, train: [Sample], test: [Sample]) -> Course {
+    private func gradientCourse(_ name: String, settings: SGDSettings, train: [Sample], test: [Sample]) -> Course {
         let model = LSTMModel(shape: LSTMShape(hidden: gradientHidden, input: lags))
         var trainer = SGDTrainer(model: model, settings: settings, seed: seed)
         var order = Array(train.indices)

@@ -74,7 +74,7 @@ private func measure(_ algorithm: Algorithm, hidden: Int, steps: Int, world: Com
 {
     let network = try MPINetwork(world: world, topology: topology)
     var settings = DistributedSettings(model: LSTMModel(shape: LSTMShape(hidden: hidden, input: 2)))
-    settings.trainer.initialVariance = 0.01
+    settings.ekf.initialVariance = 0.01
     let trainer = try makeTrainer(algorithm, settings: settings, network: network)
     let teacher = SyntheticTeacher(shape: LSTMShape(hidden: 2, input: 2), noiseVariance: 0.002, count: .max, seed: 9)
     var totals = [Double](), communications = [Double]()

@@ -48,7 +48,7 @@ public func runModelBenchmark(particles: Int, length: Int, seconds: Double, shap
     for n in [2, 4, 8, 16] {
         let shape = LSTMShape(hidden: n, input: n)
         let system = LSTMStateSpace(model: LSTMModel(shape: shape))
-        var settings = TrainerSettings()
+        var settings = EKFSettings()
         settings.initialVariance = 0.01
         var trainer = EKFTrainer(system: system, settings: settings, seed: 1)
         var stream = RandomStream(seed: 2, purpose: .testing)

@@ -101,9 +101,9 @@ public struct ParticleBenchmark {
     public func measure(size: Int) throws -> Row {
         let model = LSTMModel(shape: LSTMShape(hidden: size, input: size))
         var settings = DistributedSettings(model: model)
-        (settings.trainer.particles, settings.walkSteps, settings.seed) = (particles, walkSteps, 1)
+        (settings.pf.particles, settings.walkSteps, settings.seed) = (particles, walkSteps, 1)
         settings.walk = walk
-        settings.trainer.precision = precision
+        settings.pf.precision = precision
         let network = InProcessNetwork(topology: try Topology.ring(nodes))
         let trainer = DistributedParticleFilter(settings: settings, network: network)
         let teacher = SyntheticTeacher(

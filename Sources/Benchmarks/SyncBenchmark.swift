@@ -53,7 +53,7 @@ private let teacher = SyntheticTeacher(
 
 private func settings(_ shape: LSTMShape) -> DistributedSettings {
     var settings = DistributedSettings(model: LSTMModel(shape: shape))
-    (settings.trainer.optimizer, settings.trainer.learningRate) = (.adam, 0.001)
+    (settings.sgd.optimizer, settings.sgd.learningRate) = (.adam, 0.001)
     settings.sync.threshold = 1e300
     settings.sync.traceEvery = 0
     return settings

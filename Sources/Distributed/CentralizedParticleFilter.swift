@@ -57,20 +57,20 @@ public final class CentralizedParticleFilter: DistributedTrainer {
         tree = SpanningTree(topology: network.topology)
         reduce = settings.reduce
         let replicaNode = network.topology.nodeCount
-        let count = settings.trainer.particles * network.topology.nodeCount
+        let count = settings.pf.particles * network.topology.nodeCount
         particleCount = count
         clouds = network.localNodes.map { _ in
             LSTMParticleCloud(
-                model: settings.model, count: count, initialSpread: settings.trainer.initialSpread,
-                centre: settings.trainer.initialCentre, jitterVariance: settings.trainer.jitterVariance,
-                liuWestShrinkage: settings.trainer.liuWestShrinkage,
-                carryState: false, seed: settings.seed, node: replicaNode, precision: settings.trainer.precision)
+                model: settings.model, count: count, initialSpread: settings.pf.initialSpread,
+                centre: settings.pf.initialCentre, jitterVariance: settings.pf.jitterVariance,
+                liuWestShrinkage: settings.pf.liuWestShrinkage,
+                carryState: false, seed: settings.seed, node: replicaNode, precision: settings.pf.precision)
         }
         observed = network.localNodes.map { _ in [] }
         predictions = network.localNodes.map { _ in 0 }
-        noise = network.localNodes.map { _ in NoiseEstimator(settings.trainer.observationNoise) }
+        noise = network.localNodes.map { _ in NoiseEstimator(settings.pf.observationNoise) }
         ends = network.localNodes.map { _ in
-            SMCStepEnd(trainer: "cpf", scheme: settings.trainer.resampling, seed: settings.seed, node: replicaNode)
+            SMCStepEnd(trainer: "cpf", scheme: settings.pf.resampling, seed: settings.seed, node: replicaNode)
         }
         let uniform = [Double](repeating: 1 / Double(count), count: count)
         estimates = clouds.map { $0.weightedMean(uniform) }

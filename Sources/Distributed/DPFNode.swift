@@ -63,24 +63,24 @@ struct DPFNode {
     var particlesHeld = 0
 
     init(node: Int, settings: DistributedSettings, walk: RandomWalk, neighbors: [Int], kernel: ParticleKernel) {
-        let n = settings.trainer.particles
+        let n = settings.pf.particles
         (self.node, particleCount, seed) = (node, n, settings.seed)
-        (jitterVariance, self.kernel, self.neighbors) = (settings.trainer.jitterVariance, kernel, neighbors)
+        (jitterVariance, self.kernel, self.neighbors) = (settings.pf.jitterVariance, kernel, neighbors)
         choices = walk.transitions[node]
         walkTargets = choices.map { node == $0.node ? -1 : neighbors.firstIndex(of: $0.node)! }
         exponent = walk.exponent(node: node, steps: settings.walkSteps)
         pool = ParticleStore(
-            shape: settings.model.shape, count: n, firstID: node * n, initialSpread: settings.trainer.initialSpread,
-            centre: settings.trainer.initialCentre, seed: settings.seed, node: node)
+            shape: settings.model.shape, count: n, firstID: node * n, initialSpread: settings.pf.initialSpread,
+            centre: settings.pf.initialCentre, seed: settings.seed, node: node)
         spare = ParticleStore(emptyLike: pool)
         leaving = neighbors.map { _ in [] }
         mergeCursors = neighbors.map { _ in 0 }
-        end = SMCStepEnd(trainer: "dpf", scheme: settings.trainer.resampling, seed: settings.seed, node: node)
+        end = SMCStepEnd(trainer: "dpf", scheme: settings.pf.resampling, seed: settings.seed, node: node)
         estimate = [Double](repeating: 0, count: settings.model.shape.parameterCount)
         for i in 0..<n {
             for (j, value) in pool.particle(i).enumerated() { estimate[j] += value / Double(n) }
         }
-        noise = NoiseEstimator(settings.trainer.observationNoise)
+        noise = NoiseEstimator(settings.pf.observationNoise)
     }
 
     /// Algorithm 1, lines 2-3: jitters the N particles (theta += gamma, keyed by (seed, node, step,

@@ -31,23 +31,23 @@ public final class DiffusionEKF: DistributedTrainer {
         precondition(exchangeChunk > 0 && exchangeChunk % 2 == 0, "two singles to a double: an even chunk")
         self.exchangeChunk = exchangeChunk
         self.network = network
-        let system = LSTMStateSpace(model: settings.model, carryState: settings.trainer.carryState)
+        let system = LSTMStateSpace(model: settings.model, carryState: settings.ekf.carryState)
         self.system = system
         exchangePrecision = settings.exchangePrecision
         weights = network.topology.metropolisWeights
         let n = settings.model.shape.hidden
         // One common start, as for diffusion SGD.
         let theta = initialParameters(
-            shape: settings.model.shape, scale: settings.trainer.initialScale, seed: settings.seed, node: 0,
-            centre: settings.trainer.initialCentre)
+            shape: settings.model.shape, scale: settings.ekf.initialScale, seed: settings.seed, node: 0,
+            centre: settings.ekf.initialCentre)
         filters = network.localNodes.map { _ in
             ExtendedKalmanFilter(
                 model: system, initialState: [Double](repeating: 0, count: 2 * n) + theta,
-                initialCovariance: .identity(system.shape.stateCount, scale: settings.trainer.initialVariance),
-                processNoise: settings.trainer.jitterVariance,
-                observationNoise: settings.trainer.observationNoise.fixedValue ?? 1)
+                initialCovariance: .identity(system.shape.stateCount, scale: settings.ekf.initialVariance),
+                processNoise: settings.ekf.processNoise,
+                observationNoise: settings.ekf.observationNoise.fixedValue ?? 1)
         }
-        noise = network.localNodes.map { _ in NoiseEstimator(settings.trainer.observationNoise) }
+        noise = network.localNodes.map { _ in NoiseEstimator(settings.ekf.observationNoise) }
         predictions = network.localNodes.map { _ in 0 }
     }
 

@@ -14,7 +14,7 @@ public final class DiffusionSGD: DistributedTrainer {
         weights = network.topology.metropolisWeights
         // One common start, as if agreed beforehand: combination then only averages what was learned.
         trainers = network.localNodes.map { _ in
-            SGDTrainer(model: settings.model, settings: settings.trainer, seed: settings.seed, node: 0)
+            SGDTrainer(model: settings.model, settings: settings.sgd, seed: settings.seed, node: 0)
         }
     }
 

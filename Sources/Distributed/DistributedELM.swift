@@ -26,12 +26,12 @@ public final class DistributedELM: DistributedTrainer {
         self.network = network
         tree = SpanningTree(topology: network.topology)
         every = settings.sync.every
-        forgetting = settings.trainer.forgetting
-        let trainer = settings.trainer
+        let elm = settings.elm
+        forgetting = elm.forgetting
         let features = ELMFeatures(
-            model: settings.model, seed: settings.seed, scale: trainer.elmScale, directLink: trainer.directLink)
+            model: settings.model, seed: settings.seed, scale: elm.scale, directLink: elm.directLink)
         learners = network.localNodes.map { _ in
-            ELMTrainer(features: features, forgetting: trainer.forgetting, ridge: trainer.ridge)
+            ELMTrainer(features: features, forgetting: elm.forgetting, ridge: elm.ridge)
         }
         global = learners.map(\.triangle)
         fresh = learners.map { LeastSquaresTriangle(columns: $0.triangle.columns) }

@@ -56,7 +56,7 @@ public final class DistributedParticleFilter: DistributedTrainer {
         self.settings = settings
         let walk = RandomWalk(topology: network.topology, kind: settings.walk)
         let kernel = ParticleKernel(
-            shape: settings.model.shape, pooling: settings.model.pooling, precision: settings.trainer.precision)
+            shape: settings.model.shape, pooling: settings.model.pooling, precision: settings.pf.precision)
         (self.walk, self.kernel) = (walk, kernel)
         nodes = network.localNodes.map {
             DPFNode(

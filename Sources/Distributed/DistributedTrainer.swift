@@ -2,12 +2,17 @@ import LSTM
 import Numerics
 import Trainers
 
-/// Everything a distributed trainer needs besides the network: the model, the local trainers'
-/// settings (paper defaults), and the DPF's walk.
+/// Everything a distributed trainer needs besides the network: the model, the seed, and each
+/// algorithm's own settings, with the paper's defaults. A trainer reads its own groups only: the
+/// gradient trainers `sgd`, the EKF family `ekf`, the particle filters `pf` (the DPF also the walk,
+/// the centralized PF `reduce`), the ELMs `elm`, the synchronisation protocols `sgd` and `sync`.
 public struct DistributedSettings: Sendable {
     public var model: LSTMModel
-    public var trainer = TrainerSettings()
-    /// s: random-walk moves per step (paper: 3).
+    public var sgd = SGDSettings()
+    public var ekf = EKFSettings()
+    public var pf = PFSettings()
+    public var elm = ELMSettings()
+    /// DPF: s, the random-walk moves per step (paper: 3).
     public var walkSteps = 3
     public var walk = WalkKind.simple
     /// DEKF: the format of the exchanged states and covariances.

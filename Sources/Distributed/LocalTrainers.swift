@@ -11,18 +11,18 @@ public final class LocalTrainers: DistributedTrainer {
         trainers = network.localNodes.map { node -> any OnlineTrainer in
             switch algorithm {
             case .sgd:
-                return SGDTrainer(model: settings.model, settings: settings.trainer, seed: settings.seed, node: node)
+                return SGDTrainer(model: settings.model, settings: settings.sgd, seed: settings.seed, node: node)
             case .ekf:
                 return EKFTrainer(
-                    system: LSTMStateSpace(model: settings.model, carryState: settings.trainer.carryState),
-                    settings: settings.trainer, seed: settings.seed, node: node)
+                    system: LSTMStateSpace(model: settings.model, carryState: settings.ekf.carryState),
+                    settings: settings.ekf, seed: settings.seed, node: node)
             case .elm:
-                let trainer = settings.trainer
+                let elm = settings.elm
                 let features = ELMFeatures(
-                    model: settings.model, seed: settings.seed, scale: trainer.elmScale, directLink: trainer.directLink)
-                return ELMTrainer(features: features, forgetting: trainer.forgetting, ridge: trainer.ridge)
+                    model: settings.model, seed: settings.seed, scale: elm.scale, directLink: elm.directLink)
+                return ELMTrainer(features: features, forgetting: elm.forgetting, ridge: elm.ridge)
             default:
-                return PFTrainer(model: settings.model, settings: settings.trainer, seed: settings.seed, node: node)
+                return PFTrainer(model: settings.model, settings: settings.pf, seed: settings.seed, node: node)
             }
         }
     }

@@ -115,7 +115,7 @@ public final class SynchronizedLearners: DistributedTrainer {
         self.sync = settings.sync
         self.network = network
         learners = network.localNodes.map { _ in
-            SGDTrainer(model: settings.model, settings: settings.trainer, seed: settings.seed, node: 0)
+            SGDTrainer(model: settings.model, settings: settings.sgd, seed: settings.seed, node: 0)
         }
         counters = network.localNodes.map { _ in SyncCounters() }
         let start = learners[0].parameters

@@ -1,7 +1,7 @@
 /// A table of results, written twice: Markdown for reading (figures rounded as each column says)
 /// and CSV with every digit. The experiments, the scaling study and `dlstm plot` write theirs here.
 public struct ResultTable {
-    /// The Markdown header and the CSV header, column by column.
+    /// The Markdown header and the CSV header (the CSV may keep columns the Markdown leaves out).
     public let headings: [String]
     public let csvHeadings: [String]
     /// The first `textColumns` columns are aligned left (names), the rest right (numbers).
@@ -10,13 +10,12 @@ public struct ResultTable {
     public private(set) var csvRows: [[String]] = []
 
     public init(headings: [String], csvHeadings: [String], textColumns: Int = 1) {
-        precondition(headings.count == csvHeadings.count, "a heading for each column in both forms")
         (self.headings, self.csvHeadings, self.textColumns) = (headings, csvHeadings, textColumns)
     }
 
     /// One row: its cells as the Markdown shows them, and as the CSV keeps them.
     public mutating func append(_ cells: [String], csv: [String]) {
-        precondition(cells.count == headings.count && csv.count == headings.count, "a cell for every column")
+        precondition(cells.count == headings.count && csv.count == csvHeadings.count, "a cell for every column")
         rows.append(cells)
         csvRows.append(csv)
     }

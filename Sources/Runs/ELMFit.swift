@@ -79,12 +79,12 @@ public struct ELMFit {
             failure = RunError(error)
         }
         try agree(on: failure, network: network)
-        let settings = configuration.distributedSettings(inputSize: samples[0][0].inputSize).trainer
+        let settings = configuration.elm
         let model = LSTMModel(
             shape: LSTMShape(hidden: configuration.hidden, input: samples[0][0].inputSize),
             pooling: configuration.pooling)
         let features = ELMFeatures(
-            model: model, seed: configuration.seed, scale: settings.elmScale, directLink: settings.directLink)
+            model: model, seed: configuration.seed, scale: settings.scale, directLink: settings.directLink)
         let columns = features.featureCount + 1
         var clock = PhaseClock()
 

@@ -27,29 +27,29 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var fgmEpsilon = syncDefaults.fgmEpsilon
     public var coordinator = syncDefaults.coordinator
 
-    // The model and the trainers, with the paper's defaults as `TrainerSettings` holds them.
+    // The model and the trainers, with the paper's defaults as the trainers' settings hold them.
     public var hidden = 2
     public var pooling = Pooling.mean
-    public var particles = paperDefaults.particles
+    public var particles = pfDefaults.particles
     /// PF, DPF, CPF: the particle evaluation's format (weights and resampling stay in double).
     public var precision = Precision.double
-    public var jitter = paperDefaults.jitterVariance
-    public var observationNoise = paperDefaults.observationNoise
-    public var learningRate = paperDefaults.learningRate
-    public var optimizer = paperDefaults.optimizer
-    public var beta1 = paperDefaults.beta1
-    public var beta2 = paperDefaults.beta2
-    public var epsilon = paperDefaults.epsilon
-    public var batch = paperDefaults.batch
-    public var initialVariance = paperDefaults.initialVariance
-    public var initialScale = paperDefaults.initialScale
-    public var initialSpread = paperDefaults.initialSpread
-    public var resampling = paperDefaults.resampling
+    public var jitter = pfDefaults.jitterVariance
+    public var observationNoise = pfDefaults.observationNoise
+    public var learningRate = sgdDefaults.learningRate
+    public var optimizer = sgdDefaults.optimizer
+    public var beta1 = sgdDefaults.beta1
+    public var beta2 = sgdDefaults.beta2
+    public var epsilon = sgdDefaults.epsilon
+    public var batch = sgdDefaults.batch
+    public var initialVariance = ekfDefaults.initialVariance
+    public var initialScale = sgdDefaults.initialScale
+    public var initialSpread = pfDefaults.initialSpread
+    public var resampling = pfDefaults.resampling
     public var liuWest: Double?
-    public var forgetting = paperDefaults.forgetting
-    public var ridge = paperDefaults.ridge
-    public var elmScale = paperDefaults.elmScale
-    public var directLink = paperDefaults.directLink
+    public var forgetting = elmDefaults.forgetting
+    public var ridge = elmDefaults.ridge
+    public var elmScale = elmDefaults.scale
+    public var directLink = elmDefaults.directLink
     /// A saved model (a run's directory or a model file) to start from.
     public var initModel: String?
     public var seed: UInt64 = 1
@@ -140,29 +140,57 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         LSTMShape(hidden: hidden, input: inputSize, directLink: directLink && !algorithm.isELM)
     }
 
-    /// The trainers' settings for data of `inputSize` columns.
+    // Each trainer's settings, read from the options: where an option reaches the trainers. An option
+    // that shapes a trainer is read here (ConfigurationTests checks that each one changes something).
+
+    /// SGD and Adam: sgd, dsgd, and the learners of avg, gm and fgm.
+    public var sgd: SGDSettings {
+        var sgd = SGDSettings()
+        (sgd.learningRate, sgd.optimizer, sgd.batch) = (learningRate, optimizer, batch)
+        (sgd.beta1, sgd.beta2, sgd.epsilon, sgd.initialScale) = (beta1, beta2, epsilon, initialScale)
+        return sgd
+    }
+
+    /// ekf and dekf: Q is Cov[gamma] (`--jitter`), R is Var[eps].
+    public var ekf: EKFSettings {
+        var ekf = EKFSettings()
+        (ekf.processNoise, ekf.observationNoise) = (jitter, observationNoise)
+        (ekf.initialVariance, ekf.initialScale) = (initialVariance, initialScale)
+        return ekf
+    }
+
+    /// pf, dpf and cpf.
+    public var pf: PFSettings {
+        var pf = PFSettings()
+        (pf.particles, pf.precision, pf.jitterVariance, pf.observationNoise) = (
+            particles, precision, jitter, observationNoise
+        )
+        (pf.initialSpread, pf.resampling, pf.liuWestShrinkage) = (initialSpread, resampling, liuWest)
+        return pf
+    }
+
+    /// elm and delm.
+    public var elm: ELMSettings {
+        var elm = ELMSettings()
+        (elm.forgetting, elm.ridge, elm.scale, elm.directLink) = (forgetting, ridge, elmScale, directLink)
+        return elm
+    }
+
+    /// avg, gm and fgm (and delm's `every`).
+    public var sync: SyncSettings {
+        var sync = SyncSettings()
+        (sync.every, sync.threshold, sync.resolution) = (syncEvery, threshold, resolution)
+        (sync.fgmEpsilon, sync.coordinator) = (fgmEpsilon, coordinator)
+        return sync
+    }
+
+    /// Every trainer's settings for data of `inputSize` columns, each trainer reading its own.
     public func distributedSettings(inputSize: Int) -> DistributedSettings {
         var settings = DistributedSettings(model: LSTMModel(shape: modelShape(inputSize: inputSize), pooling: pooling))
-        settings.trainer.learningRate = learningRate
-        (settings.trainer.optimizer, settings.trainer.batch) = (optimizer, batch)
-        (settings.trainer.beta1, settings.trainer.beta2, settings.trainer.epsilon) = (beta1, beta2, epsilon)
-        settings.trainer.particles = particles
-        settings.trainer.precision = precision
-        settings.exchangePrecision = exchangePrecision
-        settings.reduce = reduce
-        settings.trainer.jitterVariance = jitter
-        settings.trainer.observationNoise = observationNoise
-        settings.trainer.initialScale = initialScale
-        settings.trainer.initialSpread = initialSpread
-        settings.trainer.initialVariance = initialVariance
-        settings.trainer.resampling = resampling
-        settings.trainer.liuWestShrinkage = liuWest
-        (settings.trainer.forgetting, settings.trainer.ridge) = (forgetting, ridge)
-        (settings.trainer.elmScale, settings.trainer.directLink) = (elmScale, directLink)
-        (settings.sync.every, settings.sync.threshold, settings.sync.resolution) = (syncEvery, threshold, resolution)
-        (settings.sync.fgmEpsilon, settings.sync.coordinator) = (fgmEpsilon, coordinator)
-        settings.walkSteps = walkSteps
-        settings.walk = walk
+        (settings.sgd, settings.ekf, settings.pf, settings.elm, settings.sync) = (sgd, ekf, pf, elm, sync)
+        (settings.walkSteps, settings.walk, settings.exchangePrecision, settings.reduce) = (
+            walkSteps, walk, exchangePrecision, reduce
+        )
         settings.seed = seed
         return settings
     }
@@ -178,7 +206,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     }
 }
 
-private let paperDefaults = TrainerSettings()
+private let (sgdDefaults, ekfDefaults, pfDefaults, elmDefaults) = (
+    SGDSettings(), EKFSettings(), PFSettings(), ELMSettings()
+)
 private let syncDefaults = SyncSettings()
 
 /// How samples are dealt to nodes.

@@ -107,7 +107,9 @@ public struct TrainingRun {
         _ input: Input, on network: Network, context: RunContext, observer: RunObserver?
     ) throws -> (DistributedTrainer, DistributedSettings, RandomWalk) {
         var settings = configuration.distributedSettings(inputSize: input.streams[0].inputSize)
-        settings.trainer.initialCentre = input.initialCentre
+        (settings.sgd.initialCentre, settings.ekf.initialCentre, settings.pf.initialCentre) = (
+            input.initialCentre, input.initialCentre, input.initialCentre
+        )
         // About 500 rows of the synchronisation trace, like the MSE curve in summary.json.
         settings.sync.traceEvery = max(1, input.steps / 500)
         let trainer = try makeTrainer(configuration.algorithm, settings: settings, network: network)

@@ -26,7 +26,7 @@ public struct GradientStep: Sendable {
     public private(set) var batchSum: [Double]
     public private(set) var batchCount = 0
 
-    public init(settings: TrainerSettings, parameterCount: Int) {
+    public init(settings: SGDSettings, parameterCount: Int) {
         optimizer = settings.optimizer
         (learningRate, beta1, beta2, epsilon) = (
             settings.learningRate, settings.beta1, settings.beta2, settings.epsilon

@@ -16,7 +16,7 @@ struct CentralizedReduceTests {
         let shape = LSTMShape(hidden: 2, input: 2)
         let teacher = SyntheticTeacher(shape: shape, noiseVariance: 0.002, count: .max, seed: 5)
         var settings = DistributedSettings(model: LSTMModel(shape: shape))
-        (settings.trainer.particles, settings.trainer.observationNoise, settings.reduce) = (13, noise, reduce)
+        (settings.pf.particles, settings.pf.observationNoise, settings.reduce) = (13, noise, reduce)
         let trainer = CentralizedParticleFilter(settings: settings, network: network)
         var predictions = [[Double]]()
         for t in 0..<12 {

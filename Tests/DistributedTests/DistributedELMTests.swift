@@ -15,9 +15,9 @@ struct DistributedELMTests {
     func syncEqualsBatch(topology: String, nodes: Int, forgetting: Double) throws {
         let network = InProcessNetwork(topology: try Topology.named(topology, nodes: nodes))
         var settings = DistributedSettings(model: LSTMModel(shape: LSTMShape(hidden: 6, input: 2)))
-        (settings.trainer.forgetting, settings.trainer.ridge, settings.sync.every) = (forgetting, 1e-3, 4)
+        (settings.elm.forgetting, settings.elm.ridge, settings.sync.every) = (forgetting, 1e-3, 4)
         let trainer = DistributedELM(settings: settings, network: network)
-        let features = ELMFeatures(model: settings.model, seed: settings.seed, scale: settings.trainer.elmScale)
+        let features = ELMFeatures(model: settings.model, seed: settings.seed, scale: settings.elm.scale)
         let teacher = SyntheticTeacher(
             shape: LSTMShape(hidden: 2, input: 2), noiseVariance: 0.002, count: .max, seed: 5)
         var everyone = LeastSquaresTriangle(columns: features.featureCount + 1, ridge: 1e-3)

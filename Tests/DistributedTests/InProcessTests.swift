@@ -17,7 +17,7 @@ struct InProcessTests {
         let teacher = SyntheticTeacher(
             shape: LSTMShape(hidden: 2, input: 2), noiseVariance: 0.002, count: .max, seed: 5)
         var settings = DistributedSettings(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2)))
-        settings.trainer.particles = 16
+        settings.pf.particles = 16
         configure(&settings)
         let trainer = try makeTrainer(algorithm, settings: settings, network: network)
         var predictions = [[Double]]()
@@ -121,7 +121,7 @@ struct StayingParticleTests {
         let teacher = SyntheticTeacher(
             shape: LSTMShape(hidden: 3, input: 2), noiseVariance: 0.002, count: .max, seed: 8)
         var settings = DistributedSettings(model: LSTMModel(shape: LSTMShape(hidden: 3, input: 2)))
-        (settings.trainer.particles, settings.walk, settings.walkSteps) = (13, walk, 4)
+        (settings.pf.particles, settings.walk, settings.walkSteps) = (13, walk, 4)
         let trainer = DistributedParticleFilter(settings: settings, network: InProcessNetwork(topology: topology))
         let probe = DPFProbe()
         probe.reevaluatesStayers = reevaluating
@@ -163,7 +163,7 @@ struct PoolCompactionTests {
         let teacher = SyntheticTeacher(
             shape: LSTMShape(hidden: 2, input: 2), noiseVariance: 0.002, count: .max, seed: 9)
         var settings = DistributedSettings(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2)))
-        (settings.trainer.particles, settings.walk, settings.walkSteps) = (24, .lazy, 12)
+        (settings.pf.particles, settings.walk, settings.walkSteps) = (24, .lazy, 12)
         let trainer = DistributedParticleFilter(settings: settings, network: InProcessNetwork(topology: topology))
         let probe = DPFProbe()
         probe.poolLimit = limit

@@ -25,7 +25,7 @@ struct SyncProtocolTests {
     ) throws -> Outcome {
         let network = InProcessNetwork(topology: try Topology.ring(nodes))
         var settings = DistributedSettings(model: LSTMModel(shape: Self.shape))
-        (settings.trainer.optimizer, settings.trainer.learningRate) = (optimizer, 0.01)
+        (settings.sgd.optimizer, settings.sgd.learningRate) = (optimizer, 0.01)
         configure(&settings.sync)
         let trainer = try SynchronizedLearners(algorithm, settings: settings, network: network)
         var predictions = [[Double]]()
@@ -57,7 +57,7 @@ struct SyncProtocolTests {
         arguments: [Algorithm.gm, .fgm])
     func infiniteThresholdIsLocal(algorithm: Algorithm) throws {
         let outcome = try run(algorithm) { $0.threshold = .infinity }
-        var settings = TrainerSettings()
+        var settings = SGDSettings()
         (settings.optimizer, settings.learningRate) = (.adam, 0.01)
         var learners = (0..<4).map { _ in SGDTrainer(model: LSTMModel(shape: Self.shape), settings: settings, seed: 1) }
         for t in 0..<300 {

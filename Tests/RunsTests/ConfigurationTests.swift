@@ -95,4 +95,43 @@ struct ConfigurationTests {
         #expect(error?.status == .data && error?.isCollective == true)
         #expect(error?.message.hasPrefix("/nonexistent/series.csv: cannot open") == true)
     }
+
+    /// The options that do not shape a trainer: which trainer, the graph, the data and its scaling
+    /// (read by `DataStreams`), the synthetic teacher, and the model a run starts from (`TrainingRun`).
+    static let runOptions: Set<String> = [
+        "algorithm", "topology", "data", "samples", "partition", "column", "lags", "horizon", "lag-layout",
+        "normalize", "normalize-prefix", "word-vectors", "teacher-input", "teacher-hidden", "teacher-noise",
+        "teacher-scale", "label-scale", "init-model",
+    ]
+
+    /// A value other than the default (as JSON) for each option that is not a number, or may be unset;
+    /// a number's other value is twice it, plus one.
+    static let otherValues: [String: String] = [
+        "walk": #""lazy""#, "exchange-precision": #""single""#, "reduce": #""tree""#, "resolution": #""full""#,
+        "pooling": #""max""#, "precision": #""single""#, "observation-noise": #""auto""#, "optimizer": #""adam""#,
+        "resampling": #""stratified""#, "liu-west": "0.5", "direct-link": "true",
+    ]
+
+    /// ARCHITECTURE.md's recipe for an option: a field here, its @Option and mapping line, and the line
+    /// of the typed settings that reads it. Every option but the run's own changes what a trainer is
+    /// given; an option added without the last step fails here.
+    @Test("every trainer option reaches the trainers' typed settings")
+    func everyOptionReachesATrainer() throws {
+        let base = TrainingConfiguration()
+        let object = try JSONSerialization.jsonObject(with: JSONEncoder().encode(base)) as! [String: Any]
+        let given = "\(base.distributedSettings(inputSize: 2))"
+        for name in Self.optionNames.subtracting(Self.runOptions).sorted() {
+            var changed = object
+            if let other = Self.otherValues[name] {
+                changed[name] = try JSONSerialization.jsonObject(with: Data(other.utf8), options: .fragmentsAllowed)
+            } else {
+                let number = try #require(object[name] as? Double, "--\(name): give it another value in otherValues")
+                changed[name] = number * 2 + 1
+            }
+            let configuration = try JSONDecoder().decode(
+                TrainingConfiguration.self, from: JSONSerialization.data(withJSONObject: changed))
+            #expect("\(configuration.distributedSettings(inputSize: 2))" != given, "--\(name) reaches no trainer")
+        }
+    }
+
 }

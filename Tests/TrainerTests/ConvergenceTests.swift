@@ -37,17 +37,16 @@ struct ConvergenceTests {
         let samples = Self.teacherSamples
         let labelVariance = variance(samples.map(\.label))
         let model = LSTMModel(shape: LSTMShape(hidden: 2, input: 2))
-        let settings = TrainerSettings()
         let errors: [Double]
         switch name {
         case "sgd":
-            var trainer = SGDTrainer(model: model, settings: settings, seed: 5)
+            var trainer = SGDTrainer(model: model, settings: SGDSettings(), seed: 5)
             errors = try prequentialErrors(&trainer, samples)
         case "ekf":
-            var trainer = EKFTrainer(system: LSTMStateSpace(model: model), settings: settings, seed: 5)
+            var trainer = EKFTrainer(system: LSTMStateSpace(model: model), settings: EKFSettings(), seed: 5)
             errors = try prequentialErrors(&trainer, samples)
         default:
-            var trainer = PFTrainer(model: model, settings: settings, seed: 5)
+            var trainer = PFTrainer(model: model, settings: PFSettings(), seed: 5)
             errors = try prequentialErrors(&trainer, samples)
         }
         let early = mean(errors[0..<500]), late = mean(errors[5000...])

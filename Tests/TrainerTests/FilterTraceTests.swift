@@ -10,7 +10,7 @@ struct FilterTraceTests {
     @Test("ESS, likelihood increment and noise of a 5-particle PF, against a hand-run; ESS = N after resampling")
     func handRun() throws {
         let shape = LSTMShape(hidden: 2, input: 2)
-        var settings = TrainerSettings()
+        var settings = PFSettings()
         (settings.particles, settings.observationNoise) = (5, .fixed(0.05))
         var trainer = PFTrainer(model: LSTMModel(shape: shape), settings: settings, seed: 7)
         let samples = (0..<4).map { t in

@@ -15,8 +15,8 @@ struct OptimizerTests {
         Sample(inputs: [-0.7, 0.1, 0.9], length: 3, label: 0.8),
     ]
 
-    func settings(_ optimizer: Optimizer, batch: Int = 1) -> TrainerSettings {
-        var settings = TrainerSettings()
+    func settings(_ optimizer: Optimizer, batch: Int = 1) -> SGDSettings {
+        var settings = SGDSettings()
         (settings.optimizer, settings.batch, settings.learningRate) = (optimizer, batch, 0.05)
         (settings.beta1, settings.beta2, settings.epsilon) = (0.8, 0.95, 1e-6)
         return settings

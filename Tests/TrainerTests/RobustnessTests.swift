@@ -27,7 +27,7 @@ struct RobustnessTests {
 
     @Test("a tiny observation variance makes every weight zero: the PF recovers and stays finite")
     func tinyObservationNoise() throws {
-        var settings = TrainerSettings()
+        var settings = PFSettings()
         // -0.5 / Var[eps] overflows: every log-weight is -inf.
         settings.observationNoise = .fixed(.leastNonzeroMagnitude)
         var trainer = PFTrainer(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2)), settings: settings, seed: 1)
@@ -39,7 +39,7 @@ struct RobustnessTests {
         "log-likelihoods near -1e11 (exp underflows to 0 everywhere): weighted by their differences, no recovery"
     )
     func underflowingWeights() throws {
-        var settings = TrainerSettings()
+        var settings = PFSettings()
         settings.observationNoise = .fixed(1e-12)  // -0.5 e^2 / Var[eps] is about -1e11 for every particle
         var trainer = PFTrainer(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2)), settings: settings, seed: 1)
         try trainExpectingFinite(&trainer, on: try samples(scale: 1))
@@ -49,9 +49,9 @@ struct RobustnessTests {
     @Test(
         "a vanishing observation noise makes the EKF covariance lose positive definiteness: stopped with a clear error")
     func ekfLosesPositiveDefiniteness() throws {
-        var settings = TrainerSettings()
+        var settings = EKFSettings()
         settings.observationNoise = .fixed(1e-300)  // P -= v v^T / (h^T P h + R) then cancels to rounding error
-        settings.jitterVariance = 1e-300
+        settings.processNoise = 1e-300
         var trainer = EKFTrainer(
             system: LSTMStateSpace(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2))), settings: settings, seed: 1
         )
@@ -77,16 +77,16 @@ struct RobustnessTests {
         let data = try samples(scale: 1e150)
         var trainer: any OnlineTrainer =
             switch name {
-            case "sgd": SGDTrainer(model: model, settings: TrainerSettings(), seed: 1)
-            case "ekf": EKFTrainer(system: LSTMStateSpace(model: model), settings: TrainerSettings(), seed: 1)
-            default: PFTrainer(model: model, settings: TrainerSettings(), seed: 1)
+            case "sgd": SGDTrainer(model: model, settings: SGDSettings(), seed: 1)
+            case "ekf": EKFTrainer(system: LSTMStateSpace(model: model), settings: EKFSettings(), seed: 1)
+            default: PFTrainer(model: model, settings: PFSettings(), seed: 1)
             }
         try trainExpectingFinite(&trainer, on: data)
     }
 
     @Test("an exploding SGD stops with a clear error instead of NaN")
     func explodingSGD() throws {
-        var settings = TrainerSettings()
+        var settings = SGDSettings()
         settings.learningRate = 1e200
         var trainer = SGDTrainer(model: LSTMModel(shape: LSTMShape(hidden: 2, input: 2)), settings: settings, seed: 1)
         let error = #expect(throws: TrainerError.self) {
