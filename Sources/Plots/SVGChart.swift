@@ -71,8 +71,13 @@ public struct Figure: Sendable {
         self.panels = panels
     }
 
+    /// Panels per row: side by side up to two, then a grid of two columns, so that each panel of a
+    /// figure shown 1,000 px wide is at least 500 px wide.
+    public static let columns = 2
+
     public func svg() -> String {
-        let width = panelWidth * Double(panels.count), height = panelHeight + 40
+        let columns = min(panels.count, Self.columns), rows = (panels.count + columns - 1) / max(columns, 1)
+        let width = panelWidth * Double(columns), height = panelHeight * Double(rows) + 40
         var out = """
             <svg xmlns="http://www.w3.org/2000/svg" width="\(f(width))" height="\(f(height))" viewBox="0 0 \
             \(f(width)) \(f(height))" font-family="Helvetica, Arial, sans-serif" font-size="12">
@@ -82,7 +87,9 @@ public struct Figure: Sendable {
 
             """
         for (index, panel) in panels.enumerated() {
-            out += "<g transform=\"translate(\(f(Double(index) * panelWidth)),40)\">\n"
+            let (row, column) = index.quotientAndRemainder(dividingBy: columns)
+            out +=
+                "<g transform=\"translate(\(f(Double(column) * panelWidth)),\(f(40 + Double(row) * panelHeight)))\">\n"
             switch panel {
             case let .lines(title, x, y, series): out += lineChart(title: title, x: x, y: y, series: series)
             case let .bars(title, y, bars): out += barChart(title: title, y: y, bars: bars)

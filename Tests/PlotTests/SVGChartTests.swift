@@ -78,6 +78,20 @@ func parse(_ svg: String) -> ElementCounter? {
         #expect(svg.contains("width=\"1400.0\""))
     }
 
+    /// Five panels in one row are thumbnails at the 1,000 px a page shows them: past two, a grid.
+    @Test func manyPanelsMakeAGrid() throws {
+        let panel = Panel.lines(
+            title: "p", x: Axis("x"), y: Axis("y"), series: [Series("a", points: [(1, 1), (2, 2)])])
+        let svg = Figure(title: "five", panels: Array(repeating: panel, count: 5)).svg()
+        let counter = try #require(parse(svg))
+        #expect(counter.counts["g"] == 5)
+        #expect(svg.contains("width=\"1400.0\"") && svg.contains("height=\"1300.0\""))
+        for (column, row) in [(0, 0), (700, 0), (0, 420), (700, 420), (0, 840)] {
+            #expect(svg.contains("translate(\(Double(column)),\(Double(40 + row)))"), "panel at \(column), \(row)")
+        }
+        #expect(!svg.contains("translate(1400.0"))
+    }
+
     @Test func emptyDataSaysSoInsteadOfCrashing() throws {
         let svg = Figure(
             title: "none",
