@@ -7,12 +7,12 @@ import Trainers
 /// in a random order, as bring their mean within Delta of r; r unchanged, the sum of models kept)
 /// or by a full sync (average of all, which becomes r). Balancing falls back to a full sync when
 /// the set would exceed half the sites. While every condition holds, the divergence is at most Delta.
-final class DynamicAveraging: SynchronizationProtocol {
+final class DynamicAveraging: ReferenceKeeping {
     private let star: Star
     private let threshold: Double
     private let resolution: Resolution
     private let seed: UInt64
-    private(set) var references: [[Double]]
+    var references: [[Double]]
 
     init(star: Star, start: [Double], sync: SyncSettings, seed: UInt64) {
         self.star = star
@@ -61,16 +61,6 @@ final class DynamicAveraging: SynchronizationProtocol {
             counters[c].balancedSites += balanced
         }
         return true
-    }
-
-    func checkpoint(node a: Int) -> CheckpointRecord {
-        var record = CheckpointRecord()
-        record.append("reference", references[a])
-        return record
-    }
-
-    func restore(node a: Int, from record: CheckpointRecord) throws {
-        references[a] = try record.doubles("reference", count: references[a].count)
     }
 }
 

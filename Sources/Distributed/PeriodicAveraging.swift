@@ -3,9 +3,9 @@ import Trainers
 /// Periodic averaging, the baseline: every b steps every site sends its model to the coordinator,
 /// which sends the average back to all (b = 1: continuous averaging). A sync costs 2 (k - 1) D
 /// numbers: the coordinator's own model travels nowhere.
-final class PeriodicAveraging: SynchronizationProtocol {
+final class PeriodicAveraging: ReferenceKeeping {
     private let star: Star
-    private(set) var references: [[Double]]
+    var references: [[Double]]
 
     init(star: Star, start: [Double]) {
         self.star = star
@@ -25,15 +25,5 @@ final class PeriodicAveraging: SynchronizationProtocol {
             counters[a].fullSyncs += 1
         }
         return true
-    }
-
-    func checkpoint(node a: Int) -> CheckpointRecord {
-        var record = CheckpointRecord()
-        record.append("reference", references[a])
-        return record
-    }
-
-    func restore(node a: Int, from record: CheckpointRecord) throws {
-        references[a] = try record.doubles("reference", count: references[a].count)
     }
 }

@@ -90,6 +90,23 @@ package protocol SynchronizationProtocol: AnyObject {
     func restore(node a: Int, from record: CheckpointRecord) throws
 }
 
+/// A protocol whose state at a node is its reference alone (avg, gm): a checkpoint keeps it.
+package protocol ReferenceKeeping: SynchronizationProtocol {
+    var references: [[Double]] { get set }
+}
+
+extension ReferenceKeeping {
+    func checkpoint(node a: Int) -> CheckpointRecord {
+        var record = CheckpointRecord()
+        record.append("reference", references[a])
+        return record
+    }
+
+    func restore(node a: Int, from record: CheckpointRecord) throws {
+        references[a] = try record.doubles("reference", count: references[a].count)
+    }
+}
+
 /// K local learners (SGD or Adam, `GradientStep`), one per node, each updating on its own stream,
 /// kept close by periodic averaging, GM or FGM. The protocol's messages go between the sites and
 /// the coordinator over `Network.sparseExchange`: a star around the coordinator, whatever the

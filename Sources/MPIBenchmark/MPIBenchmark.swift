@@ -46,6 +46,18 @@ public enum MPIBenchmark {
         max(10, Int(scale * Double(min(2000, (32 << 20) / max(bytes, 1)))))
     }
 
+    /// One round of two measurements, the first going first on even rounds: warm-up and drift then
+    /// favour neither side.
+    static func alternate(_ round: Int, _ a: () throws -> Void, _ b: () throws -> Void) rethrows {
+        if round % 2 == 0 {
+            try a()
+            try b()
+        } else {
+            try b()
+            try a()
+        }
+    }
+
     public static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
         return sorted.count % 2 == 1
@@ -104,15 +116,8 @@ public enum MPIBenchmark {
                 }
                 cTimes.append((MPI.wallTime() - start) / Double(2 * iterations))
             }
-            // Alternate which goes first, so warm-up and drift do not favour either side.
             for round in 0..<rounds {
-                if round % 2 == 0 {
-                    try viaBinding()
-                    try viaC()
-                } else {
-                    try viaC()
-                    try viaBinding()
-                }
+                try alternate(round, viaBinding, viaC)
             }
             if me == 0 {
                 rows.append(BenchmarkRow(bytes: bytes, iterations: iterations, binding: bindingTimes, c: cTimes))
@@ -192,13 +197,7 @@ public enum MPIBenchmark {
                 convenienceTimes.append((MPI.wallTime() - start) / Double(iterations))
             }
             for round in 0..<rounds {
-                if round % 2 == 0 {
-                    try viaBinding()
-                    try viaC()
-                } else {
-                    try viaC()
-                    try viaBinding()
-                }
+                try alternate(round, viaBinding, viaC)
                 try viaConvenience()
             }
             // The slowest rank sets the pace of an exchange: per round, the maximum over ranks.
