@@ -62,23 +62,7 @@ public struct ELMFit {
 
     /// Collective. The report at the reporter, nil elsewhere.
     public func run(on network: Network) throws -> Report? {
-        var samples = [[Sample]]()
-        var failure: RunError?
-        do {
-            try configuration.validate()
-            guard testFraction >= 0 && testFraction < 1 else {
-                throw RunError("--test-fraction \(testFraction): must be in [0, 1)", status: .usage)
-            }
-            let total = try configuration.countFileSamples()
-            for node in network.localNodes {
-                let stream = try configuration.makeStream(
-                    node: node, nodes: network.topology.nodeCount, fileSamples: total)
-                samples.append(try (0..<stream.steps).map { _ in try stream.next() })
-            }
-        } catch {
-            failure = RunError(error)
-        }
-        try agree(on: failure, network: network)
+        let samples = try readSamples(on: network)
         let settings = configuration.elm
         let model = LSTMModel(
             shape: LSTMShape(hidden: configuration.hidden, input: samples[0][0].inputSize),
@@ -101,19 +85,7 @@ public struct ELMFit {
         let bytesBefore = network.traffic.map(\.bytesSent)
         let merged = try tree.reduce(triangles, over: network)
         clock.lap("reduction")
-        var solution = [Double](repeating: 0, count: columns)  // [beta; residual] at the root
-        failure = nil
-        for (a, node) in network.localNodes.enumerated() where node == tree.root {
-            do {
-                let (beta, residual) = try merged[a].solve(ridge: settings.ridge)
-                solution = beta + [residual]
-            } catch let deficient as LeastSquaresTriangle.RankDeficient {
-                failure = RunError(
-                    "\(configuration.data): \(merged[a].rows) training rows for \(columns - 1) features: "
-                        + "\(deficient)", status: .data)
-            }
-        }
-        try agree(on: failure, network: network)
+        let solution = try solve(merged, at: tree.root, ridge: settings.ridge, network: network)
         let shared = try tree.broadcast(network.localNodes.map { _ in solution }, over: network)
         clock.lap("solve and broadcast")
 
@@ -125,15 +97,68 @@ public struct ELMFit {
             ] + clock.seconds
         }
         guard let gathered = try network.gatherForReport(errors) else { return nil }
+        return report(
+            gathered, beta: beta, residual: shared[0].last!, phases: clock.names, inputSize: samples[0][0].inputSize,
+            nodes: network.topology.nodeCount)
+    }
+
+    /// Every local node's samples, read through once; bad input stops every process alike.
+    private func readSamples(on network: Network) throws -> [[Sample]] {
+        var samples = [[Sample]]()
+        var failure: RunError?
+        do {
+            try configuration.validate()
+            guard testFraction >= 0 && testFraction < 1 else {
+                throw RunError("--test-fraction \(testFraction): must be in [0, 1)", status: .usage)
+            }
+            let total = try configuration.countFileSamples()
+            for node in network.localNodes {
+                let stream = try configuration.makeStream(
+                    node: node, nodes: network.topology.nodeCount, fileSamples: total)
+                samples.append(try (0..<stream.steps).map { _ in try stream.next() })
+            }
+        } catch {
+            failure = RunError(error)
+        }
+        try agree(on: failure, network: network)
+        return samples
+    }
+
+    /// [beta; residual], solved from the merged triangle by the node at the tree's root (zeros
+    /// elsewhere, until the broadcast); too few rows for the features stop every process.
+    private func solve(
+        _ merged: [LeastSquaresTriangle], at root: Int, ridge: Double, network: Network
+    ) throws -> [Double] {
+        let columns = merged[0].columns
+        var solution = [Double](repeating: 0, count: columns)
+        var failure: RunError?
+        for (a, node) in network.localNodes.enumerated() where node == root {
+            do {
+                let (beta, residual) = try merged[a].solve(ridge: ridge)
+                solution = beta + [residual]
+            } catch let deficient as LeastSquaresTriangle.RankDeficient {
+                failure = RunError(
+                    "\(configuration.data): \(merged[a].rows) training rows for \(columns - 1) features: "
+                        + "\(deficient)", status: .data)
+            }
+        }
+        try agree(on: failure, network: network)
+        return solution
+    }
+
+    /// The report from every node's gathered figures: squared errors and rows, training and held
+    /// out, bytes sent, then the phases' seconds.
+    private func report(
+        _ gathered: [[Double]], beta: [Double], residual: Double, phases names: [String], inputSize: Int, nodes: Int
+    ) -> Report {
         func total(_ i: Int) -> Double { gathered.map { $0[i] }.reduce(0, +) }
         let first = 5  // the phases' seconds
-        let phases = clock.names.enumerated().map { i, name in (name, gathered.map { $0[first + i] }.max()!) }
+        let phases = names.enumerated().map { i, name in (name, gathered.map { $0[first + i] }.max()!) }
         return Report(
             beta: beta, trainRMSE: (total(0) / max(total(1), 1)).squareRoot(),
             testRMSE: (total(2) / max(total(3), 1)).squareRoot(), trainRows: Int(total(1)), testRows: Int(total(3)),
-            residual: shared[0].last!, phases: phases, nodes: network.topology.nodeCount,
-            inputSize: samples[0][0].inputSize, samplesPerNode: gathered.map { Int($0[1] + $0[3]) },
-            bytesPerNode: gathered.map { Int($0[4]) },
+            residual: residual, phases: phases, nodes: nodes, inputSize: inputSize,
+            samplesPerNode: gathered.map { Int($0[1] + $0[3]) }, bytesPerNode: gathered.map { Int($0[4]) },
             computeSeconds: gathered.map { $0[first] + $0[first + 1] },
             communicationSeconds: gathered.map { $0[first + 2] + $0[first + 3] })
     }
