@@ -32,8 +32,14 @@ public struct ExperimentPlan {
     public var seed: UInt64 = 1
     /// The directory holding fx/ and sentiment/.
     public var dataDirectory = "data"
-    /// Each run's control (its results directory is set by the plan) and observer.
-    public var control = RunControl()
+    /// Each run's control (its results directory is set by the plan) and observer. An experiment
+    /// owns its directory: running it again replaces its runs' results (`overwrite`); each run still
+    /// locks its own directory, so two experiments at once on one directory stop at the first run.
+    public var control = {
+        var control = RunControl()
+        control.overwrite = true
+        return control
+    }()
     public var observer: () -> RunObserver? = { nil }
 
     public init(name: ExperimentName) { self.name = name }

@@ -14,7 +14,8 @@ public enum ScaledCommand: String, CaseIterable, Sendable {
     /// `dlstm elm fit`: batch ELM training by TSQR, --samples rows per node.
     case elmFit = "elm-fit"
 
-    var words: [String] { self == .train ? ["train"] : ["elm", "fit"] }
+    /// The command's words; a study owns its runs' directories, so a train run replaces what one holds.
+    var words: [String] { self == .train ? ["train", "--overwrite"] : ["elm", "fit"] }
 }
 
 /// A scaling study's runs: `dlstm train` (or `elm fit`) once per mode, rank count and repeat, each

@@ -14,6 +14,8 @@ public struct RunControl: Sendable {
     public var checkpointEvery = 0
     /// Continue from the newest checkpoint.
     public var resume = false
+    /// Replace the finished run a results directory holds (without it such a directory is refused).
+    public var overwrite = false
     /// Polled at the run's collective checks: the signal (SIGUSR1, SIGTERM, SIGINT) that asked the
     /// run to stop, 0 while none did. Every process then stops at the same step, with a checkpoint
     /// if checkpoints are enabled (the CLI sets it from its signal handler).

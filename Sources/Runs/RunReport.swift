@@ -137,6 +137,18 @@ public struct RunReport {
             traceFile: divergence.isEmpty ? nil : "sync-trace.csv")
     }
 
+    /// Whether `name` is one of the files a run's results are (what `write` makes, and the figures and
+    /// tables `dlstm plot` draws from them).
+    public static func isResultFile(_ name: String) -> Bool {
+        let exact: Set = [
+            "summary.json", "config.toml", "sync-trace.csv", "model.safetensors", "model.json", "mse.svg",
+            "communication.svg", "ess.svg", "table.md", "table.csv",
+        ]
+        return exact.contains(name)
+            || ((name.hasPrefix("node-") || name.hasPrefix("smc-node-"))
+                && (name.hasSuffix(".csv") || name.hasSuffix(".safetensors")))
+    }
+
     /// node-K.csv (step, prediction, label, squared error, time-averaged MSE), config.toml, then
     /// summary.json, each written atomically. summary.json comes last, so a directory with one is
     /// complete: a run killed while writing leaves the previous results or some new curves without
@@ -186,6 +198,13 @@ public struct RunReport {
         files += try modelFiles()
         files.append(("config.toml", Data(try configuration.toml().utf8)))
         files.append(("summary.json", try summary().json()))
+        // What an earlier run left that this one does not write (another node count or algorithm,
+        // or its figures) goes, so the directory never passes one run's files off as another's.
+        let names = Set(files.map(\.0))
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory)
+        where RunReport.isResultFile(name) && !names.contains(name) {
+            try? FileManager.default.removeItem(atPath: directory + "/" + name)
+        }
         for (index, (name, data)) in files.enumerated() {
             try writeAtomically(data, to: directory + "/" + name, killHalfway: index == killWhileWritingFile)
         }

@@ -29,6 +29,7 @@ public struct TrainingRun {
     /// only, and under MPI must end the job (MPI_Abort).
     public func run(on network: Network, context: RunContext = .inProcess) throws -> RunReport? {
         var input = try prepare(on: network)
+        defer { input.locks.forEach { $0.release() } }
         let observer = network.isReporter ? self.observer : nil
         let (trainer, settings, walk) = try start(input, on: network, context: context, observer: observer)
         let store = control.checkpointStore.map { CheckpointStore(directory: $0) }
@@ -63,6 +64,8 @@ public struct TrainingRun {
         var streams: [DataStream]
         var steps: Int { streams.map(\.steps).min()! }
         var initialCentre: [Double]?
+        /// The reporter's hold on the results and checkpoint directories, for the run's whole life.
+        var locks: [DirectoryLock] = []
     }
 
     /// Checks the options, the memory a run needs, the data and the results directory, and opens the
@@ -91,7 +94,7 @@ public struct TrainingRun {
                 input.streams.append(try configuration.makeStream(node: node, nodes: nodes, fileSamples: total))
             }
             if configuration.data != "teacher" { try checkMemory(inputSize: input.streams[0].inputSize) }
-            if network.isReporter, let out = control.resultsDirectory { try checkWritable(directory: out) }
+            if network.isReporter { input.locks = try claimDirectories() }
             if let path = configuration.initModel {
                 input.initialCentre = try startingModel(path, inputSize: input.streams[0].inputSize)
             }
@@ -100,6 +103,26 @@ public struct TrainingRun {
         }
         try agree(on: failure, network: network)
         return input
+    }
+
+    /// Locks the results directory (and the checkpoint directory when it is elsewhere) and checks
+    /// it can be written; a directory that holds a finished run is refused unless the run replaces
+    /// it (`overwrite`: the old results stay until the new ones are written) or continues it (`resume`).
+    private func claimDirectories() throws -> [DirectoryLock] {
+        var locks = [DirectoryLock]()
+        if let out = control.resultsDirectory {
+            locks.append(try DirectoryLock(directory: out))
+            try checkWritable(directory: out)
+            if FileManager.default.fileExists(atPath: out + "/summary.json") && !control.resume && !control.overwrite {
+                throw RunError(
+                    "--out \(out): holds a finished run (summary.json); give another --out, --overwrite to "
+                        + "replace it, or --resume to continue it", status: .usage)
+            }
+        }
+        if let store = control.checkpointStore, !store.hasPrefix((control.resultsDirectory ?? "\0") + "/") {
+            locks.append(try DirectoryLock(directory: store))
+        }
+        return locks
     }
 
     /// The trainer for the configuration, and the run's description told to the observer.

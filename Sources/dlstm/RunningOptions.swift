@@ -35,6 +35,14 @@ struct RunningOptions: ParsableArguments {
             """)
     var resume = false
 
+    @Flag(
+        help: """
+            Replace the finished run --out holds: its results stay until this run writes its own (and removes \
+            the old files it does not write). Without it such a directory is refused, so that no finished result \
+            is overwritten silently.
+            """)
+    var overwrite = false
+
     @Option(help: .hidden) var injectFailure: String?
     @Option(help: .hidden) var injectKillWhileWriting: Int?
     @Option(help: .hidden) var signalAtStep: Int?
@@ -47,8 +55,8 @@ struct RunningOptions: ParsableArguments {
 
     var control: RunControl {
         var c = RunControl()
-        (c.timeoutSeconds, c.checkpointDirectory, c.checkpointEvery, c.resume) = (
-            timeout, checkpointDir, checkpointEvery, resume
+        (c.timeoutSeconds, c.checkpointDirectory, c.checkpointEvery, c.resume, c.overwrite) = (
+            timeout, checkpointDir, checkpointEvery, resume, overwrite
         )
         (c.faults.killWhileWritingFile, c.faults.stopAtStep) = (injectKillWhileWriting, signalAtStep)
         c.faults.failure = injectFailure.flatMap(InjectedFailure.init)

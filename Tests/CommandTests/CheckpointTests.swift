@@ -190,7 +190,7 @@ struct CheckpointTests {
         let summary = try earlier.file("summary.json")
         let stopped = try signalled(
             signal, group: true, ranks: ranks,
-            arguments + ["--out", earlier.directory.path] + (ranks == nil ? ["--in-process", "3"] : []))
+            arguments + ["--out", earlier.directory.path, "--overwrite"] + (ranks == nil ? ["--in-process", "3"] : []))
         let name = signal == SIGINT && ranks == nil ? "SIGINT" : "SIGTERM"
         let lines = stopped.errors.split(separator: "\n").filter { $0.contains("dlstm: ") }
         #expect(lines.count == 1 && lines[0].contains("on \(name), without a checkpoint"), "\(stopped.errors)")

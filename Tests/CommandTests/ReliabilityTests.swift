@@ -216,7 +216,8 @@ struct ReliabilityTests {
         // Rank 0 writes node-0/1/2.csv, the model files, config.toml, summary.json in that order; it is
         // killed (SIGKILL) halfway through file number filesWritten + 1.
         let killed = try Job.dlstm(
-            common + ["--seed", "2", "--inject-kill-while-writing", String(filesWritten)], ranks: 3, directory: scratch)
+            common + ["--seed", "2", "--overwrite", "--inject-kill-while-writing", String(filesWritten)], ranks: 3,
+            directory: scratch)
         #expect(killed.status != 0)
         let after = try files(in: out)
         let models = ["model.safetensors", "node-0.safetensors", "node-1.safetensors", "node-2.safetensors"]
@@ -236,7 +237,8 @@ struct ReliabilityTests {
     /// (NAME.tmp.PID, never renamed) is not one of them.
     func files(in directory: String) throws -> [String: Data] {
         var files = [String: Data]()
-        for name in try FileManager.default.contentsOfDirectory(atPath: directory) where !name.contains(".tmp.") {
+        for name in try FileManager.default.contentsOfDirectory(atPath: directory)
+        where !name.contains(".tmp.") && name != ".dlstm.lock" {
             files[name] = FileManager.default.contents(atPath: directory + "/" + name)
         }
         return files
