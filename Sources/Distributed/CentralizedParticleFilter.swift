@@ -107,11 +107,11 @@ public final class CentralizedParticleFilter: DistributedTrainer {
             noise[a].observe(squaredError: sums[a][count] / nodes)
             let likelihood = GaussianLikelihood(variance: noise[a].variance, observations: network.topology.nodeCount)
             var logLikelihoods = sums[a].prefix(count).map { likelihood.logDensity(squaredResidual: $0) }
-            let cloud = clouds[a]
+            // The cloud is read in place: a copy held across `select` would make it copy the whole cloud.
             try ends[a].finish(
                 logWeights: &logLikelihoods, observationNoise: likelihood.variance, step: step, resampleTo: count,
                 estimate: &estimates[a]
-            ) { weights, mean in mean = cloud.weightedMean(weights) }
+            ) { weights, mean in mean = self.clouds[a].weightedMean(weights) }
             clouds[a].select(ends[a].ancestors)
         }
     }
