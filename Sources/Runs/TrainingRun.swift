@@ -119,7 +119,9 @@ public struct TrainingRun {
                         + "replace it, or --resume to continue it", status: .usage)
             }
         }
-        if let store = control.checkpointStore, !store.hasPrefix((control.resultsDirectory ?? "\0") + "/") {
+        // A checkpoint directory under the results directory is held with it.
+        let underResults = { (store: String) in control.resultsDirectory.map { store.hasPrefix($0 + "/") } ?? false }
+        if let store = control.checkpointStore, !underResults(store) {
             locks.append(try DirectoryLock(directory: store))
         }
         return locks
